@@ -1,0 +1,30 @@
+//! # monocoque-core
+//!
+//! The I/O-free foundation of monocoque, a pure-Rust ZeroMQ:
+//!
+//! * [`Message`]: a multipart message made of cheap-to-clone [`bytes::Bytes`] frames;
+//! * [`SocketType`]: the standard socket types and libzmq's compatibility matrix;
+//! * [`Endpoint`]: parsing of `tcp://`, `ipc://` and `inproc://` endpoint strings;
+//! * [`SocketOptions`]: the socket options users know from `zmq_setsockopt`;
+//! * [`Error`]: the typed errors of the public API;
+//! * [`transport`]: the [`Transport`](transport::Transport) trait each transport crate implements;
+//! * [`runtime`]: the small [`Runtime`](runtime::Runtime) trait (spawn, timers), with one
+//!   implementation per enabled runtime feature (`tokio`, `async-std`, `smol`);
+//! * [`backoff`]: the reconnect back-off schedule.
+//!
+//! Nothing here opens a socket or starts a task by itself.
+
+pub mod backoff;
+pub mod endpoint;
+pub mod error;
+pub mod message;
+pub mod options;
+pub mod runtime;
+pub mod socket_type;
+pub mod transport;
+
+pub use endpoint::{Endpoint, EndpointError, Host, IpcAddr, TcpAddr};
+pub use error::{Error, Result, TrySendError};
+pub use message::{Message, MessageBuilder};
+pub use options::{SocketOption, SocketOptions};
+pub use socket_type::SocketType;

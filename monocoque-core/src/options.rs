@@ -1,0 +1,136 @@
+//! Socket options, named and defaulted as libzmq's `zmq_setsockopt` documents them.
+
+use crate::error::{Error, Result};
+use bytes::Bytes;
+use std::time::Duration;
+
+/// The options of one socket. Options set before `bind`/`connect` apply to the connections made
+/// afterwards, as in libzmq.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketOptions {
+    /// ZMQ_SNDHWM: messages queued per peer on the way out; 0 means no limit. Default 1000.
+    pub sndhwm: usize,
+    /// ZMQ_RCVHWM: messages queued on the way in; 0 means no limit. Default 1000.
+    pub rcvhwm: usize,
+    /// ZMQ_LINGER: how long pending outgoing messages are kept after close.
+    /// `None` waits for them forever (libzmq's -1, the default); `Some(ZERO)` drops them.
+    pub linger: Option<Duration>,
+    /// ZMQ_ROUTING_ID: the identity announced to ROUTER peers (1 to 255 bytes). Default none.
+    pub routing_id: Option<Bytes>,
+    /// ZMQ_RECONNECT_IVL: wait before reconnecting; `None` disables reconnection (libzmq's -1).
+    /// Default 100 ms.
+    pub reconnect_ivl: Option<Duration>,
+    /// ZMQ_RECONNECT_IVL_MAX: the back-off ceiling; zero means no back-off (always
+    /// `reconnect_ivl`). Default zero.
+    pub reconnect_ivl_max: Duration,
+    /// ZMQ_MAXMSGSIZE: largest inbound message in bytes; `None` is no limit (libzmq's -1, the
+    /// default). A peer sending more is disconnected before the frame is allocated.
+    pub maxmsgsize: Option<u64>,
+    /// ZMQ_SNDTIMEO: how long `send` waits; `None` waits forever (default).
+    pub sndtimeo: Option<Duration>,
+    /// ZMQ_RCVTIMEO: how long `recv` waits; `None` waits forever (default).
+    pub rcvtimeo: Option<Duration>,
+    /// ZMQ_CONNECT_TIMEOUT: TCP connect timeout; `None` leaves it to the OS (default).
+    pub connect_timeout: Option<Duration>,
+    /// ZMQ_HANDSHAKE_IVL: the greeting and security handshake must finish within this;
+    /// `None` disables the limit. Default 30 s.
+    pub handshake_ivl: Option<Duration>,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        Self {
+            sndhwm: 1000,
+            rcvhwm: 1000,
+            linger: None,
+            routing_id: None,
+            reconnect_ivl: Some(Duration::from_millis(100)),
+            reconnect_ivl_max: Duration::ZERO,
+            maxmsgsize: None,
+            sndtimeo: None,
+            rcvtimeo: None,
+            connect_timeout: None,
+            handshake_ivl: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// One option and its value, for [`SocketOptions::set`]. Names follow `zmq_setsockopt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SocketOption {
+    /// ZMQ_SNDHWM (0 = no limit).
+    SndHwm(usize),
+    /// ZMQ_RCVHWM (0 = no limit).
+    RcvHwm(usize),
+    /// ZMQ_LINGER (`None` = forever).
+    Linger(Option<Duration>),
+    /// ZMQ_ROUTING_ID (1 to 255 bytes).
+    RoutingId(Bytes),
+    /// ZMQ_RECONNECT_IVL (`None` = never reconnect).
+    ReconnectIvl(Option<Duration>),
+    /// ZMQ_RECONNECT_IVL_MAX (zero = no back-off).
+    ReconnectIvlMax(Duration),
+    /// ZMQ_MAXMSGSIZE (`None` = no limit).
+    MaxMsgSize(Option<u64>),
+    /// ZMQ_SNDTIMEO (`None` = forever).
+    SndTimeo(Option<Duration>),
+    /// ZMQ_RCVTIMEO (`None` = forever).
+    RcvTimeo(Option<Duration>),
+    /// ZMQ_CONNECT_TIMEOUT (`None` = OS default).
+    ConnectTimeout(Option<Duration>),
+    /// ZMQ_HANDSHAKE_IVL (`None` = no limit).
+    HandshakeIvl(Option<Duration>),
+}
+
+impl SocketOptions {
+    /// Applies one option, checking its value the way libzmq does.
+    pub fn set(&mut self, option: SocketOption) -> Result<()> {
+        match option {
+            SocketOption::SndHwm(v) => self.sndhwm = v,
+            SocketOption::RcvHwm(v) => self.rcvhwm = v,
+            SocketOption::Linger(v) => self.linger = v,
+            SocketOption::RoutingId(id) => {
+                if id.is_empty() || id.len() > 255 {
+                    return Err(Error::InvalidOption {
+                        option: "ZMQ_ROUTING_ID",
+                        reason: "a routing id is 1 to 255 bytes",
+                    });
+                }
+                self.routing_id = Some(id);
+            }
+            SocketOption::ReconnectIvl(v) => self.reconnect_ivl = v,
+            SocketOption::ReconnectIvlMax(v) => self.reconnect_ivl_max = v,
+            SocketOption::MaxMsgSize(v) => self.maxmsgsize = v,
+            SocketOption::SndTimeo(v) => self.sndtimeo = v,
+            SocketOption::RcvTimeo(v) => self.rcvtimeo = v,
+            SocketOption::ConnectTimeout(v) => self.connect_timeout = v,
+            SocketOption::HandshakeIvl(v) => self.handshake_ivl = v,
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_libzmq() {
+        let o = SocketOptions::default();
+        assert_eq!((o.sndhwm, o.rcvhwm), (1000, 1000));
+        assert_eq!(o.reconnect_ivl, Some(Duration::from_millis(100)));
+        assert_eq!(o.handshake_ivl, Some(Duration::from_secs(30)));
+        assert_eq!(o.linger, None);
+        assert_eq!(o.maxmsgsize, None);
+    }
+
+    #[test]
+    fn routing_id_length_is_checked() {
+        let mut o = SocketOptions::default();
+        assert!(o.set(SocketOption::RoutingId(Bytes::new())).is_err());
+        assert!(o.set(SocketOption::RoutingId(Bytes::from(vec![1u8; 256]))).is_err());
+        o.set(SocketOption::RoutingId(Bytes::from_static(b"abc"))).unwrap();
+        assert_eq!(o.routing_id.as_deref(), Some(&b"abc"[..]));
+    }
+}
