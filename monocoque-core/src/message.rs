@@ -135,7 +135,7 @@ impl Message {
 impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.frames.iter().map(|b| FrameDebug(b)))
+            .entries(self.frames.iter().map(FrameDebug))
             .finish()
     }
 }

@@ -1,0 +1,57 @@
+//! The [`Context`]: which runtime a socket runs on and which transports it can use.
+
+use hashbrown::HashMap;
+use monocoque_core::runtime::RuntimeHandle;
+use monocoque_core::transport::Transport;
+use std::fmt;
+use std::sync::Arc;
+
+/// A runtime plus a registry of transports by scheme. Cheap to clone; every socket made from it
+/// spawns its connection tasks on the runtime and finds `tcp://`, `ipc://`, ... transports here.
+///
+/// The `monocoque` facade crate builds ready-made contexts (`monocoque::tokio::context()`, ...).
+#[derive(Clone)]
+pub struct Context {
+    runtime: RuntimeHandle,
+    transports: Arc<HashMap<&'static str, Arc<dyn Transport>>>,
+}
+
+impl Context {
+    /// A context on `runtime` with no transports yet.
+    #[must_use]
+    pub fn new(runtime: RuntimeHandle) -> Self {
+        Self {
+            runtime,
+            transports: Arc::new(HashMap::new()),
+        }
+    }
+
+    /// Adds (or replaces) the transport for its scheme.
+    #[must_use]
+    pub fn with_transport(mut self, transport: impl Transport) -> Self {
+        let transport: Arc<dyn Transport> = Arc::new(transport);
+        Arc::make_mut(&mut self.transports).insert(transport.scheme(), transport);
+        self
+    }
+
+    /// The runtime.
+    #[must_use]
+    pub fn runtime(&self) -> &RuntimeHandle {
+        &self.runtime
+    }
+
+    /// The transport registered for `scheme`, if any.
+    #[must_use]
+    pub fn transport(&self, scheme: &str) -> Option<&Arc<dyn Transport>> {
+        self.transports.get(scheme)
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("runtime", &self.runtime.name())
+            .field("transports", &self.transports.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}

@@ -1,0 +1,300 @@
+//! The connection engine: one task per connection drives a [`Session`] over a transport stream.
+//!
+//! Reading: bytes land in one receive buffer and frames are split off it as zero-copy `Bytes`.
+//! Writing: every message already queued for the peer is encoded into the session's
+//! [`WriteQueue`](crate::proto::WriteQueue) and the whole batch goes out in one vectored write.
+//! One queued message is written at once; a burst is written together. No flush is ever needed.
+//!
+//! The engine is a hand-written future rather than an `async fn` with `select!`, so reading,
+//! writing and queue draining proceed independently without cancellation hazards or a boxed future
+//! per wake-up.
+
+use crate::monitor::ConnectionError;
+use crate::proto::{Event, PeerInfo, Session};
+use crate::socket::shared::{Inbound, PeerId, Shared};
+use bytes::BytesMut;
+use futures::future::BoxFuture;
+use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use futures::{FutureExt, StreamExt};
+use monocoque_core::Message;
+use monocoque_core::runtime::RuntimeHandle;
+use monocoque_core::transport::BoxStream;
+use std::future::Future;
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// Bytes read per read call.
+const READ_CHUNK: usize = 64 * 1024;
+/// Stop taking messages off the peer's queue once this much output is pending.
+const WRITE_BATCH: usize = 256 * 1024;
+/// Most buffers handed to one vectored write.
+const MAX_IOVECS: usize = 64;
+/// Turns of the engine loop per poll before yielding to other tasks.
+const POLL_BUDGET: usize = 32;
+
+/// A connection's stream, protocol state and buffers.
+pub(crate) struct Engine {
+    stream: BoxStream,
+    session: Session,
+    read_buf: BytesMut,
+    scratch: Box<[u8]>,
+}
+
+impl Engine {
+    pub fn new(stream: BoxStream, session: Session) -> Self {
+        Self {
+            stream,
+            session,
+            read_buf: BytesMut::with_capacity(READ_CHUNK),
+            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
+        }
+    }
+
+    /// Exchanges greetings and runs the security handshake; returns the peer's description.
+    /// Bytes that arrive after the peer's READY stay buffered for [`run`](Self::run).
+    pub async fn handshake(&mut self) -> Result<PeerInfo, ConnectionError> {
+        loop {
+            self.flush().await?;
+            loop {
+                match self.session.poll_event(&mut self.read_buf) {
+                    Ok(Some(Event::Ready(info))) => {
+                        self.flush().await?;
+                        return Ok(info);
+                    }
+                    // Nothing but Ready can come before the handshake ends.
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        // Best effort: the session may have queued an ERROR command for the peer.
+                        let _ = self.flush().await;
+                        return Err(e.into());
+                    }
+                }
+            }
+            let n = self.stream.read(&mut self.scratch).await?;
+            if n == 0 {
+                return Err(ConnectionError::PeerClosed);
+            }
+            self.read_buf.extend_from_slice(&self.scratch[..n]);
+        }
+    }
+
+    /// Writes all pending output.
+    async fn flush(&mut self) -> Result<(), ConnectionError> {
+        while !self.session.output().is_empty() {
+            let n = {
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let output = self.session.output();
+                let count = output.io_slices(&mut slices);
+                self.stream.write_vectored(&slices[..count]).await?
+            };
+            if n == 0 {
+                return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
+            }
+            self.session.output().advance(n);
+        }
+        self.stream.flush().await?;
+        Ok(())
+    }
+
+    /// Moves messages both ways until the connection fails or the link is closed.
+    pub fn run(self, link: Link) -> Run {
+        Run {
+            engine: self,
+            link,
+            closing: false,
+            linger_timer: None,
+            pending_inbound: None,
+        }
+    }
+}
+
+/// What connects a running engine to its socket.
+pub(crate) struct Link {
+    /// Who this connection is, in the socket's peer table.
+    pub peer: PeerId,
+    /// Messages to send; `None` when the socket never sends. When the socket drops its end, the
+    /// engine writes what is left (within LINGER) and closes.
+    pub outbound: Option<flume::r#async::RecvStream<'static, Message>>,
+    /// Where received messages go; `None` when the socket never receives (they are dropped).
+    pub inbound: Option<flume::Sender<Inbound>>,
+    /// Ends (yields `None`) when the endpoint is unbound/disconnected or the socket closes.
+    pub shutdown: flume::r#async::RecvStream<'static, ()>,
+    /// The socket's shared state, to wake a sender waiting for queue room.
+    pub shared: Arc<Shared>,
+    /// ZMQ_LINGER: how long to keep writing after shutdown.
+    pub linger: Option<Duration>,
+    /// Timers for LINGER.
+    pub runtime: RuntimeHandle,
+}
+
+/// The running engine (a future). Resolves to `Ok(())` when this side closed the connection,
+/// or to the error that ended it.
+pub(crate) struct Run {
+    engine: Engine,
+    link: Link,
+    closing: bool,
+    linger_timer: Option<BoxFuture<'static, ()>>,
+    pending_inbound: Option<flume::r#async::SendFut<'static, Inbound>>,
+}
+
+impl Run {
+    fn begin_closing(&mut self) {
+        if !self.closing {
+            self.closing = true;
+            self.linger_timer = self.link.linger.map(|d| self.link.runtime.sleep(d));
+        }
+    }
+
+    /// Takes queued messages into the write queue; true if any were taken.
+    fn fill_output(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(outbound) = self.link.outbound.as_mut() else {
+            return false;
+        };
+        let mut took = false;
+        while self.engine.session.output().len() < WRITE_BATCH {
+            match outbound.poll_next_unpin(cx) {
+                Poll::Ready(Some(msg)) => {
+                    self.engine.session.send_message(&msg);
+                    took = true;
+                }
+                Poll::Ready(None) => {
+                    // The socket let go of this peer: finish what is queued, then close.
+                    self.link.outbound = None;
+                    self.begin_closing();
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if took {
+            self.link.shared.sender_waker.wake();
+        }
+        took
+    }
+
+    /// One vectored write of pending output; true if bytes were written.
+    fn write_some(&mut self, cx: &mut Context<'_>) -> Result<bool, ConnectionError> {
+        let engine = &mut self.engine;
+        if engine.session.output().is_empty() {
+            return Ok(false);
+        }
+        let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+        let output = engine.session.output();
+        let count = output.io_slices(&mut slices);
+        match Pin::new(&mut engine.stream).poll_write_vectored(cx, &slices[..count]) {
+            Poll::Ready(Ok(0)) => Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
+            Poll::Ready(Ok(n)) => {
+                engine.session.output().advance(n);
+                Ok(true)
+            }
+            Poll::Ready(Err(e)) => Err(e.into()),
+            Poll::Pending => Ok(false),
+        }
+    }
+
+    /// Hands a received message to the socket. Returns false when the socket's queue is full (the
+    /// message is parked and reading pauses: backpressure instead of loss).
+    fn deliver(&mut self, msg: Message) -> bool {
+        let Some(inbound) = self.link.inbound.as_ref() else {
+            return true; // this socket type does not receive; drop
+        };
+        let item = Inbound {
+            peer: self.link.peer,
+            msg,
+        };
+        match inbound.try_send(item) {
+            Ok(()) => true,
+            Err(flume::TrySendError::Full(item)) => {
+                self.pending_inbound = Some(inbound.clone().into_send_async(item));
+                false
+            }
+            Err(flume::TrySendError::Disconnected(_)) => {
+                self.begin_closing();
+                false
+            }
+        }
+    }
+
+    /// Decodes buffered input and reads more; true on progress.
+    fn read_some(&mut self, cx: &mut Context<'_>) -> Result<bool, ConnectionError> {
+        let mut progress = false;
+        if let Some(pending) = self.pending_inbound.as_mut() {
+            match pending.poll_unpin(cx) {
+                Poll::Ready(Ok(())) => {
+                    self.pending_inbound = None;
+                    progress = true;
+                }
+                Poll::Ready(Err(_)) => {
+                    self.pending_inbound = None;
+                    self.begin_closing();
+                    return Ok(true);
+                }
+                Poll::Pending => return Ok(false),
+            }
+        }
+        loop {
+            match self.engine.session.poll_event(&mut self.engine.read_buf)? {
+                Some(Event::Message(msg)) => {
+                    progress = true;
+                    if !self.deliver(msg) {
+                        return Ok(progress);
+                    }
+                }
+                // Subscriptions matter to publishers only; the first sockets ignore them.
+                Some(Event::Subscribe(_) | Event::Cancel(_) | Event::Ready(_)) => progress = true,
+                None => break,
+            }
+        }
+        let engine = &mut self.engine;
+        match Pin::new(&mut engine.stream).poll_read(cx, &mut engine.scratch) {
+            Poll::Ready(Ok(0)) => Err(ConnectionError::PeerClosed),
+            Poll::Ready(Ok(n)) => {
+                engine.read_buf.extend_from_slice(&engine.scratch[..n]);
+                Ok(true)
+            }
+            Poll::Ready(Err(e)) => Err(e.into()),
+            Poll::Pending => Ok(progress),
+        }
+    }
+}
+
+impl Future for Run {
+    type Output = Result<(), ConnectionError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        for _ in 0..POLL_BUDGET {
+            if !this.closing && this.link.shutdown.poll_next_unpin(cx).is_ready() {
+                this.begin_closing();
+            }
+            if this.closing {
+                if let Some(timer) = this.linger_timer.as_mut() {
+                    if timer.poll_unpin(cx).is_ready() {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+            }
+            let mut progress = this.fill_output(cx);
+            progress |= this.write_some(cx)?;
+            if !this.closing {
+                progress |= this.read_some(cx)?;
+            }
+            if this.closing
+                && this.link.outbound.is_none()
+                && this.engine.session.output().is_empty()
+            {
+                return Poll::Ready(Ok(()));
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+        // Plenty done in one go: let other tasks run, then continue.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

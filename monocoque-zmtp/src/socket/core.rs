@@ -1,0 +1,365 @@
+//! `SocketCore`: what every socket type shares: options, endpoints, background tasks, the peer
+//! snapshot used for sending, and the inbound queue used for receiving.
+
+use super::shared::{EndpointKey, Inbound, PeerId, Shared};
+use super::tasks::{ConnParams, accept_loop, connect_loop};
+use crate::context::Context;
+use crate::monitor::SocketEvent;
+use monocoque_core::endpoint::ToEndpoint;
+use monocoque_core::runtime::timeout;
+use monocoque_core::{
+    Endpoint, Error, Message, Result, SocketOption, SocketOptions, SocketType, TrySendError,
+};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+/// How many monitor events may wait unread before new ones are dropped.
+const MONITOR_CAPACITY: usize = 1024;
+
+/// Extra time `close` allows beyond LINGER for tasks to notice and exit.
+const CLOSE_GRACE: Duration = Duration::from_millis(500);
+
+enum EndpointKind {
+    Bound,
+    Connected,
+}
+
+struct EndpointEntry {
+    key: EndpointKey,
+    kind: EndpointKind,
+    /// As the user wrote it.
+    requested: Endpoint,
+    /// As bound (wildcard port resolved); same as `requested` for connects.
+    actual: Endpoint,
+    /// Dropping it tells the endpoint's tasks to stop.
+    _shutdown: flume::Sender<()>,
+}
+
+/// The round-robin view of the peers' outgoing queues, refreshed only when the peer table moved.
+#[derive(Default)]
+struct OutPeers {
+    seen_generation: u64,
+    queues: Vec<(PeerId, flume::Sender<Message>)>,
+    cursor: usize,
+}
+
+/// The shared machinery of every socket type.
+pub(crate) struct SocketCore {
+    ctx: Context,
+    shared: Arc<Shared>,
+    options: SocketOptions,
+    sends: bool,
+    receives: bool,
+    endpoints: Vec<EndpointEntry>,
+    next_endpoint_key: EndpointKey,
+    out: OutPeers,
+    inbound: Option<(flume::Sender<Inbound>, flume::Receiver<Inbound>)>,
+    alive_tx: Option<flume::Sender<()>>,
+    alive_rx: flume::Receiver<()>,
+}
+
+impl SocketCore {
+    pub fn new(ctx: &Context, socket_type: SocketType, sends: bool, receives: bool) -> Self {
+        let (alive_tx, alive_rx) = flume::bounded(1);
+        Self {
+            ctx: ctx.clone(),
+            shared: Arc::new(Shared::new(socket_type)),
+            options: SocketOptions::default(),
+            sends,
+            receives,
+            endpoints: Vec::new(),
+            next_endpoint_key: 1,
+            out: OutPeers::default(),
+            inbound: None,
+            alive_tx: Some(alive_tx),
+            alive_rx,
+        }
+    }
+
+    pub fn socket_type(&self) -> SocketType {
+        self.shared.socket_type
+    }
+
+    pub fn options(&self) -> &SocketOptions {
+        &self.options
+    }
+
+    pub fn set_option(&mut self, option: SocketOption) -> Result<()> {
+        self.options.set(option)
+    }
+
+    pub fn monitor(&mut self) -> flume::Receiver<SocketEvent> {
+        let (tx, rx) = flume::bounded(MONITOR_CAPACITY);
+        self.shared.set_monitor(tx);
+        rx
+    }
+
+    /// The inbound queue, created on first use so that RCVHWM set after `new` still applies.
+    fn inbound(&mut self) -> &(flume::Sender<Inbound>, flume::Receiver<Inbound>) {
+        let rcvhwm = self.options.rcvhwm;
+        self.inbound.get_or_insert_with(|| match rcvhwm {
+            0 => flume::unbounded(),
+            hwm => flume::bounded(hwm),
+        })
+    }
+
+    fn params(&mut self) -> Result<ConnParams> {
+        let inbound = if self.receives {
+            Some(self.inbound().0.clone())
+        } else {
+            None
+        };
+        Ok(ConnParams {
+            shared: self.shared.clone(),
+            runtime: self.ctx.runtime().clone(),
+            options: self.options.clone(),
+            inbound,
+            sends: self.sends,
+            _alive: self.alive_tx.clone().ok_or(Error::Closed)?,
+        })
+    }
+
+    fn transport_for(
+        &self,
+        endpoint: &Endpoint,
+    ) -> Result<Arc<dyn monocoque_core::transport::Transport>> {
+        self.ctx
+            .transport(endpoint.scheme())
+            .cloned()
+            .ok_or(Error::UnsupportedTransport(endpoint.scheme()))
+    }
+
+    fn new_key(&mut self) -> EndpointKey {
+        let key = self.next_endpoint_key;
+        self.next_endpoint_key += 1;
+        key
+    }
+
+    pub async fn bind(&mut self, endpoint: impl ToEndpoint) -> Result<Endpoint> {
+        let requested = endpoint.to_endpoint()?;
+        let transport = self.transport_for(&requested)?;
+        let params = self.params()?;
+        let listener = transport.bind(&requested).await?;
+        let actual = listener.local_endpoint();
+        let key = self.new_key();
+        let (shutdown_tx, shutdown_rx) = flume::bounded(1);
+        self.shared.emit(|| SocketEvent::Listening {
+            endpoint: actual.clone(),
+        });
+        let runtime = params.runtime.clone();
+        runtime.spawn(Box::pin(accept_loop(
+            listener,
+            params,
+            key,
+            actual.clone(),
+            shutdown_rx,
+        )));
+        self.endpoints.push(EndpointEntry {
+            key,
+            kind: EndpointKind::Bound,
+            requested,
+            actual: actual.clone(),
+            _shutdown: shutdown_tx,
+        });
+        Ok(actual)
+    }
+
+    pub async fn connect(&mut self, endpoint: impl ToEndpoint) -> Result<()> {
+        let requested = endpoint.to_endpoint()?;
+        let transport = self.transport_for(&requested)?;
+        if requested.is_wildcard() {
+            return Err(Error::InvalidState("cannot connect to a wildcard port"));
+        }
+        let params = self.params()?;
+        let key = self.new_key();
+        let id = self.shared.next_peer_id();
+        let (tx, rx) = if self.sends {
+            let (tx, rx) = params.peer_queue();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        self.shared.add_detached(id, key, tx);
+        let (shutdown_tx, shutdown_rx) = flume::bounded(1);
+        let runtime = params.runtime.clone();
+        runtime.spawn(Box::pin(connect_loop(
+            transport,
+            params,
+            id,
+            requested.clone(),
+            rx,
+            shutdown_rx,
+        )));
+        self.endpoints.push(EndpointEntry {
+            key,
+            kind: EndpointKind::Connected,
+            requested: requested.clone(),
+            actual: requested,
+            _shutdown: shutdown_tx,
+        });
+        Ok(())
+    }
+
+    fn remove_endpoint(&mut self, endpoint: impl ToEndpoint, bound: bool) -> Result<()> {
+        let endpoint = endpoint.to_endpoint()?;
+        let position = self.endpoints.iter().position(|e| {
+            matches!(e.kind, EndpointKind::Bound) == bound
+                && (e.actual == endpoint || e.requested == endpoint)
+        });
+        let entry = position
+            .map(|i| self.endpoints.remove(i))
+            .ok_or_else(|| Error::UnknownEndpoint(endpoint.to_string()))?;
+        self.shared.remove_origin(entry.key);
+        self.refresh_peers();
+        Ok(())
+    }
+
+    pub fn unbind(&mut self, endpoint: impl ToEndpoint) -> Result<()> {
+        self.remove_endpoint(endpoint, true)
+    }
+
+    pub fn disconnect(&mut self, endpoint: impl ToEndpoint) -> Result<()> {
+        self.remove_endpoint(endpoint, false)
+    }
+
+    /// Stops every endpoint and lets go of every peer queue, then waits for the connections to
+    /// write what was queued, for at most LINGER.
+    pub async fn close(mut self) {
+        self.shut_down();
+        let limit = self.options.linger.map(|l| l + CLOSE_GRACE);
+        let runtime = self.ctx.runtime().clone();
+        let alive = self.alive_rx.clone();
+        drop(self);
+        // Completes with Err(Disconnected) once every task has dropped its `alive` sender.
+        let _ = timeout(&*runtime, limit, alive.recv_async()).await;
+    }
+
+    fn shut_down(&mut self) {
+        self.endpoints.clear();
+        self.shared.remove_all();
+        self.out = OutPeers::default();
+        self.alive_tx = None;
+    }
+
+    // ----- sending: round-robin over peers with room (PUSH, PAIR; DEALER later) -----
+
+    fn refresh_peers(&mut self) {
+        let generation = self.shared.generation();
+        if generation != self.out.seen_generation {
+            self.out.seen_generation = generation;
+            self.out.queues = self.shared.senders();
+            if self.out.cursor >= self.out.queues.len() {
+                self.out.cursor = 0;
+            }
+        }
+    }
+
+    /// One pass over the peers, starting after the last one used; gives the message back when
+    /// every queue is full (or there is no peer).
+    fn try_send_round_robin(&mut self, mut msg: Message) -> Result<(), Message> {
+        self.refresh_peers();
+        let count = self.out.queues.len();
+        for step in 0..count {
+            let index = (self.out.cursor + step) % count;
+            match self.out.queues[index].1.try_send(msg) {
+                Ok(()) => {
+                    self.out.cursor = (index + 1) % count;
+                    return Ok(());
+                }
+                Err(flume::TrySendError::Full(m) | flume::TrySendError::Disconnected(m)) => msg = m,
+            }
+        }
+        Err(msg)
+    }
+
+    /// Ready when a peer joined or left, or some queue has room.
+    fn poll_room(&mut self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        self.shared.sender_waker.register(cx.waker());
+        if self.shared.generation() != self.out.seen_generation
+            || self.out.queues.iter().any(|(_, tx)| !tx.is_full())
+        {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    pub fn try_send(&mut self, msg: Message) -> Result<(), TrySendError> {
+        if msg.is_empty() {
+            return Err(TrySendError {
+                error: Error::EmptyMessage,
+                message: msg,
+            });
+        }
+        self.try_send_round_robin(msg)
+            .map_err(|message| TrySendError {
+                error: Error::WouldBlock,
+                message,
+            })
+    }
+
+    /// Sends to the next peer with room, waiting (up to SNDTIMEO) while there is none.
+    /// Never drops the message.
+    pub async fn send(&mut self, msg: Message) -> Result<()> {
+        if msg.is_empty() {
+            return Err(Error::EmptyMessage);
+        }
+        let mut msg = match self.try_send_round_robin(msg) {
+            Ok(()) => return Ok(()),
+            Err(msg) => msg,
+        };
+        let sndtimeo = self.options.sndtimeo;
+        if sndtimeo == Some(Duration::ZERO) {
+            return Err(Error::WouldBlock);
+        }
+        let runtime = self.ctx.runtime().clone();
+        let wait = async {
+            loop {
+                std::future::poll_fn(|cx| self.poll_room(cx)).await;
+                match self.try_send_round_robin(msg) {
+                    Ok(()) => return,
+                    Err(m) => msg = m,
+                }
+            }
+        };
+        timeout(&*runtime, sndtimeo, wait)
+            .await
+            .ok_or(Error::Timeout)
+    }
+
+    // ----- receiving: one fair queue fed by every connection -----
+
+    pub fn try_recv(&mut self) -> Result<Message> {
+        match self.inbound().1.try_recv() {
+            Ok(inbound) => Ok(inbound.msg),
+            Err(flume::TryRecvError::Empty) => Err(Error::WouldBlock),
+            Err(flume::TryRecvError::Disconnected) => Err(Error::Closed),
+        }
+    }
+
+    pub async fn recv(&mut self) -> Result<Message> {
+        let rcvtimeo = self.options.rcvtimeo;
+        let runtime = self.ctx.runtime().clone();
+        let rx = self.inbound().1.clone();
+        if let Ok(inbound) = rx.try_recv() {
+            return Ok(inbound.msg);
+        }
+        if rcvtimeo == Some(Duration::ZERO) {
+            return Err(Error::WouldBlock);
+        }
+        match timeout(&*runtime, rcvtimeo, rx.recv_async()).await {
+            Some(Ok(inbound)) => Ok(inbound.msg),
+            Some(Err(_)) => Err(Error::Closed),
+            None => Err(Error::Timeout),
+        }
+    }
+}
+
+impl Drop for SocketCore {
+    /// A socket dropped without `close` behaves the same, without waiting: connections keep
+    /// writing what was queued, for at most LINGER, in the background.
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}

@@ -1,0 +1,269 @@
+//! The background tasks of a socket: one accept loop per bound endpoint, one connect loop per
+//! connected endpoint (reconnecting with back-off), and one engine per connection.
+
+use super::shared::{AttachError, EndpointKey, Inbound, PeerId, Shared};
+use crate::engine::{Engine, Link};
+use crate::monitor::{ConnectionError, SocketEvent};
+use crate::proto::{NullMechanism, PeerInfo, Session, SessionConfig};
+use futures::future::{Either, select};
+use monocoque_core::backoff::Backoff;
+use monocoque_core::runtime::{RuntimeHandle, timeout};
+use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
+use monocoque_core::{Endpoint, Message, SocketOptions};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Wait after a failed accept (e.g. out of file descriptors) before trying again.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// Everything a connection task needs from its socket, cloned into each task.
+#[derive(Clone)]
+pub(crate) struct ConnParams {
+    pub shared: Arc<Shared>,
+    pub runtime: RuntimeHandle,
+    /// The options as they were at bind/connect time (libzmq applies options that way too).
+    pub options: SocketOptions,
+    /// Where received messages go (`None`: the socket type never receives).
+    pub inbound: Option<flume::Sender<Inbound>>,
+    /// Whether the socket sends, i.e. each peer needs an outgoing queue.
+    pub sends: bool,
+    /// Held, never read, by every task: the socket's `close` waits until all are dropped.
+    pub _alive: flume::Sender<()>,
+}
+
+impl ConnParams {
+    fn session(&self, as_server: bool) -> Session {
+        Session::new(SessionConfig {
+            socket_type: self.shared.socket_type,
+            routing_id: self.options.routing_id.clone(),
+            as_server,
+            max_msg_size: self.options.maxmsgsize,
+            mechanism: Box::new(NullMechanism),
+        })
+    }
+
+    /// A peer's outgoing queue, bounded by SNDHWM (0 = unbounded, as in libzmq).
+    pub fn peer_queue(&self) -> (flume::Sender<Message>, flume::Receiver<Message>) {
+        match self.options.sndhwm {
+            0 => flume::unbounded(),
+            hwm => flume::bounded(hwm),
+        }
+    }
+
+    async fn handshake(&self, engine: &mut Engine) -> Result<PeerInfo, ConnectionError> {
+        timeout(
+            &*self.runtime,
+            self.options.handshake_ivl,
+            engine.handshake(),
+        )
+        .await
+        .unwrap_or(Err(ConnectionError::HandshakeTimeout))
+    }
+
+    fn link(
+        &self,
+        peer: PeerId,
+        outbound: Option<flume::Receiver<Message>>,
+        shutdown: &flume::Receiver<()>,
+    ) -> Link {
+        Link {
+            peer,
+            outbound: outbound.map(flume::Receiver::into_stream),
+            inbound: self.inbound.clone(),
+            shutdown: shutdown.clone().into_stream(),
+            shared: self.shared.clone(),
+            linger: self.options.linger,
+            runtime: self.runtime.clone(),
+        }
+    }
+
+    /// Sleeps for `delay`; false if the endpoint was shut down meanwhile.
+    async fn pause(&self, delay: Duration, shutdown: &flume::Receiver<()>) -> bool {
+        let sleep = self.runtime.sleep(delay);
+        let stop = shutdown.recv_async();
+        matches!(select(sleep, stop).await, Either::Left(_))
+    }
+}
+
+/// Accepts connections on one bound endpoint until it is unbound or the socket closes.
+pub(crate) async fn accept_loop(
+    mut listener: Box<dyn Listener>,
+    params: ConnParams,
+    origin: EndpointKey,
+    endpoint: Endpoint,
+    shutdown: flume::Receiver<()>,
+) {
+    loop {
+        let accepted = match select(listener.accept(), shutdown.recv_async()).await {
+            Either::Left((accepted, _)) => accepted,
+            Either::Right(_) => break,
+        };
+        match accepted {
+            Ok(conn) => {
+                params.shared.emit(|| SocketEvent::Accepted {
+                    endpoint: endpoint.clone(),
+                    peer_addr: conn.peer_addr.clone(),
+                });
+                let task = serve_accepted(
+                    conn,
+                    params.clone(),
+                    origin,
+                    endpoint.clone(),
+                    shutdown.clone(),
+                );
+                params.runtime.spawn(Box::pin(task));
+            }
+            Err(_) => {
+                if !params.pause(ACCEPT_ERROR_PAUSE, &shutdown).await {
+                    break;
+                }
+            }
+        }
+    }
+    drop(listener);
+    params.shared.emit(|| SocketEvent::Closed { endpoint });
+}
+
+/// Runs one accepted connection: handshake, attach to the socket, move messages, detach.
+async fn serve_accepted(
+    conn: Connection,
+    params: ConnParams,
+    origin: EndpointKey,
+    endpoint: Endpoint,
+    shutdown: flume::Receiver<()>,
+) {
+    let shared = &params.shared;
+    let peer_addr = conn.peer_addr;
+    let mut engine = Engine::new(conn.stream, params.session(true));
+    let info = match params.handshake(&mut engine).await {
+        Ok(info) => info,
+        Err(error) => {
+            shared.emit(|| SocketEvent::HandshakeFailed {
+                endpoint,
+                peer_addr,
+                error,
+            });
+            return;
+        }
+    };
+    let id = shared.next_peer_id();
+    let (tx, rx) = if params.sends {
+        let (tx, rx) = params.peer_queue();
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    if let Err(AttachError::AlreadyPaired) = shared.attach(id, origin, tx, info.routing_id.clone())
+    {
+        shared.emit(|| SocketEvent::HandshakeFailed {
+            endpoint,
+            peer_addr,
+            error: ConnectionError::Rejected("PAIR already has a peer"),
+        });
+        return;
+    }
+    shared.emit(|| SocketEvent::HandshakeSucceeded {
+        endpoint: endpoint.clone(),
+        peer_addr: peer_addr.clone(),
+        peer_type: info.socket_type,
+    });
+    let result = engine.run(params.link(id, rx, &shutdown)).await;
+    shared.remove(id);
+    shared.emit(|| SocketEvent::Disconnected {
+        endpoint,
+        peer_addr,
+        error: result.err(),
+    });
+}
+
+/// Keeps one connected endpoint connected: connect, handshake, run, and after any failure wait
+/// (RECONNECT_IVL with back-off) and start over, until disconnected or the socket closes. The
+/// peer's outgoing queue `outbound` outlives the individual connections.
+pub(crate) async fn connect_loop(
+    transport: Arc<dyn Transport>,
+    params: ConnParams,
+    id: PeerId,
+    endpoint: Endpoint,
+    outbound: Option<flume::Receiver<Message>>,
+    shutdown: flume::Receiver<()>,
+) {
+    let shared = &params.shared;
+    let options = &params.options;
+    let mut backoff = Backoff::new(
+        options.reconnect_ivl.unwrap_or(Duration::from_millis(100)),
+        options.reconnect_ivl_max,
+    );
+    let connect_options = ConnectOptions {
+        timeout: options.connect_timeout,
+    };
+    loop {
+        let attempt = transport.connect(&endpoint, &connect_options);
+        let delay = match select(attempt, shutdown.recv_async()).await {
+            Either::Right(_) => break,
+            Either::Left((Err(error), _)) => {
+                let delay = backoff.next_delay();
+                shared.emit(|| SocketEvent::ConnectRetried {
+                    endpoint: endpoint.clone(),
+                    error: Arc::new(error),
+                    retry_in: delay,
+                });
+                delay
+            }
+            Either::Left((Ok(conn), _)) => {
+                let peer_addr = conn.peer_addr;
+                shared.emit(|| SocketEvent::Connected {
+                    endpoint: endpoint.clone(),
+                    peer_addr: peer_addr.clone(),
+                });
+                let mut engine = Engine::new(conn.stream, params.session(false));
+                let handshake = match params.handshake(&mut engine).await {
+                    Ok(info) => shared
+                        .attach(id, 0, None, info.routing_id.clone())
+                        .map(|()| info)
+                        .map_err(|AttachError::AlreadyPaired| {
+                            ConnectionError::Rejected("PAIR already has a peer")
+                        }),
+                    Err(error) => Err(error),
+                };
+                match handshake {
+                    Err(error) => {
+                        let delay = match error {
+                            ConnectionError::Io(_) => backoff.next_delay(),
+                            _ => backoff.protocol_failure(),
+                        };
+                        shared.emit(|| SocketEvent::HandshakeFailed {
+                            endpoint: endpoint.clone(),
+                            peer_addr,
+                            error,
+                        });
+                        delay
+                    }
+                    Ok(info) => {
+                        backoff.reset();
+                        shared.emit(|| SocketEvent::HandshakeSucceeded {
+                            endpoint: endpoint.clone(),
+                            peer_addr: peer_addr.clone(),
+                            peer_type: info.socket_type,
+                        });
+                        let link = params.link(id, outbound.clone(), &shutdown);
+                        let result = engine.run(link).await;
+                        shared.detach(id);
+                        let closed_here = result.is_ok();
+                        shared.emit(|| SocketEvent::Disconnected {
+                            endpoint: endpoint.clone(),
+                            peer_addr,
+                            error: result.err(),
+                        });
+                        if closed_here {
+                            break;
+                        }
+                        backoff.next_delay()
+                    }
+                }
+            }
+        };
+        if options.reconnect_ivl.is_none() || !params.pause(delay, &shutdown).await {
+            break;
+        }
+    }
+}
