@@ -1,0 +1,118 @@
+//! The `ipc://` transport on smol.
+//!
+//! smol streams implement the `futures-io` traits natively (closing one shuts its write half
+//! down) and are boxed as they are. Abstract names are bound and connected with std, then
+//! registered with smol's reactor through its fallible `TryFrom` conversions.
+
+use crate::common::{self, SocketFile};
+use async_trait::async_trait;
+use monocoque_core::endpoint::{Endpoint, IpcAddr};
+use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
+use smol::net::unix::{UnixListener, UnixStream};
+use std::io;
+
+/// The `ipc://` transport for smol. Stateless: copy it freely.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IpcTransport;
+
+impl IpcTransport {
+    /// Binds `endpoint` and returns the concrete listener.
+    pub(crate) async fn bind_ipc(&self, endpoint: &Endpoint) -> io::Result<SmolIpcListener> {
+        match common::ipc_addr(endpoint)? {
+            IpcAddr::Path(path) => {
+                common::clear_stale_socket(path, || async {
+                    UnixStream::connect(path).await.map(drop)
+                })
+                .await?;
+                let inner = UnixListener::bind(path)?;
+                let file = SocketFile::claim(path)?;
+                Ok(SmolIpcListener {
+                    inner,
+                    local: endpoint.clone(),
+                    _file: Some(file),
+                })
+            }
+            IpcAddr::Abstract(name) => Ok(SmolIpcListener {
+                inner: UnixListener::try_from(common::abstract_listener(name)?)?,
+                local: endpoint.clone(),
+                _file: None,
+            }),
+        }
+    }
+
+    /// Connects to `endpoint`, honouring the timeout.
+    pub(crate) async fn connect_ipc(
+        &self,
+        endpoint: &Endpoint,
+        options: &ConnectOptions,
+    ) -> io::Result<UnixStream> {
+        let addr = common::ipc_addr(endpoint)?;
+        let attempt = async {
+            match addr {
+                IpcAddr::Path(path) => UnixStream::connect(path).await,
+                IpcAddr::Abstract(name) => {
+                    let name = name.clone();
+                    let stream = smol::unblock(move || common::abstract_connect(&name)).await?;
+                    UnixStream::try_from(stream)
+                }
+            }
+        };
+        match options.timeout {
+            None => attempt.await,
+            Some(timeout) => {
+                let expired = async {
+                    smol::Timer::after(timeout).await;
+                    Err(common::timed_out(endpoint, timeout))
+                };
+                smol::future::or(attempt, expired).await
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for IpcTransport {
+    fn scheme(&self) -> &'static str {
+        common::SCHEME
+    }
+
+    async fn bind(&self, endpoint: &Endpoint) -> io::Result<Box<dyn Listener>> {
+        Ok(Box::new(self.bind_ipc(endpoint).await?))
+    }
+
+    async fn connect(
+        &self,
+        endpoint: &Endpoint,
+        options: &ConnectOptions,
+    ) -> io::Result<Connection> {
+        let stream = self.connect_ipc(endpoint, options).await?;
+        Ok(Connection {
+            stream: Box::new(stream),
+            peer_addr: common::endpoint_name(common::ipc_addr(endpoint)?),
+        })
+    }
+}
+
+/// A bound smol Unix listener; dropping it removes its socket file.
+#[derive(Debug)]
+pub(crate) struct SmolIpcListener {
+    inner: UnixListener,
+    local: Endpoint,
+    /// Dropped after `inner`: the socket closes, then its file goes.
+    _file: Option<SocketFile>,
+}
+
+#[async_trait]
+impl Listener for SmolIpcListener {
+    fn local_endpoint(&self) -> Endpoint {
+        self.local.clone()
+    }
+
+    async fn accept(&mut self) -> io::Result<Connection> {
+        let (stream, peer) = self.inner.accept().await?;
+        Ok(Connection {
+            stream: Box::new(stream),
+            peer_addr: common::peer_name(&peer),
+        })
+    }
+}

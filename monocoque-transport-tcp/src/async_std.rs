@@ -1,0 +1,202 @@
+//! The `tcp://` transport on async-std.
+//!
+//! async-std streams implement the `futures-io` traits natively, but their `poll_close` only
+//! flushes; connections are boxed in a thin wrapper whose `poll_close` also shuts the write half
+//! down, so the peer reads end-of-stream as with the other runtimes.
+
+use crate::common::{self, Target};
+use async_std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use async_trait::async_trait;
+use futures::io::{AsyncRead, AsyncWrite};
+use monocoque_core::endpoint::Endpoint;
+use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// The `tcp://` transport for async-std. Stateless: copy it freely.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TcpTransport;
+
+impl TcpTransport {
+    /// Binds `endpoint` and returns the concrete listener.
+    pub(crate) async fn bind_tcp(&self, endpoint: &Endpoint) -> io::Result<AsyncStdTcpListener> {
+        let addrs = resolve(common::bind_target(common::tcp_addr(endpoint)?)).await?;
+        // async-std binds through async-io and std, which sets SO_REUSEADDR on non-Windows.
+        let inner = common::first_ok(addrs, TcpListener::bind).await?;
+        let local = common::bound_endpoint(inner.local_addr()?);
+        Ok(AsyncStdTcpListener { inner, local })
+    }
+
+    /// Connects to `endpoint` (honouring the timeout) and returns the stream, `TCP_NODELAY` set.
+    pub(crate) async fn connect_tcp(
+        &self,
+        endpoint: &Endpoint,
+        options: &ConnectOptions,
+    ) -> io::Result<(TcpStream, SocketAddr)> {
+        let target = common::connect_target(common::tcp_addr(endpoint)?)?;
+        let attempt = async {
+            let addrs = resolve(target).await?;
+            common::first_ok(addrs, |addr| async move {
+                let stream = TcpStream::connect(addr).await?;
+                stream.set_nodelay(true)?;
+                Ok((stream, addr))
+            })
+            .await
+        };
+        match options.timeout {
+            None => attempt.await,
+            Some(timeout) => async_std::future::timeout(timeout, attempt)
+                .await
+                .map_err(|_| common::timed_out(endpoint, timeout))?,
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for TcpTransport {
+    fn scheme(&self) -> &'static str {
+        common::SCHEME
+    }
+
+    async fn bind(&self, endpoint: &Endpoint) -> io::Result<Box<dyn Listener>> {
+        Ok(Box::new(self.bind_tcp(endpoint).await?))
+    }
+
+    async fn connect(
+        &self,
+        endpoint: &Endpoint,
+        options: &ConnectOptions,
+    ) -> io::Result<Connection> {
+        let (stream, peer) = self.connect_tcp(endpoint, options).await?;
+        Ok(Connection {
+            stream: Box::new(ClosingStream(stream)),
+            peer_addr: peer.to_string(),
+        })
+    }
+}
+
+/// Resolves a bind or connect target with async-std's resolver (its blocking pool).
+async fn resolve(target: Target<'_>) -> io::Result<Vec<SocketAddr>> {
+    match target {
+        Target::Addr(addr) => Ok(vec![addr]),
+        Target::Name(name, port) => Ok((name, port).to_socket_addrs().await?.collect()),
+    }
+}
+
+/// A bound async-std TCP listener.
+#[derive(Debug)]
+pub(crate) struct AsyncStdTcpListener {
+    inner: TcpListener,
+    local: Endpoint,
+}
+
+impl AsyncStdTcpListener {
+    /// Accepts the next connection whose `TCP_NODELAY` could be set.
+    ///
+    /// Setting the option only fails on a connection the peer already reset; such a connection
+    /// is dropped and the next one awaited.
+    pub(crate) async fn accept_tcp(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
+        loop {
+            let (stream, peer) = self.inner.accept().await?;
+            if stream.set_nodelay(true).is_ok() {
+                return Ok((stream, peer));
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Listener for AsyncStdTcpListener {
+    fn local_endpoint(&self) -> Endpoint {
+        self.local.clone()
+    }
+
+    async fn accept(&mut self) -> io::Result<Connection> {
+        let (stream, peer) = self.accept_tcp().await?;
+        Ok(Connection {
+            stream: Box::new(ClosingStream(stream)),
+            peer_addr: peer.to_string(),
+        })
+    }
+}
+
+/// An async-std stream whose `poll_close` flushes and then shuts the write half down.
+#[derive(Debug)]
+struct ClosingStream(TcpStream);
+
+impl AsyncRead for ClosingStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read_vectored(cx, bufs)
+    }
+}
+
+impl AsyncWrite for ClosingStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        futures::ready!(Pin::new(&mut self.0).poll_flush(cx))?;
+        Poll::Ready(self.0.shutdown(Shutdown::Write))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[async_std::test]
+    async fn nodelay_on_both_sides() {
+        let transport = TcpTransport;
+        let mut listener = transport
+            .bind_tcp(&"tcp://127.0.0.1:*".parse().unwrap())
+            .await
+            .unwrap();
+        let endpoint = listener.local_endpoint();
+        let options = ConnectOptions::default();
+        let (accepted, connected) = futures::join!(
+            listener.accept_tcp(),
+            transport.connect_tcp(&endpoint, &options)
+        );
+        let (accepted, _) = accepted.unwrap();
+        let (connected, _) = connected.unwrap();
+        assert!(
+            accepted.nodelay().unwrap(),
+            "accepted stream lacks TCP_NODELAY"
+        );
+        assert!(
+            connected.nodelay().unwrap(),
+            "connected stream lacks TCP_NODELAY"
+        );
+    }
+}

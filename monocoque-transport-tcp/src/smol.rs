@@ -1,0 +1,157 @@
+//! The `tcp://` transport on smol.
+//!
+//! smol streams implement the `futures-io` traits natively and are boxed as they are. The
+//! transport runs on any executor: smol's reactor (async-io) drives its own I/O.
+
+use crate::common::{self, Target};
+use async_trait::async_trait;
+use monocoque_core::endpoint::Endpoint;
+use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
+use smol::net::{TcpListener, TcpStream};
+use std::io;
+use std::net::SocketAddr;
+
+/// The `tcp://` transport for smol. Stateless: copy it freely.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TcpTransport;
+
+impl TcpTransport {
+    /// Binds `endpoint` and returns the concrete listener.
+    pub(crate) async fn bind_tcp(&self, endpoint: &Endpoint) -> io::Result<SmolTcpListener> {
+        let addrs = resolve(common::bind_target(common::tcp_addr(endpoint)?)).await?;
+        // smol binds through async-io and std, which sets SO_REUSEADDR on non-Windows.
+        let inner = common::first_ok(addrs, TcpListener::bind).await?;
+        let local = common::bound_endpoint(inner.local_addr()?);
+        Ok(SmolTcpListener { inner, local })
+    }
+
+    /// Connects to `endpoint` (honouring the timeout) and returns the stream, `TCP_NODELAY` set.
+    pub(crate) async fn connect_tcp(
+        &self,
+        endpoint: &Endpoint,
+        options: &ConnectOptions,
+    ) -> io::Result<(TcpStream, SocketAddr)> {
+        let target = common::connect_target(common::tcp_addr(endpoint)?)?;
+        let attempt = async {
+            let addrs = resolve(target).await?;
+            common::first_ok(addrs, |addr| async move {
+                let stream = TcpStream::connect(addr).await?;
+                stream.set_nodelay(true)?;
+                Ok((stream, addr))
+            })
+            .await
+        };
+        match options.timeout {
+            None => attempt.await,
+            Some(timeout) => {
+                let expired = async {
+                    smol::Timer::after(timeout).await;
+                    Err(common::timed_out(endpoint, timeout))
+                };
+                smol::future::or(attempt, expired).await
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for TcpTransport {
+    fn scheme(&self) -> &'static str {
+        common::SCHEME
+    }
+
+    async fn bind(&self, endpoint: &Endpoint) -> io::Result<Box<dyn Listener>> {
+        Ok(Box::new(self.bind_tcp(endpoint).await?))
+    }
+
+    async fn connect(
+        &self,
+        endpoint: &Endpoint,
+        options: &ConnectOptions,
+    ) -> io::Result<Connection> {
+        let (stream, peer) = self.connect_tcp(endpoint, options).await?;
+        Ok(Connection {
+            stream: Box::new(stream),
+            peer_addr: peer.to_string(),
+        })
+    }
+}
+
+/// Resolves a bind or connect target with smol's resolver (its blocking pool).
+async fn resolve(target: Target<'_>) -> io::Result<Vec<SocketAddr>> {
+    match target {
+        Target::Addr(addr) => Ok(vec![addr]),
+        Target::Name(name, port) => smol::net::resolve((name, port)).await,
+    }
+}
+
+/// A bound smol TCP listener.
+#[derive(Debug)]
+pub(crate) struct SmolTcpListener {
+    inner: TcpListener,
+    local: Endpoint,
+}
+
+impl SmolTcpListener {
+    /// Accepts the next connection whose `TCP_NODELAY` could be set.
+    ///
+    /// Setting the option only fails on a connection the peer already reset; such a connection
+    /// is dropped and the next one awaited.
+    pub(crate) async fn accept_tcp(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
+        loop {
+            let (stream, peer) = self.inner.accept().await?;
+            if stream.set_nodelay(true).is_ok() {
+                return Ok((stream, peer));
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Listener for SmolTcpListener {
+    fn local_endpoint(&self) -> Endpoint {
+        self.local.clone()
+    }
+
+    async fn accept(&mut self) -> io::Result<Connection> {
+        let (stream, peer) = self.accept_tcp().await?;
+        Ok(Connection {
+            stream: Box::new(stream),
+            peer_addr: peer.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodelay_on_both_sides() {
+        smol::block_on(nodelay_check());
+    }
+
+    async fn nodelay_check() {
+        let transport = TcpTransport;
+        let mut listener = transport
+            .bind_tcp(&"tcp://127.0.0.1:*".parse().unwrap())
+            .await
+            .unwrap();
+        let endpoint = listener.local_endpoint();
+        let options = ConnectOptions::default();
+        let (accepted, connected) = futures::join!(
+            listener.accept_tcp(),
+            transport.connect_tcp(&endpoint, &options)
+        );
+        let (accepted, _) = accepted.unwrap();
+        let (connected, _) = connected.unwrap();
+        assert!(
+            accepted.nodelay().unwrap(),
+            "accepted stream lacks TCP_NODELAY"
+        );
+        assert!(
+            connected.nodelay().unwrap(),
+            "connected stream lacks TCP_NODELAY"
+        );
+    }
+}
