@@ -57,7 +57,6 @@ impl Engine {
     /// Bytes that arrive after the peer's READY stay buffered for [`run`](Self::run).
     pub async fn handshake(&mut self) -> Result<PeerInfo, ConnectionError> {
         loop {
-            self.flush().await?;
             loop {
                 match self.session.poll_event(&mut self.read_buf) {
                     Ok(Some(Event::Ready(info))) => {
@@ -74,6 +73,8 @@ impl Engine {
                     }
                 }
             }
+            // Our greeting, then whatever the input just provoked (READY), before waiting.
+            self.flush().await?;
             let n = self.stream.read(&mut self.scratch).await?;
             if n == 0 {
                 return Err(ConnectionError::PeerClosed);
