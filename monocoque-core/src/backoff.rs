@@ -69,7 +69,12 @@ mod tests {
     fn doubles_up_to_max_and_resets() {
         let mut b = Backoff::new(MS(100), MS(350));
         assert_eq!(
-            [b.next_delay(), b.next_delay(), b.next_delay(), b.next_delay()],
+            [
+                b.next_delay(),
+                b.next_delay(),
+                b.next_delay(),
+                b.next_delay()
+            ],
             [MS(100), MS(200), MS(350), MS(350)]
         );
         b.reset();

@@ -280,7 +280,11 @@ mod tests {
 
     #[test]
     fn builder_and_debug() {
-        let m = Message::builder().frame("id").empty_frame().frame(vec![0u8; 20]).build();
+        let m = Message::builder()
+            .frame("id")
+            .empty_frame()
+            .frame(vec![0u8; 20])
+            .build();
         assert_eq!(m.len(), 3);
         let dbg = format!("{m:?}");
         assert!(dbg.contains("\"id\""), "{dbg}");

@@ -129,8 +129,12 @@ mod tests {
     fn routing_id_length_is_checked() {
         let mut o = SocketOptions::default();
         assert!(o.set(SocketOption::RoutingId(Bytes::new())).is_err());
-        assert!(o.set(SocketOption::RoutingId(Bytes::from(vec![1u8; 256]))).is_err());
-        o.set(SocketOption::RoutingId(Bytes::from_static(b"abc"))).unwrap();
+        assert!(
+            o.set(SocketOption::RoutingId(Bytes::from(vec![1u8; 256])))
+                .is_err()
+        );
+        o.set(SocketOption::RoutingId(Bytes::from_static(b"abc")))
+            .unwrap();
         assert_eq!(o.routing_id.as_deref(), Some(&b"abc"[..]));
     }
 }

@@ -53,8 +53,11 @@ pub trait Transport: Send + Sync + std::fmt::Debug + 'static {
     async fn bind(&self, endpoint: &Endpoint) -> io::Result<Box<dyn Listener>>;
 
     /// Opens one outgoing connection.
-    async fn connect(&self, endpoint: &Endpoint, options: &ConnectOptions)
-    -> io::Result<Connection>;
+    async fn connect(
+        &self,
+        endpoint: &Endpoint,
+        options: &ConnectOptions,
+    ) -> io::Result<Connection>;
 }
 
 /// A bound endpoint accepting connections. Dropping it stops listening (and, for IPC, removes the

@@ -8,7 +8,9 @@ mod tasks;
 use crate::context::Context;
 use crate::monitor::SocketEvent;
 use monocoque_core::endpoint::ToEndpoint;
-use monocoque_core::{Endpoint, Message, Result, SocketOption, SocketOptions, SocketType, TrySendError};
+use monocoque_core::{
+    Endpoint, Message, Result, SocketOption, SocketOptions, SocketType, TrySendError,
+};
 
 /// Methods every socket type has: construction, options, endpoints, monitoring, close.
 macro_rules! socket_common {

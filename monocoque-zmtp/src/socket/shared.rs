@@ -96,7 +96,12 @@ impl Shared {
 
     /// Adds a peer whose queue exists before any connection (a connecting endpoint: libzmq creates
     /// the pipe at connect time, so messages queue while the link is down).
-    pub fn add_detached(&self, id: PeerId, origin: EndpointKey, tx: Option<flume::Sender<Message>>) {
+    pub fn add_detached(
+        &self,
+        id: PeerId,
+        origin: EndpointKey,
+        tx: Option<flume::Sender<Message>>,
+    ) {
         self.lock().push(PeerEntry {
             id,
             origin,
@@ -118,7 +123,9 @@ impl Shared {
     ) -> Result<(), AttachError> {
         let mut peers = self.lock();
         if self.socket_type == SocketType::Pair
-            && peers.iter().any(|p| p.id != id && (p.attached || p.tx.is_some()))
+            && peers
+                .iter()
+                .any(|p| p.id != id && (p.attached || p.tx.is_some()))
         {
             return Err(AttachError::AlreadyPaired);
         }

@@ -179,6 +179,10 @@ async fn serve_accepted(
 /// Keeps one connected endpoint connected: connect, handshake, run, and after any failure wait
 /// (RECONNECT_IVL with back-off) and start over, until disconnected or the socket closes. The
 /// peer's outgoing queue `outbound` outlives the individual connections.
+///
+/// When the socket closes while messages are still queued for this peer (it never connected, or
+/// was between connections), they are not dropped at once: as libzmq does, the endpoint keeps
+/// trying to connect and deliver them for up to LINGER.
 pub(crate) async fn connect_loop(
     transport: Arc<dyn Transport>,
     params: ConnParams,
@@ -187,83 +191,141 @@ pub(crate) async fn connect_loop(
     outbound: Option<flume::Receiver<Message>>,
     shutdown: flume::Receiver<()>,
 ) {
-    let shared = &params.shared;
-    let options = &params.options;
-    let mut backoff = Backoff::new(
-        options.reconnect_ivl.unwrap_or(Duration::from_millis(100)),
-        options.reconnect_ivl_max,
-    );
-    let connect_options = ConnectOptions {
-        timeout: options.connect_timeout,
+    let attempt = ConnectAttempt {
+        transport: &*transport,
+        params: &params,
+        id,
+        endpoint: &endpoint,
+        outbound: outbound.as_ref(),
+        shutdown: &shutdown,
     };
-    loop {
-        let attempt = transport.connect(&endpoint, &connect_options);
-        let delay = match select(attempt, shutdown.recv_async()).await {
-            Either::Right(_) => break,
-            Either::Left((Err(error), _)) => {
-                let delay = backoff.next_delay();
-                shared.emit(|| SocketEvent::ConnectRetried {
-                    endpoint: endpoint.clone(),
-                    error: Arc::new(error),
-                    retry_in: delay,
-                });
-                delay
-            }
-            Either::Left((Ok(conn), _)) => {
-                let peer_addr = conn.peer_addr;
-                shared.emit(|| SocketEvent::Connected {
-                    endpoint: endpoint.clone(),
-                    peer_addr: peer_addr.clone(),
-                });
-                let mut engine = Engine::new(conn.stream, params.session(false));
-                let handshake = match params.handshake(&mut engine).await {
-                    Ok(info) => shared
-                        .attach(id, 0, None, info.routing_id.clone())
-                        .map(|()| info)
-                        .map_err(|AttachError::AlreadyPaired| {
-                            ConnectionError::Rejected("PAIR already has a peer")
-                        }),
-                    Err(error) => Err(error),
-                };
-                match handshake {
-                    Err(error) => {
-                        let delay = match error {
-                            ConnectionError::Io(_) => backoff.next_delay(),
-                            _ => backoff.protocol_failure(),
-                        };
-                        shared.emit(|| SocketEvent::HandshakeFailed {
-                            endpoint: endpoint.clone(),
-                            peer_addr,
-                            error,
-                        });
-                        delay
-                    }
-                    Ok(info) => {
-                        backoff.reset();
-                        shared.emit(|| SocketEvent::HandshakeSucceeded {
-                            endpoint: endpoint.clone(),
-                            peer_addr: peer_addr.clone(),
-                            peer_type: info.socket_type,
-                        });
-                        let link = params.link(id, outbound.clone(), &shutdown);
-                        let result = engine.run(link).await;
-                        shared.detach(id);
-                        let closed_here = result.is_ok();
-                        shared.emit(|| SocketEvent::Disconnected {
-                            endpoint: endpoint.clone(),
-                            peer_addr,
-                            error: result.err(),
-                        });
-                        if closed_here {
-                            break;
+    let ended = attempt.keep_connected(false).await;
+    let undelivered = outbound.as_ref().is_some_and(|rx| !rx.is_empty());
+    if ended == Ended::Stopped && undelivered && params.options.linger != Some(Duration::ZERO) {
+        let _ = timeout(
+            &*params.runtime,
+            params.options.linger,
+            attempt.keep_connected(true),
+        )
+        .await;
+    }
+}
+
+/// How [`ConnectAttempt::keep_connected`] ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Ended {
+    /// The endpoint was shut down (disconnect, close) while not connected.
+    Stopped,
+    /// A connection ended because this side closed it (queue drained after shutdown).
+    Closed,
+    /// A connection failed and RECONNECT_IVL is off.
+    GaveUp,
+}
+
+struct ConnectAttempt<'a> {
+    transport: &'a dyn Transport,
+    params: &'a ConnParams,
+    id: PeerId,
+    endpoint: &'a Endpoint,
+    outbound: Option<&'a flume::Receiver<Message>>,
+    shutdown: &'a flume::Receiver<()>,
+}
+
+impl ConnectAttempt<'_> {
+    /// Resolves when the endpoint is shut down; never while `lingering` (it already was).
+    async fn stop(&self, lingering: bool) {
+        if lingering {
+            std::future::pending::<()>().await;
+        }
+        let _ = self.shutdown.recv_async().await;
+    }
+
+    async fn keep_connected(&self, lingering: bool) -> Ended {
+        let (params, id, endpoint, shutdown) = (self.params, self.id, self.endpoint, self.shutdown);
+        let outbound = self.outbound;
+        let shared = &params.shared;
+        let options = &params.options;
+        let mut backoff = Backoff::new(
+            options.reconnect_ivl.unwrap_or(Duration::from_millis(100)),
+            options.reconnect_ivl_max,
+        );
+        let connect_options = ConnectOptions {
+            timeout: options.connect_timeout,
+        };
+        loop {
+            let attempt = self.transport.connect(endpoint, &connect_options);
+            let delay = match select(attempt, Box::pin(self.stop(lingering))).await {
+                Either::Right(_) => return Ended::Stopped,
+                Either::Left((Err(error), _)) => {
+                    let delay = backoff.next_delay();
+                    shared.emit(|| SocketEvent::ConnectRetried {
+                        endpoint: endpoint.clone(),
+                        error: Arc::new(error),
+                        retry_in: delay,
+                    });
+                    delay
+                }
+                Either::Left((Ok(conn), _)) => {
+                    let peer_addr = conn.peer_addr;
+                    shared.emit(|| SocketEvent::Connected {
+                        endpoint: endpoint.clone(),
+                        peer_addr: peer_addr.clone(),
+                    });
+                    let mut engine = Engine::new(conn.stream, params.session(false));
+                    let handshake = match params.handshake(&mut engine).await {
+                        Ok(info) => shared
+                            .attach(id, 0, None, info.routing_id.clone())
+                            .map(|()| info)
+                            .map_err(|AttachError::AlreadyPaired| {
+                                ConnectionError::Rejected("PAIR already has a peer")
+                            }),
+                        Err(error) => Err(error),
+                    };
+                    match handshake {
+                        Err(error) => {
+                            let delay = match error {
+                                ConnectionError::Io(_) => backoff.next_delay(),
+                                _ => backoff.protocol_failure(),
+                            };
+                            shared.emit(|| SocketEvent::HandshakeFailed {
+                                endpoint: endpoint.clone(),
+                                peer_addr,
+                                error,
+                            });
+                            delay
                         }
-                        backoff.next_delay()
+                        Ok(info) => {
+                            backoff.reset();
+                            shared.emit(|| SocketEvent::HandshakeSucceeded {
+                                endpoint: endpoint.clone(),
+                                peer_addr: peer_addr.clone(),
+                                peer_type: info.socket_type,
+                            });
+                            let link = params.link(id, outbound.cloned(), shutdown);
+                            let result = engine.run(link).await;
+                            shared.detach(id);
+                            let closed_here = result.is_ok();
+                            shared.emit(|| SocketEvent::Disconnected {
+                                endpoint: endpoint.clone(),
+                                peer_addr,
+                                error: result.err(),
+                            });
+                            if closed_here {
+                                return Ended::Closed;
+                            }
+                            backoff.next_delay()
+                        }
                     }
                 }
+            };
+            if options.reconnect_ivl.is_none() {
+                return Ended::GaveUp;
             }
-        };
-        if options.reconnect_ivl.is_none() || !params.pause(delay, &shutdown).await {
-            break;
+            if lingering {
+                params.runtime.sleep(delay).await;
+            } else if !params.pause(delay, shutdown).await {
+                return Ended::Stopped;
+            }
         }
     }
 }
