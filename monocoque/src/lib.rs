@@ -1,1 +1,94 @@
-//! placeholder
+//! # monocoque
+//!
+//! A pure-Rust ZeroMQ: the ZMTP 3.1 wire protocol, talking byte for byte to libzmq peers, on the
+//! async runtime you already use. This crate is a thin facade over `monocoque-core`,
+//! `monocoque-zmtp` and the transport crates: it re-exports the common types and builds a
+//! [`Context`] with `tcp://` and `ipc://` for each runtime feature (`tokio`, `async-std`, `smol`).
+//!
+//! ```no_run
+//! # async fn demo() -> monocoque::Result<()> {
+//! use monocoque::{Message, PullSocket, PushSocket};
+//!
+//! let ctx = monocoque::tokio::context();
+//! let mut pull = PullSocket::new(&ctx);
+//! let endpoint = pull.bind("tcp://127.0.0.1:*").await?;
+//!
+//! let mut push = PushSocket::new(&ctx);
+//! push.connect(&endpoint).await?;
+//! push.send(Message::builder().frame("hello").frame("world").build()).await?;
+//!
+//! let msg = pull.recv().await?;
+//! assert_eq!(msg.frames(), ["hello", "world"]);
+//! # Ok(()) }
+//! ```
+
+pub use monocoque_core::endpoint::ToEndpoint;
+pub use monocoque_core::runtime::{self, Runtime, RuntimeHandle};
+pub use monocoque_core::transport::Transport;
+pub use monocoque_core::{
+    Endpoint, EndpointError, Error, Message, MessageBuilder, Result, SocketOption, SocketOptions,
+    SocketType, TrySendError,
+};
+pub use monocoque_zmtp::proto::ZmtpError;
+pub use monocoque_zmtp::{
+    ConnectionError, Context, PairSocket, PullSocket, PushSocket, SocketEvent,
+};
+
+/// Contexts on tokio.
+#[cfg(feature = "tokio")]
+pub mod tokio {
+    use super::Context;
+    use monocoque_core::runtime::TokioRuntime;
+    use std::sync::Arc;
+
+    /// A [`Context`] on the tokio runtime the caller runs on, with `tcp://` and `ipc://`.
+    ///
+    /// # Panics
+    /// When called outside a tokio runtime; use [`context_on`] with a handle there.
+    #[must_use]
+    pub fn context() -> Context {
+        let handle = ::tokio::runtime::Handle::try_current()
+            .expect("monocoque::tokio::context() must be called inside a tokio runtime");
+        context_on(handle)
+    }
+
+    /// A [`Context`] on the given tokio runtime, with `tcp://` and `ipc://`.
+    #[must_use]
+    pub fn context_on(handle: ::tokio::runtime::Handle) -> Context {
+        Context::new(Arc::new(TokioRuntime::from_handle(handle)))
+            .with_transport(monocoque_transport_tcp::tokio::TcpTransport)
+            .with_transport(monocoque_transport_ipc::tokio::IpcTransport)
+    }
+}
+
+/// Contexts on async-std.
+#[cfg(feature = "async-std")]
+pub mod async_std {
+    use super::Context;
+    use monocoque_core::runtime::AsyncStdRuntime;
+    use std::sync::Arc;
+
+    /// A [`Context`] on async-std's executor, with `tcp://` and `ipc://`.
+    #[must_use]
+    pub fn context() -> Context {
+        Context::new(Arc::new(AsyncStdRuntime))
+            .with_transport(monocoque_transport_tcp::async_std::TcpTransport)
+            .with_transport(monocoque_transport_ipc::async_std::IpcTransport)
+    }
+}
+
+/// Contexts on smol.
+#[cfg(feature = "smol")]
+pub mod smol {
+    use super::Context;
+    use monocoque_core::runtime::SmolRuntime;
+    use std::sync::Arc;
+
+    /// A [`Context`] on smol's global executor, with `tcp://` and `ipc://`.
+    #[must_use]
+    pub fn context() -> Context {
+        Context::new(Arc::new(SmolRuntime))
+            .with_transport(monocoque_transport_tcp::smol::TcpTransport)
+            .with_transport(monocoque_transport_ipc::smol::IpcTransport)
+    }
+}

@@ -1,0 +1,252 @@
+//! Untrusted input: a peer that sends a wrong greeting, a frame with reserved bits, a frame over
+//! MAXMSGSIZE, or the wrong socket type loses its own connection, with a typed error in a monitor
+//! event, and the socket keeps serving its other peers.
+//!
+//! The bad peers are raw blocking TCP clients on their own threads, writing bytes built here by
+//! hand (not with monocoque's encoder, so the test does not grade its own homework).
+
+use monocoque::{
+    ConnectionError, Context, Endpoint, Message, PullSocket, PushSocket, SocketEvent, SocketOption,
+    ZmtpError,
+};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// A ZMTP 3.1 NULL greeting (RFC 37 worked example).
+fn greeting() -> Vec<u8> {
+    let mut g = vec![0u8; 64];
+    g[0] = 0xff;
+    g[9] = 0x7f;
+    g[10] = 3;
+    g[11] = 1;
+    g[12..16].copy_from_slice(b"NULL");
+    g
+}
+
+/// A READY command announcing `socket_type`.
+fn ready(socket_type: &str) -> Vec<u8> {
+    let mut body = vec![5u8];
+    body.extend_from_slice(b"READY");
+    body.push(11);
+    body.extend_from_slice(b"Socket-Type");
+    body.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
+    body.extend_from_slice(socket_type.as_bytes());
+    let mut frame = vec![0x04, body.len() as u8];
+    frame.extend_from_slice(&body);
+    frame
+}
+
+fn port_of(endpoint: &Endpoint) -> u16 {
+    let s = endpoint.to_string();
+    s.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// Connects a raw client, writes `bytes`, and reads until the server closes (or 10 s pass).
+/// Returns true when the server closed the connection.
+fn raw_peer(port: u16, bytes: Vec<u8>) -> std::thread::JoinHandle<bool> {
+    std::thread::spawn(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(&bytes).unwrap();
+        let mut buf = [0u8; 4096];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+                Err(_) => return false,
+            }
+        }
+    })
+}
+
+async fn within<F: std::future::Future>(ctx: &Context, f: F) -> F::Output {
+    monocoque::runtime::timeout(&**ctx.runtime(), Some(LIMIT), f)
+        .await
+        .expect("test step timed out")
+}
+
+/// Waits for the first monitor event that `pick` accepts and returns what it extracted.
+async fn wait_event<T>(
+    ctx: &Context,
+    events: &flume::Receiver<SocketEvent>,
+    mut pick: impl FnMut(SocketEvent) -> Option<T>,
+) -> T {
+    within(ctx, async {
+        loop {
+            let event = events.recv_async().await.expect("monitor closed");
+            if let Some(t) = pick(event) {
+                return t;
+            }
+        }
+    })
+    .await
+}
+
+/// After the bad peer is gone, a good PUSH peer still reaches the PULL socket.
+async fn still_serves(ctx: &Context, pull: &mut PullSocket, endpoint: &Endpoint) {
+    let mut push = PushSocket::new(ctx);
+    push.connect(endpoint).await.unwrap();
+    push.send("still here").await.unwrap();
+    let msg = within(ctx, pull.recv()).await.unwrap();
+    assert_eq!(msg, Message::from("still here"));
+}
+
+async fn bound_pull(ctx: &Context) -> (PullSocket, flume::Receiver<SocketEvent>, Endpoint) {
+    let mut pull = PullSocket::new(ctx);
+    let events = pull.monitor();
+    pull.set_option(SocketOption::MaxMsgSize(Some(1024)))
+        .unwrap();
+    let endpoint = pull.bind("tcp://127.0.0.1:*").await.unwrap();
+    (pull, events, endpoint)
+}
+
+async fn wrong_greeting(ctx: Context) {
+    let (mut pull, events, endpoint) = bound_pull(&ctx).await;
+    let mut http = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+    http.resize(64, b' ');
+    let peer = raw_peer(port_of(&endpoint), http);
+    let error = wait_event(&ctx, &events, |e| match e {
+        SocketEvent::HandshakeFailed { error, .. } => Some(error),
+        _ => None,
+    })
+    .await;
+    assert!(
+        matches!(error, ConnectionError::Protocol(ZmtpError::BadSignature)),
+        "{error:?}"
+    );
+    assert!(
+        peer.join().unwrap(),
+        "the bad peer's connection was not closed"
+    );
+    still_serves(&ctx, &mut pull, &endpoint).await;
+}
+
+async fn reserved_flag_bits(ctx: Context) {
+    let (mut pull, events, endpoint) = bound_pull(&ctx).await;
+    let mut bytes = greeting();
+    bytes.extend(ready("PUSH"));
+    bytes.extend([0x08, 0x01, b'x']); // flags with bit 3 set
+    let peer = raw_peer(port_of(&endpoint), bytes);
+    let error = wait_event(&ctx, &events, |e| match e {
+        SocketEvent::Disconnected { error, .. } => error,
+        _ => None,
+    })
+    .await;
+    assert!(
+        matches!(
+            error,
+            ConnectionError::Protocol(ZmtpError::ReservedFlags(_))
+        ),
+        "{error:?}"
+    );
+    assert!(peer.join().unwrap());
+    still_serves(&ctx, &mut pull, &endpoint).await;
+}
+
+async fn frame_over_maxmsgsize(ctx: Context) {
+    let (mut pull, events, endpoint) = bound_pull(&ctx).await;
+    let mut bytes = greeting();
+    bytes.extend(ready("PUSH"));
+    // A long frame announcing 1 GiB; only the header is sent: the limit must trip on it.
+    bytes.push(0x02);
+    bytes.extend((1u64 << 30).to_be_bytes());
+    let peer = raw_peer(port_of(&endpoint), bytes);
+    let error = wait_event(&ctx, &events, |e| match e {
+        SocketEvent::Disconnected { error, .. } => error,
+        _ => None,
+    })
+    .await;
+    assert!(
+        matches!(
+            error,
+            ConnectionError::Protocol(ZmtpError::FrameTooLarge { limit: 1024, .. })
+        ),
+        "{error:?}"
+    );
+    assert!(peer.join().unwrap());
+    still_serves(&ctx, &mut pull, &endpoint).await;
+}
+
+async fn incompatible_socket_type(ctx: Context) {
+    let (mut pull, events, endpoint) = bound_pull(&ctx).await;
+    let mut bytes = greeting();
+    bytes.extend(ready("PUB"));
+    let peer = raw_peer(port_of(&endpoint), bytes);
+    let error = wait_event(&ctx, &events, |e| match e {
+        SocketEvent::HandshakeFailed { error, .. } => Some(error),
+        _ => None,
+    })
+    .await;
+    assert!(
+        matches!(
+            error,
+            ConnectionError::Protocol(ZmtpError::IncompatibleSocketType { .. })
+        ),
+        "{error:?}"
+    );
+    assert!(peer.join().unwrap());
+    still_serves(&ctx, &mut pull, &endpoint).await;
+}
+
+/// Many bad peers at once, interleaved with good traffic: nothing panics, the good stream
+/// arrives whole and in order.
+async fn bad_peers_beside_a_good_stream(ctx: Context) {
+    let (mut pull, _events, endpoint) = bound_pull(&ctx).await;
+    let mut push = PushSocket::new(&ctx);
+    push.connect(&endpoint).await.unwrap();
+    let port = port_of(&endpoint);
+    let mut peers = Vec::new();
+    for i in 0..20u8 {
+        let mut bytes = greeting();
+        bytes.extend(ready("PUSH"));
+        bytes.extend([0x01 | ((i + 1) << 3), 0x00]);
+        peers.push(raw_peer(port, bytes));
+        peers.push(raw_peer(port, vec![i; 200]));
+    }
+    for i in 0..500u32 {
+        push.send(i.to_be_bytes().to_vec()).await.unwrap();
+    }
+    for i in 0..500u32 {
+        let msg = within(&ctx, pull.recv()).await.unwrap();
+        assert_eq!(msg, Message::from(i.to_be_bytes().to_vec()));
+    }
+    for p in peers {
+        assert!(p.join().unwrap());
+    }
+}
+
+macro_rules! on_all_runtimes {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn tokio() {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async { super::$name(monocoque::tokio::context()).await });
+            }
+            #[test]
+            fn async_std() {
+                async_std::task::block_on(super::$name(monocoque::async_std::context()));
+            }
+            #[test]
+            fn smol() {
+                smol::block_on(super::$name(monocoque::smol::context()));
+            }
+        }
+    )*};
+}
+
+on_all_runtimes!(
+    wrong_greeting,
+    reserved_flag_bits,
+    frame_over_maxmsgsize,
+    incompatible_socket_type,
+    bad_peers_beside_a_good_stream,
+);

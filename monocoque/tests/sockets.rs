@@ -1,0 +1,291 @@
+//! Socket semantics with monocoque on both ends (interop with libzmq is in `interop_*.rs`):
+//! PUSH never drops and waits for room, try_send hands the message back, connect before bind,
+//! reconnect after the peer restarts, PAIR takes one peer, unbind and disconnect, ipc cleanup.
+
+use monocoque::{
+    Context, Endpoint, Error, Message, PairSocket, PullSocket, PushSocket, SocketEvent,
+    SocketOption,
+};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+async fn within<F: std::future::Future>(ctx: &Context, f: F) -> F::Output {
+    monocoque::runtime::timeout(&**ctx.runtime(), Some(LIMIT), f)
+        .await
+        .expect("test step timed out")
+}
+
+async fn sleep(ctx: &Context, ms: u64) {
+    ctx.runtime().sleep(Duration::from_millis(ms)).await;
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn temp_ipc(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("mq-{}-{tag}-{n}.sock", std::process::id()));
+    format!("ipc://{}", path.display())
+}
+
+async fn try_send_without_peers_gives_the_message_back(ctx: Context) {
+    let mut push = PushSocket::new(&ctx);
+    let err = push.try_send("kept").unwrap_err();
+    assert!(matches!(err.error, Error::WouldBlock));
+    assert_eq!(err.message, Message::from("kept"));
+    push.set_option(SocketOption::SndTimeo(Some(Duration::from_millis(50))))
+        .unwrap();
+    assert!(matches!(push.send("x").await, Err(Error::Timeout)));
+    assert!(matches!(
+        push.send(Message::new()).await,
+        Err(Error::EmptyMessage)
+    ));
+}
+
+async fn push_waits_at_hwm_and_never_drops(ctx: Context) {
+    let mut pull = PullSocket::new(&ctx);
+    pull.set_option(SocketOption::RcvHwm(5)).unwrap();
+    let endpoint = pull.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut push = PushSocket::new(&ctx);
+    push.set_option(SocketOption::SndHwm(5)).unwrap();
+    push.connect(&endpoint).await.unwrap();
+    // Far more than both HWMs and the socket buffers: the sender must wait, not drop.
+    const N: u32 = 20_000;
+    let payload = vec![7u8; 1000];
+    let sender = async {
+        for i in 0..N {
+            let mut msg = Message::single(i.to_be_bytes().to_vec());
+            msg.push_back(payload.clone());
+            push.send(msg).await.unwrap();
+        }
+        push
+    };
+    let receiver = async {
+        sleep(&ctx, 200).await; // let the queues fill up first
+        for i in 0..N {
+            let msg = pull.recv().await.unwrap();
+            assert_eq!(msg.frames()[0], i.to_be_bytes()[..], "message {i}");
+        }
+    };
+    let (push, ()) = within(&ctx, futures::future::join(sender, receiver)).await;
+    push.close().await;
+}
+
+async fn round_robin_over_two_pullers(ctx: Context) {
+    let mut a = PullSocket::new(&ctx);
+    let mut b = PullSocket::new(&ctx);
+    let ea = a.bind("tcp://127.0.0.1:*").await.unwrap();
+    let eb = b.bind(temp_ipc("rr").as_str()).await.unwrap();
+    let mut push = PushSocket::new(&ctx);
+    let mut events = push.monitor();
+    push.connect(&ea).await.unwrap();
+    push.connect(&eb).await.unwrap();
+    wait_handshakes(&ctx, &mut events, 2).await;
+    for i in 0..10u8 {
+        push.send(vec![i]).await.unwrap();
+    }
+    for i in 0..5u8 {
+        assert_eq!(
+            within(&ctx, a.recv()).await.unwrap(),
+            Message::from(vec![2 * i])
+        );
+        assert_eq!(
+            within(&ctx, b.recv()).await.unwrap(),
+            Message::from(vec![2 * i + 1])
+        );
+    }
+}
+
+async fn wait_handshakes(ctx: &Context, events: &mut flume::Receiver<SocketEvent>, n: usize) {
+    let mut seen = 0;
+    within(ctx, async {
+        while seen < n {
+            if let SocketEvent::HandshakeSucceeded { .. } = events.recv_async().await.unwrap() {
+                seen += 1;
+            }
+        }
+    })
+    .await;
+}
+
+async fn connect_before_bind_and_reconnect(ctx: Context) {
+    let port = free_port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let mut push = PushSocket::new(&ctx);
+    push.set_option(SocketOption::ReconnectIvl(Some(Duration::from_millis(20))))
+        .unwrap();
+    push.connect(endpoint.as_str()).await.unwrap();
+    // Queued while nothing listens.
+    push.send("early").await.unwrap();
+    sleep(&ctx, 100).await;
+    let mut pull = PullSocket::new(&ctx);
+    pull.bind(endpoint.as_str()).await.unwrap();
+    assert_eq!(
+        within(&ctx, pull.recv()).await.unwrap(),
+        Message::from("early")
+    );
+    // The peer goes away and comes back on the same port: the PUSH reconnects.
+    drop(pull);
+    sleep(&ctx, 100).await;
+    let mut pull = PullSocket::new(&ctx);
+    pull.bind(endpoint.as_str()).await.unwrap();
+    push.send("after restart").await.unwrap();
+    assert_eq!(
+        within(&ctx, pull.recv()).await.unwrap(),
+        Message::from("after restart")
+    );
+}
+
+async fn close_delivers_what_was_queued_before_the_peer_came(ctx: Context) {
+    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    let mut push = PushSocket::new(&ctx);
+    push.set_option(SocketOption::ReconnectIvl(Some(Duration::from_millis(20))))
+        .unwrap();
+    push.connect(endpoint.as_str()).await.unwrap();
+    for i in 0..10u8 {
+        push.send(vec![i]).await.unwrap();
+    }
+    let late_peer = async {
+        sleep(&ctx, 200).await;
+        let mut pull = PullSocket::new(&ctx);
+        pull.bind(endpoint.as_str()).await.unwrap();
+        let mut got = Vec::new();
+        for _ in 0..10 {
+            got.push(pull.recv().await.unwrap());
+        }
+        got
+    };
+    // Default LINGER (forever): close waits until the peer exists and has everything.
+    let ((), got) = within(&ctx, futures::future::join(push.close(), late_peer)).await;
+    let want: Vec<Message> = (0..10u8).map(|i| Message::from(vec![i])).collect();
+    assert_eq!(got, want);
+}
+
+async fn pair_both_ways_and_refuses_a_second_peer(ctx: Context) {
+    let mut a = PairSocket::new(&ctx);
+    let events = a.monitor();
+    let endpoint = a.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut b = PairSocket::new(&ctx);
+    b.connect(&endpoint).await.unwrap();
+    b.send("ping").await.unwrap();
+    assert_eq!(within(&ctx, a.recv()).await.unwrap(), Message::from("ping"));
+    a.send(Message::from_frames(["po", "ng"])).await.unwrap();
+    assert_eq!(
+        within(&ctx, b.recv()).await.unwrap(),
+        Message::from_frames(["po", "ng"])
+    );
+    let mut c = PairSocket::new(&ctx);
+    c.connect(&endpoint).await.unwrap();
+    within(&ctx, async {
+        loop {
+            if let SocketEvent::HandshakeFailed { error, .. } = events.recv_async().await.unwrap() {
+                assert!(matches!(error, monocoque::ConnectionError::Rejected(_)));
+                break;
+            }
+        }
+    })
+    .await;
+    // The first pair still works.
+    b.send("again").await.unwrap();
+    assert_eq!(
+        within(&ctx, a.recv()).await.unwrap(),
+        Message::from("again")
+    );
+}
+
+async fn unbind_disconnect_and_ipc_cleanup(ctx: Context) {
+    let ipc = temp_ipc("unbind");
+    let path = ipc.trim_start_matches("ipc://").to_owned();
+    let mut pull = PullSocket::new(&ctx);
+    let bound: Endpoint = pull.bind(ipc.as_str()).await.unwrap();
+    assert!(std::path::Path::new(&path).exists());
+    let tcp = pull.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut push = PushSocket::new(&ctx);
+    push.connect(&tcp).await.unwrap();
+    push.send("one").await.unwrap();
+    assert_eq!(
+        within(&ctx, pull.recv()).await.unwrap(),
+        Message::from("one")
+    );
+    pull.unbind(&bound).unwrap();
+    assert!(matches!(
+        pull.unbind(&bound),
+        Err(Error::UnknownEndpoint(_))
+    ));
+    within(&ctx, async {
+        while std::path::Path::new(&path).exists() {
+            sleep(&ctx, 10).await;
+        }
+    })
+    .await;
+    push.disconnect(&tcp).unwrap();
+    assert!(matches!(
+        push.disconnect(&tcp),
+        Err(Error::UnknownEndpoint(_))
+    ));
+    assert!(matches!(
+        push.connect("udp://x:1").await,
+        Err(Error::Endpoint(_))
+    ));
+}
+
+async fn socket_moves_between_tasks(ctx: Context) {
+    // Socket handles are Send: the PULL runs inside a spawned task.
+    let mut pull = PullSocket::new(&ctx);
+    let endpoint = pull.bind("tcp://127.0.0.1:*").await.unwrap();
+    let (done_tx, done_rx) = flume::bounded(1);
+    ctx.runtime().spawn(Box::pin(async move {
+        let msg = pull.recv().await.unwrap();
+        done_tx.send_async(msg).await.unwrap();
+    }));
+    let mut push = PushSocket::new(&ctx);
+    push.connect(&endpoint).await.unwrap();
+    push.send("moved").await.unwrap();
+    assert_eq!(
+        within(&ctx, done_rx.recv_async()).await.unwrap(),
+        Message::from("moved")
+    );
+}
+
+macro_rules! on_all_runtimes {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn tokio() {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async { super::$name(monocoque::tokio::context()).await });
+            }
+            #[test]
+            fn async_std() {
+                async_std::task::block_on(super::$name(monocoque::async_std::context()));
+            }
+            #[test]
+            fn smol() {
+                smol::block_on(super::$name(monocoque::smol::context()));
+            }
+        }
+    )*};
+}
+
+on_all_runtimes!(
+    try_send_without_peers_gives_the_message_back,
+    push_waits_at_hwm_and_never_drops,
+    round_robin_over_two_pullers,
+    connect_before_bind_and_reconnect,
+    close_delivers_what_was_queued_before_the_peer_came,
+    pair_both_ways_and_refuses_a_second_peer,
+    unbind_disconnect_and_ipc_cleanup,
+    socket_moves_between_tasks,
+);
