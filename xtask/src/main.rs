@@ -1,1 +1,238 @@
-fn main() {}
+//! Developer tasks for the monocoque workspace (std only): `cargo xtask <command>`.
+//!
+//! * `test`: make sure pyzmq is importable (installing it with pip if needed), run the whole
+//!   workspace's tests with all features (nextest when installed), then build each transport
+//!   crate with each runtime feature alone.
+//! * `bench`: builds the perf tools, then `cargo run --release -p monocoque-bench --bin compare -- <args>`.
+
+use std::env;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args...]
+
+commands:
+  test [args...]   ensure pyzmq is installed (python3 -m pip install pyzmq), then run
+                   `cargo nextest run --workspace --all-features` (or `cargo test` when
+                   cargo-nextest is missing) with MONOCOQUE_REQUIRE_PYZMQ=1, then build every
+                   transport crate with each runtime feature alone (and, with nextest, run the
+                   doctests); extra args go to the test runner (e.g. `cargo xtask test pair`)
+  bench [args...]  cargo run --release -p monocoque-bench --bin compare -- [args...]
+  help             this text
+
+environment:
+  PYTHON   interpreter for the libzmq peers (default: python3)
+  CARGO    cargo to run (set by cargo itself)
+";
+
+/// Crates that must build with exactly one runtime feature.
+const SINGLE_RUNTIME_CRATES: &[&str] = &["monocoque-transport-tcp", "monocoque-transport-ipc"];
+/// The runtime features.
+const RUNTIMES: &[&str] = &["tokio", "async-std", "smol"];
+
+fn main() -> ExitCode {
+    let mut args = env::args_os().skip(1);
+    let Some(cmd) = args.next() else {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    };
+    let rest: Vec<OsString> = args.collect();
+    match cmd.to_str() {
+        Some("test") => test(&rest),
+        Some("bench") => bench(&rest),
+        Some("help" | "-h" | "--help") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("xtask: unknown command {cmd:?}\n");
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The workspace root (parent of this crate's directory).
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+fn cargo() -> OsString {
+    env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+fn python() -> String {
+    env::var("PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "python3".to_owned())
+}
+
+/// Prints and runs `cmd` in the workspace root; true when it exits with status 0.
+fn run(cmd: &mut Command) -> bool {
+    cmd.current_dir(workspace_root());
+    eprintln!("xtask: $ {}", describe(cmd));
+    match cmd.status() {
+        Ok(st) if st.success() => true,
+        Ok(st) => {
+            eprintln!("xtask: `{}` failed: {st}", describe(cmd));
+            false
+        }
+        Err(e) => {
+            eprintln!("xtask: cannot run `{}`: {e}", describe(cmd));
+            false
+        }
+    }
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// True when the command runs and exits 0, with its output discarded.
+fn quietly_succeeds(cmd: &mut Command) -> bool {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn pyzmq_importable(py: &str) -> bool {
+    quietly_succeeds(Command::new(py).args(["-c", "import zmq"]))
+}
+
+/// Makes `import zmq` work, installing pyzmq with pip when it does not.
+fn ensure_pyzmq() -> bool {
+    let py = python();
+    if pyzmq_importable(&py) {
+        return true;
+    }
+    eprintln!("xtask: pyzmq not importable with {py}; installing it");
+    let installed = run(Command::new(&py).args(["-m", "pip", "install", "--quiet", "pyzmq"]))
+        || run(Command::new(&py).args(["-m", "pip", "install", "--quiet", "--user", "pyzmq"]));
+    if installed && pyzmq_importable(&py) {
+        return true;
+    }
+    eprintln!(
+        "xtask: could not install pyzmq for {py}; the libzmq interop tests need it \
+         (try `{py} -m pip install pyzmq`, or set PYTHON to an interpreter that has it)"
+    );
+    false
+}
+
+fn has_nextest() -> bool {
+    quietly_succeeds(Command::new(cargo()).args(["nextest", "--version"]))
+}
+
+fn test(extra: &[OsString]) -> ExitCode {
+    let mut failures: Vec<String> = Vec::new();
+
+    if !ensure_pyzmq() {
+        return ExitCode::FAILURE;
+    }
+
+    let nextest = has_nextest();
+    let mut tests = Command::new(cargo());
+    if nextest {
+        tests.args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--all-features",
+            "--no-fail-fast",
+        ]);
+    } else {
+        eprintln!("xtask: cargo-nextest not found, using cargo test");
+        tests.args(["test", "--workspace", "--all-features", "--no-fail-fast"]);
+    }
+    tests
+        .args(extra)
+        .env("MONOCOQUE_REQUIRE_PYZMQ", "1")
+        .env("PYTHON", python());
+    if !run(&mut tests) {
+        failures.push(describe(&tests));
+    }
+    // nextest does not run doctests; run them separately (unless a test filter was given).
+    if nextest && extra.is_empty() {
+        let mut doc = Command::new(cargo());
+        doc.args(["test", "--workspace", "--all-features", "--doc"]);
+        if !run(&mut doc) {
+            failures.push(describe(&doc));
+        }
+    }
+
+    for krate in SINGLE_RUNTIME_CRATES {
+        for rt in RUNTIMES {
+            let mut build = Command::new(cargo());
+            build.args([
+                "build",
+                "-p",
+                krate,
+                "--no-default-features",
+                "--features",
+                rt,
+            ]);
+            if !run(&mut build) {
+                failures.push(describe(&build));
+            }
+        }
+    }
+
+    if failures.is_empty() {
+        eprintln!("xtask: test: all steps passed");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("xtask: test: {} step(s) failed:", failures.len());
+        for f in &failures {
+            eprintln!("  {f}");
+        }
+        ExitCode::FAILURE
+    }
+}
+
+fn bench(args: &[OsString]) -> ExitCode {
+    // Build every perf tool first, so `compare` pairs binaries from this very build.
+    let mut build = Command::new(cargo());
+    build
+        .args(["build", "--release", "-p", "monocoque-bench", "--bins"])
+        .current_dir(workspace_root());
+    eprintln!("xtask: $ {}", describe(&build));
+    match build.status() {
+        Ok(st) if st.success() => {}
+        Ok(_) => return ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: cannot run `{}`: {e}", describe(&build));
+            return ExitCode::FAILURE;
+        }
+    }
+    let mut cmd = Command::new(cargo());
+    cmd.args([
+        "run",
+        "--release",
+        "-p",
+        "monocoque-bench",
+        "--bin",
+        "compare",
+        "--",
+    ])
+    .args(args)
+    .current_dir(workspace_root());
+    eprintln!("xtask: $ {}", describe(&cmd));
+    match cmd.status() {
+        Ok(st) if st.success() => ExitCode::SUCCESS,
+        Ok(st) => ExitCode::from(st.code().map_or(1, |c| u8::try_from(c).unwrap_or(1))),
+        Err(e) => {
+            eprintln!("xtask: cannot run `{}`: {e}", describe(&cmd));
+            ExitCode::FAILURE
+        }
+    }
+}
