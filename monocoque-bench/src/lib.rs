@@ -1,1 +1,48 @@
-//! placeholder
+//! Benchmarks for monocoque.
+//!
+//! The binaries in `src/bin/` are perf tools with the command lines and
+//! output of libzmq's `local_thr`, `remote_thr`, `local_lat` and
+//! `remote_lat`, each able to run on monocoque (`--impl monocoque`, on the
+//! runtime chosen by `--runtime`) or on libzmq (`--impl libzmq`, through the
+//! `zmq` crate). `compare` runs the throughput pair as separate processes for
+//! every implementation and prints a comparison table.
+//!
+//! Cargo features:
+//! - `libzmq` (default): the libzmq side (the `zmq` crate, vendored libzmq).
+//! - `monocoque-impl` (default): the monocoque side.
+
+pub mod args;
+pub mod output;
+pub mod stats;
+pub mod tools;
+
+#[cfg(feature = "libzmq")]
+pub mod zmq_impl;
+
+#[cfg(feature = "monocoque-impl")]
+pub mod mono_impl;
+
+/// Error type of the perf tools.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Result type of the perf tools.
+pub type Result<T, E = BoxError> = std::result::Result<T, E>;
+
+/// Whether this build has the libzmq side.
+pub const HAS_LIBZMQ: bool = cfg!(feature = "libzmq");
+
+/// Whether this build has the monocoque side.
+pub const HAS_MONOCOQUE: bool = cfg!(feature = "monocoque-impl");
+
+/// The version of the linked libzmq, as `"major.minor.patch"`, if built in.
+pub fn libzmq_version() -> Option<String> {
+    #[cfg(feature = "libzmq")]
+    {
+        let (major, minor, patch) = zmq::version();
+        Some(format!("{major}.{minor}.{patch}"))
+    }
+    #[cfg(not(feature = "libzmq"))]
+    {
+        None
+    }
+}

@@ -1,0 +1,241 @@
+//! Runs the perf tool binaries as separate processes, as `compare` does.
+// The pair helpers are unused when neither implementation is built in.
+#![cfg_attr(
+    not(any(feature = "libzmq", feature = "monocoque-impl")),
+    allow(dead_code, unused_imports)
+)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use monocoque_bench::output::parse_throughput;
+
+fn endpoint() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("tcp://127.0.0.1:{port}")
+}
+
+fn spawn(bin: &str, args: &[&str]) -> Child {
+    Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"))
+}
+
+/// Waits for `child` with a deadline, killing it if it is exceeded.
+fn finish(mut child: Child, what: &str, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{what} timed out; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// One local_thr/remote_thr pair; returns local_thr's stdout.
+fn throughput_pair(recv: &[&str], send: &[&str], size: usize, count: u64) -> String {
+    let ep = endpoint();
+    let (size, count) = (size.to_string(), count.to_string());
+    let mut largs = vec![ep.as_str(), size.as_str(), count.as_str()];
+    largs.extend_from_slice(recv);
+    let mut rargs = vec![ep.as_str(), size.as_str(), count.as_str()];
+    rargs.extend_from_slice(send);
+    let local = spawn(env!("CARGO_BIN_EXE_local_thr"), &largs);
+    let remote = spawn(env!("CARGO_BIN_EXE_remote_thr"), &rargs);
+    let limit = Duration::from_secs(60);
+    let r = finish(remote, "remote_thr", limit);
+    let l = finish(local, "local_thr", limit);
+    assert!(
+        r.status.success(),
+        "remote_thr failed: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(
+        l.status.success(),
+        "local_thr failed: {}",
+        String::from_utf8_lossy(&l.stderr)
+    );
+    String::from_utf8(l.stdout).unwrap()
+}
+
+fn check_throughput(out: &str, size: usize, count: u64) {
+    let p = parse_throughput(out).unwrap();
+    assert_eq!((p.size, p.count), (size, count), "{out}");
+    assert!(p.msgs_per_sec > 0.0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert_eq!(lines[0], format!("message size: {size} [B]"));
+    assert_eq!(lines[1], format!("message count: {count}"));
+    assert!(lines[2].starts_with("mean throughput: ") && lines[2].ends_with(" [msg/s]"));
+    assert!(lines[3].starts_with("mean throughput: ") && lines[3].ends_with(" [Mb/s]"));
+}
+
+#[test]
+fn latency_tools_refuse_monocoque_for_now() {
+    for bin in [
+        env!("CARGO_BIN_EXE_local_lat"),
+        env!("CARGO_BIN_EXE_remote_lat"),
+    ] {
+        let out = Command::new(bin)
+            .args(["tcp://127.0.0.1:1", "1", "1", "--impl", "monocoque"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not available"));
+    }
+}
+
+#[test]
+fn usage_errors_exit_1() {
+    let out = Command::new(env!("CARGO_BIN_EXE_local_thr"))
+        .args(["tcp://127.0.0.1:1", "64"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage:"));
+}
+
+#[cfg(feature = "libzmq")]
+mod libzmq {
+    use super::*;
+
+    const LIBZMQ: &[&str] = &["--impl", "libzmq"];
+
+    #[test]
+    fn throughput_pair_delivers_every_message() {
+        for (size, count) in [(64, 20_000), (0, 1000), (70_000, 200)] {
+            let out = throughput_pair(LIBZMQ, LIBZMQ, size, count);
+            check_throughput(&out, size, count);
+        }
+    }
+
+    #[test]
+    fn latency_pair() {
+        let ep = endpoint();
+        let args = [ep.as_str(), "64", "200", "--impl", "libzmq"];
+        let local = spawn(env!("CARGO_BIN_EXE_local_lat"), &args);
+        let remote = spawn(env!("CARGO_BIN_EXE_remote_lat"), &args);
+        let r = finish(remote, "remote_lat", Duration::from_secs(60));
+        let l = finish(local, "local_lat", Duration::from_secs(60));
+        assert!(r.status.success() && l.status.success());
+        let out = String::from_utf8(r.stdout).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "message size: 64 [B]");
+        assert_eq!(lines[1], "roundtrip count: 200");
+        assert!(lines[2].starts_with("average latency: ") && lines[2].ends_with(" [us]"));
+    }
+
+    #[test]
+    fn wrong_size_is_an_error() {
+        let ep = endpoint();
+        let local = spawn(
+            env!("CARGO_BIN_EXE_local_thr"),
+            &[ep.as_str(), "64", "10", "--impl", "libzmq"],
+        );
+        let remote = spawn(
+            env!("CARGO_BIN_EXE_remote_thr"),
+            &[ep.as_str(), "32", "10", "--impl", "libzmq"],
+        );
+        finish(remote, "remote_thr", Duration::from_secs(60));
+        let l = finish(local, "local_thr", Duration::from_secs(60));
+        assert_eq!(l.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&l.stderr).contains("incorrect size"));
+    }
+
+    #[test]
+    fn compare_writes_reports() {
+        let dir =
+            std::env::temp_dir().join(format!("monocoque-bench-compare-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = Command::new(env!("CARGO_BIN_EXE_compare"))
+            .args([
+                "--impls", "libzmq", "--sizes", "64,1K", "--runs", "2", "--count", "2000", "--out",
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("median msg/s"), "{stdout}");
+        assert!(stderr.contains("[libzmq 64 B] run 2/2"), "{stderr}");
+        let md = std::fs::read_to_string(dir.join("throughput.md")).unwrap();
+        assert!(md.contains("| libzmq | 1 KiB | 2,000 |"), "{md}");
+        let json = std::fs::read_to_string(dir.join("throughput.json")).unwrap();
+        assert!(json.contains("\"ratio_vs_libzmq\": 1.000"), "{json}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn compare_can_run_the_tools_itself() {
+        let dir = std::env::temp_dir().join(format!(
+            "monocoque-bench-compare-self-{}",
+            std::process::id()
+        ));
+        let out = Command::new(env!("CARGO_BIN_EXE_compare"))
+            .args([
+                "--self-exec",
+                "--impls",
+                "libzmq",
+                "--sizes",
+                "16",
+                "--runs",
+                "1",
+                "--count",
+                "500",
+                "--out",
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(stderr.contains("[libzmq 16 B] run 1/1"), "{stderr}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// Every message is delivered between our perf tools on each runtime, and between ours and
+/// libzmq's in both directions.
+#[cfg(feature = "monocoque-impl")]
+mod monocoque {
+    use super::*;
+
+    #[test]
+    fn throughput_pair_on_each_runtime() {
+        for rt in ["tokio", "async-std", "smol"] {
+            let ours = ["--impl", "monocoque", "--runtime", rt];
+            for (size, count) in [(64, 20_000), (0, 1000), (70_000, 200)] {
+                let out = throughput_pair(&ours, &ours, size, count);
+                check_throughput(&out, size, count);
+            }
+        }
+    }
+
+    #[cfg(feature = "libzmq")]
+    #[test]
+    fn throughput_pair_against_libzmq() {
+        let ours: &[&str] = &["--impl", "monocoque", "--runtime", "tokio"];
+        let theirs: &[&str] = &["--impl", "libzmq"];
+        for count in [10, 20_000] {
+            check_throughput(&throughput_pair(ours, theirs, 64, count), 64, count);
+            check_throughput(&throughput_pair(theirs, ours, 64, count), 64, count);
+        }
+    }
+}
