@@ -10,7 +10,9 @@
 //! * [`transport`]: the [`Transport`](transport::Transport) trait each transport crate implements;
 //! * [`runtime`]: the small [`Runtime`](runtime::Runtime) trait (spawn, timers), with one
 //!   implementation per enabled runtime feature (`tokio`, `async-std`, `smol`);
-//! * [`backoff`]: the reconnect back-off schedule.
+//! * [`backoff`]: the reconnect back-off schedule;
+//! * [`routing`]: the sans-I/O routing core (load balancer, fair queue, ROUTER table,
+//!   subscription tries, REQ/REP envelopes) each socket owns.
 //!
 //! Nothing here opens a socket or starts a task by itself.
 
@@ -19,6 +21,7 @@ pub mod endpoint;
 pub mod error;
 pub mod message;
 pub mod options;
+pub mod routing;
 pub mod runtime;
 pub mod socket_type;
 pub mod transport;
