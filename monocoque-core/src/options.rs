@@ -35,6 +35,27 @@ pub struct SocketOptions {
     /// ZMQ_HANDSHAKE_IVL: the greeting and security handshake must finish within this;
     /// `None` disables the limit. Default 30 s.
     pub handshake_ivl: Option<Duration>,
+    /// ZMQ_REQ_RELAXED: a REQ may send a new request before the reply to the last one came; the
+    /// old reply is then discarded. Default off.
+    pub req_relaxed: bool,
+    /// ZMQ_REQ_CORRELATE: a REQ prefixes each request with a request id and accepts only the
+    /// reply carrying the latest one. Default off.
+    pub req_correlate: bool,
+    /// ZMQ_ROUTER_MANDATORY: a ROUTER reports an unknown routing id as
+    /// [`Error::HostUnreachable`] and waits (instead of dropping) when the peer is at SNDHWM.
+    /// Default off.
+    pub router_mandatory: bool,
+    /// ZMQ_ROUTER_HANDOVER: a new peer announcing a routing id already in use takes it over and
+    /// the old connection is closed. Default off: the new peer is refused.
+    pub router_handover: bool,
+    /// ZMQ_PROBE_ROUTER: a ROUTER or DEALER sends an empty message to each new peer, so a ROUTER
+    /// on the other side learns its routing id at once. Default off.
+    pub probe_router: bool,
+    /// ZMQ_XPUB_VERBOSE: an XPUB passes every subscribe message to the application, not only the
+    /// first one for each topic. Default off.
+    pub xpub_verbose: bool,
+    /// ZMQ_XPUB_WELCOME_MSG: sent by an XPUB to each new subscriber. Default none.
+    pub xpub_welcome_msg: Option<Bytes>,
 }
 
 impl Default for SocketOptions {
@@ -51,6 +72,13 @@ impl Default for SocketOptions {
             rcvtimeo: None,
             connect_timeout: None,
             handshake_ivl: Some(Duration::from_secs(30)),
+            req_relaxed: false,
+            req_correlate: false,
+            router_mandatory: false,
+            router_handover: false,
+            probe_router: false,
+            xpub_verbose: false,
+            xpub_welcome_msg: None,
         }
     }
 }
@@ -81,6 +109,20 @@ pub enum SocketOption {
     ConnectTimeout(Option<Duration>),
     /// ZMQ_HANDSHAKE_IVL (`None` = no limit).
     HandshakeIvl(Option<Duration>),
+    /// ZMQ_REQ_RELAXED.
+    ReqRelaxed(bool),
+    /// ZMQ_REQ_CORRELATE.
+    ReqCorrelate(bool),
+    /// ZMQ_ROUTER_MANDATORY.
+    RouterMandatory(bool),
+    /// ZMQ_ROUTER_HANDOVER.
+    RouterHandover(bool),
+    /// ZMQ_PROBE_ROUTER.
+    ProbeRouter(bool),
+    /// ZMQ_XPUB_VERBOSE.
+    XpubVerbose(bool),
+    /// ZMQ_XPUB_WELCOME_MSG (`None` = no welcome message).
+    XpubWelcomeMsg(Option<Bytes>),
 }
 
 impl SocketOptions {
@@ -106,6 +148,13 @@ impl SocketOptions {
             SocketOption::RcvTimeo(v) => self.rcvtimeo = v,
             SocketOption::ConnectTimeout(v) => self.connect_timeout = v,
             SocketOption::HandshakeIvl(v) => self.handshake_ivl = v,
+            SocketOption::ReqRelaxed(v) => self.req_relaxed = v,
+            SocketOption::ReqCorrelate(v) => self.req_correlate = v,
+            SocketOption::RouterMandatory(v) => self.router_mandatory = v,
+            SocketOption::RouterHandover(v) => self.router_handover = v,
+            SocketOption::ProbeRouter(v) => self.probe_router = v,
+            SocketOption::XpubVerbose(v) => self.xpub_verbose = v,
+            SocketOption::XpubWelcomeMsg(v) => self.xpub_welcome_msg = v,
         }
         Ok(())
     }

@@ -11,7 +11,7 @@
 
 use crate::monitor::ConnectionError;
 use crate::proto::{Event, PeerInfo, Session};
-use crate::socket::shared::{Inbound, PeerId, Shared};
+use crate::socket::shared::{InEvent, Inbound, Outbound, PeerId, Shared};
 use bytes::BytesMut;
 use futures::future::BoxFuture;
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -101,6 +101,17 @@ impl Engine {
         Ok(())
     }
 
+    /// Queues a message ahead of everything else (PROBE_ROUTER's empty message, XPUB's welcome
+    /// message).
+    pub fn queue_message(&mut self, msg: &Message) {
+        self.session.send_message(msg);
+    }
+
+    /// Queues a subscription (SUB/XSUB re-subscribing on a new connection).
+    pub fn queue_subscribe(&mut self, topic: &[u8]) {
+        self.session.send_subscribe(topic, true);
+    }
+
     /// Moves messages both ways until the connection fails or the link is closed.
     pub fn run(self, link: Link) -> Run {
         Run {
@@ -117,13 +128,19 @@ impl Engine {
 pub(crate) struct Link {
     /// Who this connection is, in the socket's peer table.
     pub peer: PeerId,
+    /// The routing id the socket gave this peer (ROUTER), attached to everything it sends us.
+    pub routing_id: Option<bytes::Bytes>,
     /// Messages to send; `None` when the socket never sends. When the socket drops its end, the
     /// engine writes what is left (within LINGER) and closes.
-    pub outbound: Option<flume::r#async::RecvStream<'static, Message>>,
+    pub outbound: Option<flume::r#async::RecvStream<'static, Outbound>>,
     /// Where received messages go; `None` when the socket never receives (they are dropped).
     pub inbound: Option<flume::Sender<Inbound>>,
     /// Ends (yields `None`) when the endpoint is unbound/disconnected or the socket closes.
     pub shutdown: flume::r#async::RecvStream<'static, ()>,
+    /// Yields an item when the socket evicts this peer (ROUTER_HANDOVER): close at once.
+    pub evicted: Option<flume::r#async::RecvStream<'static, ()>>,
+    /// Whether the socket wants the peer's subscriptions (PUB, XPUB).
+    pub wants_subscriptions: bool,
     /// The socket's shared state, to wake a sender waiting for queue room.
     pub shared: Arc<Shared>,
     /// ZMQ_LINGER: how long to keep writing after shutdown.
@@ -158,8 +175,13 @@ impl Run {
         let mut took = false;
         while self.engine.session.output().len() < WRITE_BATCH {
             match outbound.poll_next_unpin(cx) {
-                Poll::Ready(Some(msg)) => {
-                    self.engine.session.send_message(&msg);
+                Poll::Ready(Some(item)) => {
+                    let session = &mut self.engine.session;
+                    match item {
+                        Outbound::Message(msg) => session.send_message(&msg),
+                        Outbound::Subscribe(topic) => session.send_subscribe(&topic, true),
+                        Outbound::Cancel(topic) => session.send_subscribe(&topic, false),
+                    }
                     took = true;
                 }
                 Poll::Ready(None) => {
@@ -197,15 +219,16 @@ impl Run {
         }
     }
 
-    /// Hands a received message to the socket. Returns false when the socket's queue is full (the
-    /// message is parked and reading pauses: backpressure instead of loss).
-    fn deliver(&mut self, msg: Message) -> bool {
+    /// Hands a received event to the socket. Returns false when the socket's queue is full (the
+    /// event is parked and reading pauses: backpressure instead of loss).
+    fn deliver(&mut self, event: InEvent) -> bool {
         let Some(inbound) = self.link.inbound.as_ref() else {
             return true; // this socket type does not receive; drop
         };
         let item = Inbound {
             peer: self.link.peer,
-            msg,
+            routing_id: self.link.routing_id.clone(),
+            event,
         };
         match inbound.try_send(item) {
             Ok(()) => true,
@@ -238,16 +261,24 @@ impl Run {
             }
         }
         loop {
-            match self.engine.session.poll_event(&mut self.engine.read_buf)? {
-                Some(Event::Message(msg)) => {
-                    progress = true;
-                    if !self.deliver(msg) {
-                        return Ok(progress);
-                    }
+            let event = match self.engine.session.poll_event(&mut self.engine.read_buf)? {
+                Some(Event::Message(msg)) => InEvent::Message(msg),
+                Some(Event::Subscribe(topic)) if self.link.wants_subscriptions => {
+                    InEvent::Subscribe(topic)
                 }
-                // Subscriptions matter to publishers only; the first sockets ignore them.
-                Some(Event::Subscribe(_) | Event::Cancel(_) | Event::Ready(_)) => progress = true,
+                Some(Event::Cancel(topic)) if self.link.wants_subscriptions => {
+                    InEvent::Cancel(topic)
+                }
+                // Subscriptions sent to a socket that publishes nothing mean nothing.
+                Some(Event::Subscribe(_) | Event::Cancel(_) | Event::Ready(_)) => {
+                    progress = true;
+                    continue;
+                }
                 None => break,
+            };
+            progress = true;
+            if !self.deliver(event) {
+                return Ok(progress);
             }
         }
         let engine = &mut self.engine;
@@ -269,6 +300,14 @@ impl Future for Run {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         for _ in 0..POLL_BUDGET {
+            if let Some(evicted) = this.link.evicted.as_mut() {
+                match evicted.poll_next_unpin(cx) {
+                    Poll::Ready(Some(())) => return Poll::Ready(Ok(())),
+                    // The socket let go of the peer without evicting it: nothing to watch.
+                    Poll::Ready(None) => this.link.evicted = None,
+                    Poll::Pending => {}
+                }
+            }
             if !this.closing && this.link.shutdown.poll_next_unpin(cx).is_ready() {
                 this.begin_closing();
             }

@@ -17,4 +17,7 @@ mod socket;
 
 pub use context::Context;
 pub use monitor::{ConnectionError, SocketEvent};
-pub use socket::{PairSocket, PullSocket, PushSocket};
+pub use socket::{
+    DealerSocket, PairSocket, PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket,
+    RouterSocket, SubSocket, XPubSocket, XSubSocket,
+};

@@ -31,7 +31,8 @@ pub use monocoque_core::{
 };
 pub use monocoque_zmtp::proto::ZmtpError;
 pub use monocoque_zmtp::{
-    ConnectionError, Context, PairSocket, PullSocket, PushSocket, SocketEvent,
+    ConnectionError, Context, DealerSocket, PairSocket, PubSocket, PullSocket, PushSocket,
+    RepSocket, ReqSocket, RouterSocket, SocketEvent, SubSocket, XPubSocket, XSubSocket,
 };
 
 /// Contexts on tokio.

@@ -1,10 +1,12 @@
 //! `SocketCore`: what every socket type shares: options, endpoints, background tasks, the peer
 //! snapshot used for sending, and the inbound queue used for receiving.
 
-use super::shared::{EndpointKey, Inbound, PeerId, Shared};
+use super::shared::{EndpointKey, InEvent, Inbound, Outbound, PeerId, Shared};
 use super::tasks::{ConnParams, accept_loop, connect_loop};
 use crate::context::Context;
 use crate::monitor::SocketEvent;
+use bytes::Bytes;
+use hashbrown::HashMap;
 use monocoque_core::endpoint::ToEndpoint;
 use monocoque_core::runtime::timeout;
 use monocoque_core::{
@@ -40,7 +42,13 @@ struct EndpointEntry {
 #[derive(Default)]
 struct OutPeers {
     seen_generation: u64,
-    queues: Vec<(PeerId, flume::Sender<Message>)>,
+    queues: Vec<(PeerId, flume::Sender<Outbound>)>,
+    /// The peers of `queues` that are connected now.
+    connected: Vec<PeerId>,
+    /// Where each peer sits in `queues`.
+    index: HashMap<PeerId, usize>,
+    /// ROUTER: routing id -> peer.
+    routes: HashMap<Bytes, PeerId>,
     cursor: usize,
 }
 
@@ -248,7 +256,18 @@ impl SocketCore {
         let generation = self.shared.generation();
         if generation != self.out.seen_generation {
             self.out.seen_generation = generation;
-            self.out.queues = self.shared.senders();
+            let senders = self.shared.senders();
+            self.out.connected = (senders.iter())
+                .filter(|(_, _, attached)| *attached)
+                .map(|(id, _, _)| *id)
+                .collect();
+            self.out.queues = (senders.into_iter()).map(|(id, tx, _)| (id, tx)).collect();
+            self.out.index = (self.out.queues.iter().enumerate())
+                .map(|(i, (id, _))| (*id, i))
+                .collect();
+            if self.shared.socket_type == SocketType::Router {
+                self.out.routes = self.shared.routes().into_iter().collect();
+            }
             if self.out.cursor >= self.out.queues.len() {
                 self.out.cursor = 0;
             }
@@ -257,20 +276,27 @@ impl SocketCore {
 
     /// One pass over the peers, starting after the last one used; gives the message back when
     /// every queue is full (or there is no peer).
-    fn try_send_round_robin(&mut self, mut msg: Message) -> Result<(), Message> {
+    fn try_send_round_robin(&mut self, msg: Message) -> Result<PeerId, Message> {
         self.refresh_peers();
         let count = self.out.queues.len();
+        let mut item = Outbound::Message(msg);
         for step in 0..count {
             let index = (self.out.cursor + step) % count;
-            match self.out.queues[index].1.try_send(msg) {
+            let (peer, queue) = &self.out.queues[index];
+            match queue.try_send(item) {
                 Ok(()) => {
                     self.out.cursor = (index + 1) % count;
-                    return Ok(());
+                    return Ok(*peer);
                 }
-                Err(flume::TrySendError::Full(m) | flume::TrySendError::Disconnected(m)) => msg = m,
+                Err(flume::TrySendError::Full(i) | flume::TrySendError::Disconnected(i)) => {
+                    item = i;
+                }
             }
         }
-        Err(msg)
+        match item {
+            Outbound::Message(msg) => Err(msg),
+            _ => unreachable!("only messages are round-robined"),
+        }
     }
 
     /// Ready when a peer joined or left, or some queue has room.
@@ -293,6 +319,7 @@ impl SocketCore {
             });
         }
         self.try_send_round_robin(msg)
+            .map(|_| ())
             .map_err(|message| TrySendError {
                 error: Error::WouldBlock,
                 message,
@@ -300,13 +327,13 @@ impl SocketCore {
     }
 
     /// Sends to the next peer with room, waiting (up to SNDTIMEO) while there is none.
-    /// Never drops the message.
-    pub async fn send(&mut self, msg: Message) -> Result<()> {
+    /// Never drops the message. Returns the peer it went to.
+    pub async fn send(&mut self, msg: Message) -> Result<PeerId> {
         if msg.is_empty() {
             return Err(Error::EmptyMessage);
         }
         let mut msg = match self.try_send_round_robin(msg) {
-            Ok(()) => return Ok(()),
+            Ok(peer) => return Ok(peer),
             Err(msg) => msg,
         };
         let sndtimeo = self.options.sndtimeo;
@@ -318,7 +345,7 @@ impl SocketCore {
             loop {
                 std::future::poll_fn(|cx| self.poll_room(cx)).await;
                 match self.try_send_round_robin(msg) {
-                    Ok(()) => return,
+                    Ok(peer) => return peer,
                     Err(m) => msg = m,
                 }
             }
@@ -328,31 +355,177 @@ impl SocketCore {
             .ok_or(Error::Timeout)
     }
 
+    /// Queues `msg` for one peer without waiting: [`Error::WouldBlock`] when it is at SNDHWM,
+    /// [`Error::HostUnreachable`] when it is gone.
+    pub fn try_send_to(&mut self, peer: PeerId, msg: Message) -> Result<(), TrySendError> {
+        self.refresh_peers();
+        let Some(&index) = self.out.index.get(&peer) else {
+            return Err(TrySendError {
+                error: Error::HostUnreachable,
+                message: msg,
+            });
+        };
+        let (error, item) = match self.out.queues[index].1.try_send(Outbound::Message(msg)) {
+            Ok(()) => return Ok(()),
+            Err(flume::TrySendError::Full(item)) => (Error::WouldBlock, item),
+            Err(flume::TrySendError::Disconnected(item)) => (Error::HostUnreachable, item),
+        };
+        let Outbound::Message(message) = item else {
+            unreachable!("a message went in");
+        };
+        Err(TrySendError { error, message })
+    }
+
+    /// ROUTER: the peer holding `routing_id`, if it is connected.
+    pub fn route(&mut self, routing_id: &[u8]) -> Option<PeerId> {
+        self.refresh_peers();
+        self.out.routes.get(routing_id).copied()
+    }
+
+    /// Ready when a peer joined or left, or `peer`'s queue has room.
+    fn poll_room_for(&mut self, peer: PeerId, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        self.shared.sender_waker.register(cx.waker());
+        let room = (self.out.index.get(&peer)).is_some_and(|&i| !self.out.queues[i].1.is_full());
+        if room || self.shared.generation() != self.out.seen_generation {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Sends to one peer, waiting (up to SNDTIMEO) while it is at SNDHWM (ROUTER_MANDATORY).
+    pub async fn send_to(&mut self, peer: PeerId, msg: Message) -> Result<()> {
+        let mut msg = match self.try_send_to(peer, msg) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError {
+                error: Error::WouldBlock,
+                message,
+            }) => message,
+            Err(e) => return Err(e.error),
+        };
+        let sndtimeo = self.options.sndtimeo;
+        if sndtimeo == Some(Duration::ZERO) {
+            return Err(Error::WouldBlock);
+        }
+        let runtime = self.ctx.runtime().clone();
+        let wait = async {
+            loop {
+                std::future::poll_fn(|cx| self.poll_room_for(peer, cx)).await;
+                match self.try_send_to(peer, msg) {
+                    Ok(()) => return Ok(()),
+                    Err(TrySendError {
+                        error: Error::WouldBlock,
+                        message,
+                    }) => msg = message,
+                    Err(e) => return Err(e.error),
+                }
+            }
+        };
+        timeout(&*runtime, sndtimeo, wait)
+            .await
+            .unwrap_or(Err(Error::Timeout))
+    }
+
+    /// Offers an item to every connected peer (XSUB messages). A peer at SNDHWM misses it, as
+    /// with libzmq.
+    pub fn send_to_all(&mut self, item: &Outbound) {
+        self.refresh_peers();
+        let connected = std::mem::take(&mut self.out.connected);
+        self.send_to_peers(&connected, item);
+        self.out.connected = connected;
+    }
+
+    /// Offers an item to each of `peers` (a peer at SNDHWM misses it).
+    pub fn send_to_peers(&mut self, peers: &[PeerId], item: &Outbound) {
+        self.refresh_peers();
+        for peer in peers {
+            if let Some(&index) = self.out.index.get(peer) {
+                let _ = self.out.queues[index].1.try_send(item.clone());
+            }
+        }
+    }
+
+    /// SUB/XSUB: records the new subscription list and sends `change` to the peers connected
+    /// now; peers connecting later get the whole list instead.
+    pub fn change_subscriptions(&mut self, topics: Vec<Bytes>, change: &Outbound) {
+        let connected = self.shared.set_subscriptions(topics);
+        self.send_to_peers(&connected, change);
+    }
+
+    /// Offers a message to each of `peers` that has room; the others miss it (PUB, XPUB).
+    pub fn send_to_each(&mut self, peers: impl IntoIterator<Item = PeerId>, msg: &Message) {
+        self.refresh_peers();
+        for peer in peers {
+            if let Some(&index) = self.out.index.get(&peer) {
+                let _ = self.out.queues[index]
+                    .1
+                    .try_send(Outbound::Message(msg.clone()));
+            }
+        }
+    }
+
     // ----- receiving: one fair queue fed by every connection -----
 
-    pub fn try_recv(&mut self) -> Result<Message> {
+    pub fn try_recv_inbound(&mut self) -> Result<Inbound> {
         match self.inbound().1.try_recv() {
-            Ok(inbound) => Ok(inbound.msg),
+            Ok(inbound) => Ok(inbound),
             Err(flume::TryRecvError::Empty) => Err(Error::WouldBlock),
             Err(flume::TryRecvError::Disconnected) => Err(Error::Closed),
         }
     }
 
-    pub async fn recv(&mut self) -> Result<Message> {
-        let rcvtimeo = self.options.rcvtimeo;
-        let runtime = self.ctx.runtime().clone();
-        let rx = self.inbound().1.clone();
-        if let Ok(inbound) = rx.try_recv() {
-            return Ok(inbound.msg);
+    pub fn try_recv(&mut self) -> Result<Message> {
+        loop {
+            if let InEvent::Message(msg) = self.try_recv_inbound()?.event {
+                return Ok(msg);
+            }
         }
+    }
+
+    /// Receives the next message any peer sent, waiting up to RCVTIMEO.
+    pub async fn recv_inbound(&mut self) -> Result<Inbound> {
+        self.recv_filtered(Some).await
+    }
+
+    pub async fn recv(&mut self) -> Result<Message> {
+        self.recv_filtered(|inbound| match inbound.event {
+            InEvent::Message(msg) => Some(msg),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Receives until `accept` takes a message (others are dropped), all within one RCVTIMEO.
+    pub async fn recv_filtered<T>(
+        &mut self,
+        mut accept: impl FnMut(Inbound) -> Option<T>,
+    ) -> Result<T> {
+        let rx = self.inbound().1.clone();
+        while let Ok(inbound) = rx.try_recv() {
+            if let Some(t) = accept(inbound) {
+                return Ok(t);
+            }
+        }
+        let rcvtimeo = self.options.rcvtimeo;
         if rcvtimeo == Some(Duration::ZERO) {
             return Err(Error::WouldBlock);
         }
-        match timeout(&*runtime, rcvtimeo, rx.recv_async()).await {
-            Some(Ok(inbound)) => Ok(inbound.msg),
-            Some(Err(_)) => Err(Error::Closed),
-            None => Err(Error::Timeout),
-        }
+        let runtime = self.ctx.runtime().clone();
+        let wait = async {
+            loop {
+                match rx.recv_async().await {
+                    Ok(inbound) => {
+                        if let Some(t) = accept(inbound) {
+                            return Ok(t);
+                        }
+                    }
+                    Err(_) => return Err(Error::Closed),
+                }
+            }
+        };
+        timeout(&*runtime, rcvtimeo, wait)
+            .await
+            .unwrap_or(Err(Error::Timeout))
     }
 }
 

@@ -5,71 +5,65 @@ mod core;
 pub(crate) mod shared;
 mod tasks;
 
-use crate::context::Context;
-use crate::monitor::SocketEvent;
-use monocoque_core::endpoint::ToEndpoint;
-use monocoque_core::{
-    Endpoint, Message, Result, SocketOption, SocketOptions, SocketType, TrySendError,
-};
-
 /// Methods every socket type has: construction, options, endpoints, monitoring, close.
 macro_rules! socket_common {
-    ($name:ident, $kind:expr, sends: $sends:expr, receives: $receives:expr) => {
+    ($name:ident, $kind:expr, sends: $sends:expr, receives: $receives:expr $(, $field:ident: $value:expr)*) => {
         impl $name {
             /// A new socket on `ctx`'s runtime and transports, with default options.
             #[must_use]
-            pub fn new(ctx: &Context) -> Self {
+            pub fn new(ctx: &$crate::Context) -> Self {
                 Self {
-                    core: core::SocketCore::new(ctx, $kind, $sends, $receives),
+                    core: super::core::SocketCore::new(ctx, $kind, $sends, $receives),
+                    $($field: $value,)*
                 }
             }
 
             /// The socket type.
             #[must_use]
-            pub fn socket_type(&self) -> SocketType {
+            pub fn socket_type(&self) -> monocoque_core::SocketType {
                 self.core.socket_type()
             }
 
             /// The current options.
             #[must_use]
-            pub fn options(&self) -> &SocketOptions {
+            pub fn options(&self) -> &monocoque_core::SocketOptions {
                 self.core.options()
             }
 
             /// Sets an option; it applies to endpoints bound or connected afterwards (HWMs,
             /// reconnect, handshake) or at once (timeouts), as in libzmq.
-            pub fn set_option(&mut self, option: SocketOption) -> Result<()> {
+            pub fn set_option(&mut self, option: monocoque_core::SocketOption) -> monocoque_core::Result<()> {
                 self.core.set_option(option)
             }
 
             /// Listens on `endpoint` (`tcp://127.0.0.1:*` picks a port) and returns the endpoint
             /// actually bound. One socket may bind and connect many endpoints of any transport.
-            pub async fn bind(&mut self, endpoint: impl ToEndpoint) -> Result<Endpoint> {
+            pub async fn bind(&mut self, endpoint: impl monocoque_core::endpoint::ToEndpoint) -> monocoque_core::Result<monocoque_core::Endpoint> {
                 self.core.bind(endpoint).await
             }
 
             /// Connects to `endpoint` in the background and returns at once. The connection is
             /// retried every RECONNECT_IVL (backing off to RECONNECT_IVL_MAX) until it is made,
             /// and remade after any failure.
-            pub async fn connect(&mut self, endpoint: impl ToEndpoint) -> Result<()> {
+            pub async fn connect(&mut self, endpoint: impl monocoque_core::endpoint::ToEndpoint) -> monocoque_core::Result<()> {
                 self.core.connect(endpoint).await
             }
 
             /// Stops listening on a bound endpoint (written as bound or as requested) and closes
             /// the connections accepted through it.
-            pub fn unbind(&mut self, endpoint: impl ToEndpoint) -> Result<()> {
+            pub fn unbind(&mut self, endpoint: impl monocoque_core::endpoint::ToEndpoint) -> monocoque_core::Result<()> {
                 self.core.unbind(endpoint)
             }
 
             /// Stops connecting to `endpoint` and closes its connection; messages queued for it
             /// are written for at most LINGER.
-            pub fn disconnect(&mut self, endpoint: impl ToEndpoint) -> Result<()> {
+            pub fn disconnect(&mut self, endpoint: impl monocoque_core::endpoint::ToEndpoint) -> monocoque_core::Result<()> {
                 self.core.disconnect(endpoint)
             }
 
             /// Starts reporting [`SocketEvent`]s on the returned channel (replacing any earlier
             /// monitor). Events are dropped while the channel is full.
-            pub fn monitor(&mut self) -> flume::Receiver<SocketEvent> {
+            pub fn monitor(&mut self) -> flume::Receiver<$crate::SocketEvent> {
                 self.core.monitor()
             }
 
@@ -95,13 +89,19 @@ macro_rules! socket_send {
         impl $name {
             /// Sends a message to the next peer with room, waiting while every peer is at SNDHWM
             /// or there is no peer yet (up to SNDTIMEO). Never drops the message.
-            pub async fn send(&mut self, msg: impl Into<Message>) -> Result<()> {
-                self.core.send(msg.into()).await
+            pub async fn send(
+                &mut self,
+                msg: impl Into<monocoque_core::Message>,
+            ) -> monocoque_core::Result<()> {
+                self.core.send(msg.into()).await.map(|_| ())
             }
 
             /// Queues a message without waiting; when no peer has room, fails with
             /// [`Error::WouldBlock`](monocoque_core::Error::WouldBlock) and hands the message back.
-            pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), TrySendError> {
+            pub fn try_send(
+                &mut self,
+                msg: impl Into<monocoque_core::Message>,
+            ) -> monocoque_core::Result<(), monocoque_core::TrySendError> {
                 self.core.try_send(msg.into())
             }
         }
@@ -113,39 +113,33 @@ macro_rules! socket_recv {
     ($name:ident) => {
         impl $name {
             /// Receives the next message from any peer (fair-queued), waiting up to RCVTIMEO.
-            pub async fn recv(&mut self) -> Result<Message> {
+            pub async fn recv(&mut self) -> monocoque_core::Result<monocoque_core::Message> {
                 self.core.recv().await
             }
 
             /// Receives a message if one is waiting, else fails with
             /// [`Error::WouldBlock`](monocoque_core::Error::WouldBlock).
-            pub fn try_recv(&mut self) -> Result<Message> {
+            pub fn try_recv(&mut self) -> monocoque_core::Result<monocoque_core::Message> {
                 self.core.try_recv()
             }
         }
     };
 }
 
-/// A PUSH socket (RFC 30): sends round-robin to its PULL peers; waits, never drops, when every
-/// peer is at SNDHWM or none is connected.
-pub struct PushSocket {
-    core: core::SocketCore,
-}
-socket_common!(PushSocket, SocketType::Push, sends: true, receives: false);
-socket_send!(PushSocket);
+mod dealer;
+mod pair;
+mod pipeline;
+mod publish;
+mod rep;
+mod req;
+mod router;
+mod subscribe;
 
-/// A PULL socket (RFC 30): receives from all its PUSH peers, fair-queued.
-pub struct PullSocket {
-    core: core::SocketCore,
-}
-socket_common!(PullSocket, SocketType::Pull, sends: false, receives: true);
-socket_recv!(PullSocket);
-
-/// A PAIR socket (RFC 31): one exclusive peer, both directions; waits, never drops.
-/// A second peer connecting to a bound PAIR is refused.
-pub struct PairSocket {
-    core: core::SocketCore,
-}
-socket_common!(PairSocket, SocketType::Pair, sends: true, receives: true);
-socket_send!(PairSocket);
-socket_recv!(PairSocket);
+pub use dealer::DealerSocket;
+pub use pair::PairSocket;
+pub use pipeline::{PullSocket, PushSocket};
+pub use publish::{PubSocket, XPubSocket};
+pub use rep::RepSocket;
+pub use req::ReqSocket;
+pub use router::RouterSocket;
+pub use subscribe::{SubSocket, XSubSocket};

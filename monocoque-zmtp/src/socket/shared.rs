@@ -8,6 +8,7 @@
 use crate::monitor::SocketEvent;
 use bytes::Bytes;
 use futures::task::AtomicWaker;
+use monocoque_core::routing::RouterTable;
 use monocoque_core::{Message, SocketType};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,14 +19,49 @@ pub(crate) type PeerId = u64;
 /// Identifies one `bind` or `connect` of a socket.
 pub(crate) type EndpointKey = u64;
 
-/// A message from a peer, tagged with who sent it.
+/// What the socket hands a connection to send.
+#[derive(Debug, Clone)]
+pub(crate) enum Outbound {
+    /// A message.
+    Message(Message),
+    /// Subscribe the peer (a publisher) to a topic: SUBSCRIBE, or a 3.0 subscription message.
+    Subscribe(Bytes),
+    /// Cancel a subscription.
+    Cancel(Bytes),
+}
+
+/// What a connection hands its socket.
+#[derive(Debug)]
+pub(crate) enum InEvent {
+    /// A message.
+    Message(Message),
+    /// The peer (a subscriber) subscribed to a topic.
+    Subscribe(Bytes),
+    /// The peer cancelled a subscription.
+    Cancel(Bytes),
+    /// The peer's connection ended (publishers drop its subscriptions).
+    Left,
+}
+
+impl InEvent {
+    /// The message, if this is one.
+    pub fn into_message(self) -> Option<Message> {
+        match self {
+            InEvent::Message(msg) => Some(msg),
+            _ => None,
+        }
+    }
+}
+
+/// An event from a peer, tagged with who sent it.
 #[derive(Debug)]
 pub(crate) struct Inbound {
-    /// The sender (used by ROUTER/REP-style sockets; PULL ignores it).
-    #[allow(dead_code)]
+    /// The sender.
     pub peer: PeerId,
-    /// The message.
-    pub msg: Message,
+    /// The routing id the socket gave the peer (ROUTER only).
+    pub routing_id: Option<Bytes>,
+    /// What happened.
+    pub event: InEvent,
 }
 
 /// One peer's entry in the table.
@@ -35,12 +71,24 @@ pub(crate) struct PeerEntry {
     /// Which bound or connected endpoint of the socket this peer came through.
     pub origin: EndpointKey,
     /// The outgoing queue; `None` for sockets that never send.
-    pub tx: Option<flume::Sender<Message>>,
+    pub tx: Option<flume::Sender<Outbound>>,
     /// True while a connection with a completed handshake is attached.
     pub attached: bool,
-    /// The peer's routing id, once known.
-    #[allow(dead_code)]
+    /// Sending on it closes the peer's connection at once (ROUTER_HANDOVER).
+    evict: Option<flume::Sender<()>>,
+    /// ROUTER: the routing id the peer holds while attached.
+    routing_id: Option<Bytes>,
+}
+
+/// What [`Shared::attach`] gives a newly attached connection.
+#[derive(Debug)]
+pub(crate) struct Attached {
+    /// The routing id the socket knows the peer by (ROUTER only).
     pub routing_id: Option<Bytes>,
+    /// Yields an item when the socket evicts the peer (another took over its routing id).
+    pub evicted: flume::Receiver<()>,
+    /// SUB/XSUB: the topics to subscribe the new peer to.
+    pub subscriptions: Vec<Bytes>,
 }
 
 /// Why [`Shared::attach`] refused a peer.
@@ -48,13 +96,38 @@ pub(crate) struct PeerEntry {
 pub(crate) enum AttachError {
     /// PAIR already has its one peer.
     AlreadyPaired,
+    /// ROUTER: another peer has this routing id and ROUTER_HANDOVER is off.
+    DuplicateRoutingId,
+}
+
+impl AttachError {
+    /// Why, in words, for monitor events.
+    pub fn reason(self) -> &'static str {
+        match self {
+            AttachError::AlreadyPaired => "PAIR already has a peer",
+            AttachError::DuplicateRoutingId => {
+                "another peer has this routing id (set ROUTER_HANDOVER to let it take over)"
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct PeerTable {
+    entries: Vec<PeerEntry>,
+    /// ROUTER: routing id <-> peer.
+    routes: RouterTable<PeerId>,
+    /// SUB/XSUB: the topics subscribed. Kept under the same lock as `entries` so that a peer
+    /// attaching and a subscription changing see each other exactly once (no lost or duplicate
+    /// SUBSCRIBE).
+    subscriptions: Vec<Bytes>,
 }
 
 /// The table and wake-ups shared by a socket and its tasks.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub socket_type: SocketType,
-    peers: Mutex<Vec<PeerEntry>>,
+    peers: Mutex<PeerTable>,
     generation: AtomicU64,
     next_peer_id: AtomicU64,
     /// Woken when a peer joins or leaves, or when a peer queue has room again.
@@ -66,7 +139,7 @@ impl Shared {
     pub fn new(socket_type: SocketType) -> Self {
         Self {
             socket_type,
-            peers: Mutex::new(Vec::new()),
+            peers: Mutex::new(PeerTable::default()),
             generation: AtomicU64::new(0),
             next_peer_id: AtomicU64::new(1),
             sender_waker: AtomicWaker::new(),
@@ -74,7 +147,7 @@ impl Shared {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<PeerEntry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PeerTable> {
         // A panic while holding this lock cannot leave the table half-updated in a way that
         // matters more than losing the socket, so a poisoned lock is simply taken over.
         self.peers.lock().unwrap_or_else(|p| p.into_inner())
@@ -100,91 +173,161 @@ impl Shared {
         &self,
         id: PeerId,
         origin: EndpointKey,
-        tx: Option<flume::Sender<Message>>,
+        tx: Option<flume::Sender<Outbound>>,
     ) {
-        self.lock().push(PeerEntry {
+        self.lock().entries.push(PeerEntry {
             id,
             origin,
             tx,
             attached: false,
+            evict: None,
             routing_id: None,
         });
         self.changed();
     }
 
     /// Marks a peer connected after its handshake, inserting it if it is new (an accepted
-    /// connection). PAIR refuses a second attached peer.
+    /// connection; `tx` is used only then). PAIR refuses a second peer; ROUTER gives the peer
+    /// its routing id (the one it announced, or a generated one) and applies ROUTER_HANDOVER.
     pub fn attach(
         &self,
         id: PeerId,
         origin: EndpointKey,
-        tx: Option<flume::Sender<Message>>,
-        routing_id: Option<Bytes>,
-    ) -> Result<(), AttachError> {
-        let mut peers = self.lock();
+        tx: Option<flume::Sender<Outbound>>,
+        announced_id: Option<Bytes>,
+        handover: bool,
+    ) -> Result<Attached, AttachError> {
+        let mut table = self.lock();
         if self.socket_type == SocketType::Pair
-            && peers
-                .iter()
-                .any(|p| p.id != id && (p.attached || p.tx.is_some()))
+            && (table.entries.iter()).any(|p| p.id != id && (p.attached || p.tx.is_some()))
         {
             return Err(AttachError::AlreadyPaired);
         }
-        match peers.iter_mut().find(|p| p.id == id) {
+        let routing_id = if self.socket_type == SocketType::Router {
+            let routing_id = match announced_id {
+                Some(announced) => announced,
+                None => table.routes.generate_id(),
+            };
+            match table.routes.insert(routing_id.clone(), id, handover) {
+                Ok(Some(old)) => {
+                    // Handover: the old connection is closed and forgets its id.
+                    if let Some(old) = table.entries.iter_mut().find(|p| p.id == old) {
+                        old.routing_id = None;
+                        if let Some(evict) = old.evict.take() {
+                            let _ = evict.try_send(());
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(_) => return Err(AttachError::DuplicateRoutingId),
+            }
+            Some(routing_id)
+        } else {
+            None
+        };
+        let (evict_tx, evicted) = flume::bounded(1);
+        match table.entries.iter_mut().find(|p| p.id == id) {
             Some(p) => {
                 p.attached = true;
-                p.routing_id = routing_id;
+                p.evict = Some(evict_tx);
+                p.routing_id = routing_id.clone();
             }
-            None => peers.push(PeerEntry {
+            None => table.entries.push(PeerEntry {
                 id,
                 origin,
                 tx,
                 attached: true,
-                routing_id,
+                evict: Some(evict_tx),
+                routing_id: routing_id.clone(),
             }),
         }
-        drop(peers);
+        let subscriptions = table.subscriptions.clone();
+        drop(table);
         self.changed();
-        Ok(())
+        Ok(Attached {
+            routing_id,
+            evicted,
+            subscriptions,
+        })
     }
 
     /// A connecting endpoint lost its connection: keep its queue, mark it down.
     pub fn detach(&self, id: PeerId) {
-        if let Some(p) = self.lock().iter_mut().find(|p| p.id == id) {
+        let mut table = self.lock();
+        table.routes.remove_peer(id);
+        if let Some(p) = table.entries.iter_mut().find(|p| p.id == id) {
             p.attached = false;
+            p.evict = None;
+            p.routing_id = None;
         }
+        drop(table);
         self.changed();
     }
 
     /// Forgets a peer and drops its queue (accepted connection ended, or endpoint disconnected).
     pub fn remove(&self, id: PeerId) {
-        self.lock().retain(|p| p.id != id);
+        let mut table = self.lock();
+        table.routes.remove_peer(id);
+        table.entries.retain(|p| p.id != id);
+        drop(table);
         self.changed();
     }
 
     /// Forgets every peer that came through one endpoint (unbind or disconnect).
     pub fn remove_origin(&self, origin: EndpointKey) {
-        self.lock().retain(|p| p.origin != origin);
+        let mut table = self.lock();
+        let PeerTable {
+            entries, routes, ..
+        } = &mut *table;
+        entries.retain(|p| {
+            let keep = p.origin != origin;
+            if !keep {
+                routes.remove_peer(p.id);
+            }
+            keep
+        });
+        drop(table);
         self.changed();
     }
 
     /// Forgets every peer (socket close): their queues end once drained.
     pub fn remove_all(&self) {
-        self.lock().clear();
+        let mut table = self.lock();
+        table.entries.clear();
+        table.routes = RouterTable::default();
+        drop(table);
         self.changed();
     }
 
-    /// The current outgoing queues, in join order.
-    pub fn senders(&self) -> Vec<(PeerId, flume::Sender<Message>)> {
-        self.lock()
-            .iter()
-            .filter_map(|p| p.tx.clone().map(|tx| (p.id, tx)))
+    /// The current outgoing queues, in join order, each with whether its peer is connected.
+    pub fn senders(&self) -> Vec<(PeerId, flume::Sender<Outbound>, bool)> {
+        (self.lock().entries.iter())
+            .filter_map(|p| p.tx.clone().map(|tx| (p.id, tx, p.attached)))
+            .collect()
+    }
+
+    /// ROUTER: the routing ids of the attached peers.
+    pub fn routes(&self) -> Vec<(Bytes, PeerId)> {
+        (self.lock().entries.iter())
+            .filter_map(|p| p.routing_id.clone().map(|rid| (rid, p.id)))
+            .collect()
+    }
+
+    /// SUB/XSUB: replaces the topic list that peers get when they attach, and returns the peers
+    /// attached now, which must be told about the change by the caller.
+    pub fn set_subscriptions(&self, topics: Vec<Bytes>) -> Vec<PeerId> {
+        let mut table = self.lock();
+        table.subscriptions = topics;
+        (table.entries.iter())
+            .filter(|p| p.attached)
+            .map(|p| p.id)
             .collect()
     }
 
     /// Number of peers with a completed handshake.
     #[allow(dead_code)]
     pub fn attached_count(&self) -> usize {
-        self.lock().iter().filter(|p| p.attached).count()
+        self.lock().entries.iter().filter(|p| p.attached).count()
     }
 
     /// Starts (or replaces) the monitor channel.

@@ -1,15 +1,16 @@
 //! The background tasks of a socket: one accept loop per bound endpoint, one connect loop per
 //! connected endpoint (reconnecting with back-off), and one engine per connection.
 
-use super::shared::{AttachError, EndpointKey, Inbound, PeerId, Shared};
+use super::shared::{Attached, EndpointKey, InEvent, Inbound, Outbound, PeerId, Shared};
 use crate::engine::{Engine, Link};
 use crate::monitor::{ConnectionError, SocketEvent};
 use crate::proto::{NullMechanism, PeerInfo, Session, SessionConfig};
+use bytes::Bytes;
 use futures::future::{Either, select};
 use monocoque_core::backoff::Backoff;
 use monocoque_core::runtime::{RuntimeHandle, timeout};
 use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
-use monocoque_core::{Endpoint, Message, SocketOptions};
+use monocoque_core::{Endpoint, Message, SocketOptions, SocketType};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,7 +44,7 @@ impl ConnParams {
     }
 
     /// A peer's outgoing queue, bounded by SNDHWM (0 = unbounded, as in libzmq).
-    pub fn peer_queue(&self) -> (flume::Sender<Message>, flume::Receiver<Message>) {
+    pub fn peer_queue(&self) -> (flume::Sender<Outbound>, flume::Receiver<Outbound>) {
         match self.options.sndhwm {
             0 => flume::unbounded(),
             hwm => flume::bounded(hwm),
@@ -60,21 +61,71 @@ impl ConnParams {
         .unwrap_or(Err(ConnectionError::HandshakeTimeout))
     }
 
-    fn link(
+    /// Attaches a connection whose handshake succeeded to the socket.
+    fn attach(
         &self,
-        peer: PeerId,
-        outbound: Option<flume::Receiver<Message>>,
+        id: PeerId,
+        origin: EndpointKey,
+        tx: Option<flume::Sender<Outbound>>,
+        info: &PeerInfo,
+    ) -> Result<Attached, ConnectionError> {
+        self.shared
+            .attach(
+                id,
+                origin,
+                tx,
+                info.routing_id.clone(),
+                self.options.router_handover,
+            )
+            .map_err(|e| ConnectionError::Rejected(e.reason()))
+    }
+
+    /// Runs an attached connection until it ends; then tells a publishing socket the peer left.
+    async fn run_attached(
+        &self,
+        mut engine: Engine,
+        id: PeerId,
+        attached: Attached,
+        outbound: Option<flume::Receiver<Outbound>>,
         shutdown: &flume::Receiver<()>,
-    ) -> Link {
-        Link {
-            peer,
+    ) -> Result<(), ConnectionError> {
+        let socket_type = self.shared.socket_type;
+        if self.options.probe_router
+            && matches!(socket_type, SocketType::Router | SocketType::Dealer)
+        {
+            engine.queue_message(&Message::single(Bytes::new()));
+        }
+        if let (SocketType::XPub, Some(welcome)) = (socket_type, &self.options.xpub_welcome_msg) {
+            engine.queue_message(&Message::single(welcome.clone()));
+        }
+        if matches!(socket_type, SocketType::Sub | SocketType::XSub) {
+            for topic in &attached.subscriptions {
+                engine.queue_subscribe(topic);
+            }
+        }
+        let wants_subscriptions = matches!(socket_type, SocketType::Pub | SocketType::XPub);
+        let link = Link {
+            peer: id,
+            routing_id: attached.routing_id.clone(),
             outbound: outbound.map(flume::Receiver::into_stream),
             inbound: self.inbound.clone(),
             shutdown: shutdown.clone().into_stream(),
+            evicted: Some(attached.evicted.into_stream()),
+            wants_subscriptions,
             shared: self.shared.clone(),
             linger: self.options.linger,
             runtime: self.runtime.clone(),
+        };
+        let result = engine.run(link).await;
+        if let (true, Some(inbound)) = (wants_subscriptions, &self.inbound) {
+            let left = Inbound {
+                peer: id,
+                routing_id: attached.routing_id,
+                event: InEvent::Left,
+            };
+            let _ = inbound.send_async(left).await;
         }
+        result
     }
 
     /// Sleeps for `delay`; false if the endpoint was shut down meanwhile.
@@ -153,21 +204,25 @@ async fn serve_accepted(
     } else {
         (None, None)
     };
-    if let Err(AttachError::AlreadyPaired) = shared.attach(id, origin, tx, info.routing_id.clone())
-    {
-        shared.emit(|| SocketEvent::HandshakeFailed {
-            endpoint,
-            peer_addr,
-            error: ConnectionError::Rejected("PAIR already has a peer"),
-        });
-        return;
-    }
+    let attached = match params.attach(id, origin, tx, &info) {
+        Ok(attached) => attached,
+        Err(error) => {
+            shared.emit(|| SocketEvent::HandshakeFailed {
+                endpoint,
+                peer_addr,
+                error,
+            });
+            return;
+        }
+    };
     shared.emit(|| SocketEvent::HandshakeSucceeded {
         endpoint: endpoint.clone(),
         peer_addr: peer_addr.clone(),
         peer_type: info.socket_type,
     });
-    let result = engine.run(params.link(id, rx, &shutdown)).await;
+    let result = params
+        .run_attached(engine, id, attached, rx, &shutdown)
+        .await;
     shared.remove(id);
     shared.emit(|| SocketEvent::Disconnected {
         endpoint,
@@ -188,7 +243,7 @@ pub(crate) async fn connect_loop(
     params: ConnParams,
     id: PeerId,
     endpoint: Endpoint,
-    outbound: Option<flume::Receiver<Message>>,
+    outbound: Option<flume::Receiver<Outbound>>,
     shutdown: flume::Receiver<()>,
 ) {
     let attempt = ConnectAttempt {
@@ -227,7 +282,7 @@ struct ConnectAttempt<'a> {
     params: &'a ConnParams,
     id: PeerId,
     endpoint: &'a Endpoint,
-    outbound: Option<&'a flume::Receiver<Message>>,
+    outbound: Option<&'a flume::Receiver<Outbound>>,
     shutdown: &'a flume::Receiver<()>,
 }
 
@@ -272,13 +327,9 @@ impl ConnectAttempt<'_> {
                         peer_addr: peer_addr.clone(),
                     });
                     let mut engine = Engine::new(conn.stream, params.session(false));
+                    // The peer's entry (and queue) exists since `connect`: origin and queue unused.
                     let handshake = match params.handshake(&mut engine).await {
-                        Ok(info) => shared
-                            .attach(id, 0, None, info.routing_id.clone())
-                            .map(|()| info)
-                            .map_err(|AttachError::AlreadyPaired| {
-                                ConnectionError::Rejected("PAIR already has a peer")
-                            }),
+                        Ok(info) => params.attach(id, 0, None, &info).map(|a| (info, a)),
                         Err(error) => Err(error),
                     };
                     match handshake {
@@ -294,15 +345,16 @@ impl ConnectAttempt<'_> {
                             });
                             delay
                         }
-                        Ok(info) => {
+                        Ok((info, attached)) => {
                             backoff.reset();
                             shared.emit(|| SocketEvent::HandshakeSucceeded {
                                 endpoint: endpoint.clone(),
                                 peer_addr: peer_addr.clone(),
                                 peer_type: info.socket_type,
                             });
-                            let link = params.link(id, outbound.cloned(), shutdown);
-                            let result = engine.run(link).await;
+                            let result = params
+                                .run_attached(engine, id, attached, outbound.cloned(), shutdown)
+                                .await;
                             shared.detach(id);
                             let closed_here = result.is_ok();
                             shared.emit(|| SocketEvent::Disconnected {
