@@ -5,6 +5,8 @@
 //! The bad peers are raw blocking TCP clients on their own threads, writing bytes built here by
 //! hand (not with monocoque's encoder, so the test does not grade its own homework).
 
+mod support;
+
 use monocoque::{
     ConnectionError, Context, Endpoint, Message, PullSocket, PushSocket, SocketEvent, SocketOption,
     ZmtpError,
@@ -12,8 +14,7 @@ use monocoque::{
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-
-const LIMIT: Duration = Duration::from_secs(20);
+use support::*;
 
 /// A ZMTP 3.1 NULL greeting (RFC 37 worked example).
 fn greeting() -> Vec<u8> {
@@ -61,12 +62,6 @@ fn raw_peer(port: u16, bytes: Vec<u8>) -> std::thread::JoinHandle<bool> {
             }
         }
     })
-}
-
-async fn within<F: std::future::Future>(ctx: &Context, f: F) -> F::Output {
-    monocoque::runtime::timeout(&**ctx.runtime(), Some(LIMIT), f)
-        .await
-        .expect("test step timed out")
 }
 
 /// Waits for the first monitor event that `pick` accepts and returns what it extracted.
@@ -217,30 +212,6 @@ async fn bad_peers_beside_a_good_stream(ctx: Context) {
     for p in peers {
         assert!(p.join().unwrap());
     }
-}
-
-macro_rules! on_all_runtimes {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn tokio() {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async { super::$name(monocoque::tokio::context()).await });
-            }
-            #[test]
-            fn async_std() {
-                async_std::task::block_on(super::$name(monocoque::async_std::context()));
-            }
-            #[test]
-            fn smol() {
-                smol::block_on(super::$name(monocoque::smol::context()));
-            }
-        }
-    )*};
 }
 
 on_all_runtimes!(

@@ -2,23 +2,14 @@
 //! PUSH never drops and waits for room, try_send hands the message back, connect before bind,
 //! reconnect after the peer restarts, PAIR takes one peer, unbind and disconnect, ipc cleanup.
 
+mod support;
+
 use monocoque::{
     Context, Endpoint, Error, Message, PairSocket, PullSocket, PushSocket, SocketEvent,
     SocketOption,
 };
 use std::time::Duration;
-
-const LIMIT: Duration = Duration::from_secs(30);
-
-async fn within<F: std::future::Future>(ctx: &Context, f: F) -> F::Output {
-    monocoque::runtime::timeout(&**ctx.runtime(), Some(LIMIT), f)
-        .await
-        .expect("test step timed out")
-}
-
-async fn sleep(ctx: &Context, ms: u64) {
-    ctx.runtime().sleep(Duration::from_millis(ms)).await;
-}
+use support::*;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -253,30 +244,6 @@ async fn socket_moves_between_tasks(ctx: Context) {
         within(&ctx, done_rx.recv_async()).await.unwrap(),
         Message::from("moved")
     );
-}
-
-macro_rules! on_all_runtimes {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn tokio() {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async { super::$name(monocoque::tokio::context()).await });
-            }
-            #[test]
-            fn async_std() {
-                async_std::task::block_on(super::$name(monocoque::async_std::context()));
-            }
-            #[test]
-            fn smol() {
-                smol::block_on(super::$name(monocoque::smol::context()));
-            }
-        }
-    )*};
 }
 
 on_all_runtimes!(

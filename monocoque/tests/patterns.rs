@@ -1,0 +1,398 @@
+//! Socket-pattern semantics with monocoque on both ends (the same patterns against libzmq are in
+//! `interop_matrix.rs`): REQ/REP lock-step and envelopes, DEALER/ROUTER identities,
+//! ROUTER_MANDATORY and ROUTER_HANDOVER, PUB drops at HWM while PUSH waits, SUB prefix filtering
+//! with counted subscriptions, XPUB subscription messages with and without XPUB_VERBOSE, and a
+//! ZMTP 3.0 subscriber (subscriptions as messages) against our publisher.
+
+mod support;
+
+use bytes::Bytes;
+use monocoque::{
+    Context, DealerSocket, Error, Message, PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket,
+    RouterSocket, SocketEvent, SocketOption, SubSocket, XPubSocket, XSubSocket,
+};
+use std::io::{Read, Write};
+use std::time::Duration;
+use support::*;
+
+async fn handshakes(ctx: &Context, events: &flume::Receiver<SocketEvent>, n: usize) {
+    let mut seen = 0;
+    within(ctx, async {
+        while seen < n {
+            if let SocketEvent::HandshakeSucceeded { .. } = events.recv_async().await.unwrap() {
+                seen += 1;
+            }
+        }
+    })
+    .await;
+}
+
+async fn req_rep_lock_step(ctx: Context) {
+    let mut rep = RepSocket::new(&ctx);
+    let endpoint = rep.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut req = ReqSocket::new(&ctx);
+    req.connect(&endpoint).await.unwrap();
+    assert!(matches!(req.recv().await, Err(Error::InvalidState(_))));
+    assert!(matches!(rep.send("x").await, Err(Error::InvalidState(_))));
+    for i in 0..20u8 {
+        req.send(Message::from_frames([vec![i], vec![]]))
+            .await
+            .unwrap();
+        assert!(matches!(
+            req.send("again").await,
+            Err(Error::InvalidState(_))
+        ));
+        let request = within(&ctx, rep.recv()).await.unwrap();
+        assert_eq!(request, Message::from_frames([vec![i], vec![]]));
+        assert!(matches!(rep.recv().await, Err(Error::InvalidState(_))));
+        rep.send(vec![i, i]).await.unwrap();
+        assert_eq!(
+            within(&ctx, req.recv()).await.unwrap(),
+            Message::from(vec![i, i])
+        );
+    }
+}
+
+async fn req_relaxed_and_correlated(ctx: Context) {
+    let mut rep = RepSocket::new(&ctx);
+    let endpoint = rep.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut req = ReqSocket::new(&ctx);
+    req.set_option(SocketOption::ReqRelaxed(true)).unwrap();
+    req.set_option(SocketOption::ReqCorrelate(true)).unwrap();
+    req.connect(&endpoint).await.unwrap();
+    req.send("first").await.unwrap();
+    assert_eq!(
+        within(&ctx, rep.recv()).await.unwrap(),
+        Message::from("first")
+    );
+    // Relaxed: a second request while the first reply is outstanding.
+    req.send("second").await.unwrap();
+    rep.send("reply to first").await.unwrap();
+    assert_eq!(
+        within(&ctx, rep.recv()).await.unwrap(),
+        Message::from("second")
+    );
+    rep.send("reply to second").await.unwrap();
+    // Correlated: the stale reply is dropped, the current one delivered.
+    assert_eq!(
+        within(&ctx, req.recv()).await.unwrap(),
+        Message::from("reply to second")
+    );
+}
+
+async fn dealer_router_identities(ctx: Context) {
+    let mut router = RouterSocket::new(&ctx);
+    let endpoint = router.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut named = DealerSocket::new(&ctx);
+    named
+        .set_option(SocketOption::RoutingId(Bytes::from_static(b"named")))
+        .unwrap();
+    named.connect(&endpoint).await.unwrap();
+    let mut anonymous = DealerSocket::new(&ctx);
+    anonymous.connect(&endpoint).await.unwrap();
+    named.send("from named").await.unwrap();
+    anonymous.send("from anonymous").await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let msg = within(&ctx, router.recv()).await.unwrap();
+        assert_eq!(msg.len(), 2, "{msg:?}");
+        ids.push((msg.frames()[0].clone(), msg.frames()[1].clone()));
+    }
+    ids.sort();
+    let (generated, text) = &ids[0];
+    assert_eq!(text, "from anonymous");
+    assert_eq!(generated.len(), 5, "libzmq-style generated id");
+    assert_eq!(generated[0], 0);
+    assert_eq!(ids[1], (Bytes::from("named"), Bytes::from("from named")));
+    // Replies route by id; the routing frame is not delivered.
+    router
+        .send(Message::from_frames([
+            generated.clone(),
+            Bytes::from("to anon"),
+        ]))
+        .await
+        .unwrap();
+    router
+        .send(Message::from_frames(["named", "to named"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        within(&ctx, anonymous.recv()).await.unwrap(),
+        Message::from("to anon")
+    );
+    assert_eq!(
+        within(&ctx, named.recv()).await.unwrap(),
+        Message::from("to named")
+    );
+    // Unknown id: dropped silently, or an error with ROUTER_MANDATORY.
+    router
+        .send(Message::from_frames(["nobody", "x"]))
+        .await
+        .unwrap();
+    router
+        .set_option(SocketOption::RouterMandatory(true))
+        .unwrap();
+    assert!(matches!(
+        router.send(Message::from_frames(["nobody", "x"])).await,
+        Err(Error::HostUnreachable)
+    ));
+}
+
+async fn router_handover(ctx: Context) {
+    let mut router = RouterSocket::new(&ctx);
+    let events = router.monitor();
+    let endpoint = router.bind("tcp://127.0.0.1:*").await.unwrap();
+    let named = |ctx: &Context| {
+        let mut d = DealerSocket::new(ctx);
+        d.set_option(SocketOption::RoutingId(Bytes::from_static(b"dup")))
+            .unwrap();
+        d
+    };
+    let mut first = named(&ctx);
+    first.connect(&endpoint).await.unwrap();
+    handshakes(&ctx, &events, 1).await;
+    // Without handover the second "dup" is refused and the first keeps the id.
+    let mut second = named(&ctx);
+    second.connect(&endpoint).await.unwrap();
+    within(&ctx, async {
+        loop {
+            if let SocketEvent::HandshakeFailed { error, .. } = events.recv_async().await.unwrap() {
+                assert!(matches!(error, monocoque::ConnectionError::Rejected(_)));
+                break;
+            }
+        }
+    })
+    .await;
+    router
+        .send(Message::from_frames(["dup", "one"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        within(&ctx, first.recv()).await.unwrap(),
+        Message::from("one")
+    );
+    drop(second);
+    // With handover a newcomer takes the id over.
+    router
+        .set_option(SocketOption::RouterHandover(true))
+        .unwrap();
+    let endpoint2 = router.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut third = named(&ctx);
+    third.connect(&endpoint2).await.unwrap();
+    handshakes(&ctx, &events, 1).await;
+    router
+        .send(Message::from_frames(["dup", "two"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        within(&ctx, third.recv()).await.unwrap(),
+        Message::from("two")
+    );
+}
+
+async fn pub_drops_at_hwm_while_push_waits(ctx: Context) {
+    // PUB: a subscriber that does not read loses messages beyond the HWMs; send never waits.
+    let mut publisher = PubSocket::new(&ctx);
+    publisher.set_option(SocketOption::SndHwm(10)).unwrap();
+    let events = publisher.monitor();
+    let endpoint = publisher.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut sub = SubSocket::new(&ctx);
+    sub.set_option(SocketOption::RcvHwm(10)).unwrap();
+    sub.subscribe("").unwrap();
+    sub.connect(&endpoint).await.unwrap();
+    handshakes(&ctx, &events, 1).await;
+    // Publish until the subscription has arrived, then empty the subscriber.
+    within(&ctx, async {
+        loop {
+            publisher.send("probe").await.unwrap();
+            sleep(&ctx, 10).await;
+            if sub.try_recv().is_ok() {
+                break;
+            }
+        }
+    })
+    .await;
+    sleep(&ctx, 50).await;
+    while sub.try_recv().is_ok() {}
+    const N: u32 = 100_000;
+    within(&ctx, async {
+        for i in 0..N {
+            publisher.send(i.to_be_bytes().to_vec()).await.unwrap();
+        }
+    })
+    .await;
+    sleep(&ctx, 200).await;
+    let mut got = 0;
+    while sub.try_recv().is_ok() {
+        got += 1;
+    }
+    assert!(
+        got > 0 && got < N,
+        "PUB delivered {got} of {N}: it must drop at HWM"
+    );
+    // PUSH with the same HWMs and a slow reader: everything arrives.
+    let mut pull = PullSocket::new(&ctx);
+    pull.set_option(SocketOption::RcvHwm(10)).unwrap();
+    let endpoint = pull.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut push = PushSocket::new(&ctx);
+    push.set_option(SocketOption::SndHwm(10)).unwrap();
+    push.connect(&endpoint).await.unwrap();
+    let sender = async {
+        for i in 0..2000u32 {
+            push.send(i.to_be_bytes().to_vec()).await.unwrap();
+        }
+    };
+    let receiver = async {
+        for i in 0..2000u32 {
+            assert_eq!(
+                pull.recv().await.unwrap(),
+                Message::from(i.to_be_bytes().to_vec())
+            );
+        }
+    };
+    within(&ctx, futures::future::join(sender, receiver)).await;
+}
+
+async fn sub_filters_with_counted_subscriptions(ctx: Context) {
+    let mut publisher = PubSocket::new(&ctx);
+    let endpoint = publisher.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut sub = SubSocket::new(&ctx);
+    sub.connect(&endpoint).await.unwrap();
+    sub.subscribe("A").unwrap();
+    sub.subscribe("A").unwrap();
+    sub.subscribe("B").unwrap();
+    // Publish until the subscriptions have arrived.
+    within(&ctx, async {
+        loop {
+            publisher.send("A-probe").await.unwrap();
+            sleep(&ctx, 10).await;
+            if sub.try_recv().is_ok() {
+                break;
+            }
+        }
+    })
+    .await;
+    sleep(&ctx, 50).await;
+    while sub.try_recv().is_ok() {}
+    for topic in ["A1", "B1", "C1", "AB"] {
+        publisher.send(topic).await.unwrap();
+    }
+    for want in ["A1", "B1", "AB"] {
+        assert_eq!(within(&ctx, sub.recv()).await.unwrap(), Message::from(want));
+    }
+    // One unsubscribe of two: "A" stays.
+    sub.unsubscribe("A").unwrap();
+    sub.unsubscribe("B").unwrap();
+    sleep(&ctx, 100).await;
+    for topic in ["B2", "A2"] {
+        publisher.send(topic).await.unwrap();
+    }
+    assert_eq!(within(&ctx, sub.recv()).await.unwrap(), Message::from("A2"));
+    sleep(&ctx, 50).await;
+    assert!(matches!(sub.try_recv(), Err(Error::WouldBlock)));
+}
+
+async fn xpub_subscription_messages(ctx: Context) {
+    for verbose in [false, true] {
+        let mut xpub = XPubSocket::new(&ctx);
+        xpub.set_option(SocketOption::XpubVerbose(verbose)).unwrap();
+        let endpoint = xpub.bind("tcp://127.0.0.1:*").await.unwrap();
+        let mut a = SubSocket::new(&ctx);
+        a.connect(&endpoint).await.unwrap();
+        a.subscribe("T").unwrap();
+        let mut b = XSubSocket::new(&ctx);
+        b.connect(&endpoint).await.unwrap();
+        b.send(vec![1u8, b'T']).await.unwrap();
+        // Publish until both subscribers get messages: both subscriptions are in place.
+        within(&ctx, async {
+            let (mut a_got, mut b_got) = (false, false);
+            while !(a_got && b_got) {
+                xpub.send("T-probe").await.unwrap();
+                sleep(&ctx, 10).await;
+                a_got |= a.try_recv().is_ok();
+                b_got |= b.try_recv().is_ok();
+            }
+        })
+        .await;
+        let sub_t = Message::from(vec![1u8, b'T']);
+        let unsub_t = Message::from(vec![0u8, b'T']);
+        assert_eq!(within(&ctx, xpub.recv()).await.unwrap(), sub_t);
+        if verbose {
+            // Every subscribe is passed on, not only the first.
+            assert_eq!(within(&ctx, xpub.recv()).await.unwrap(), sub_t);
+        }
+        // One subscriber leaves (its cancel is synthesised), the other cancels: the topic's
+        // last cancel reaches the application exactly once, whichever comes first.
+        drop(a);
+        b.send(vec![0u8, b'T']).await.unwrap();
+        assert_eq!(within(&ctx, xpub.recv()).await.unwrap(), unsub_t);
+        sleep(&ctx, 100).await;
+        let extra = xpub.try_recv();
+        assert!(
+            matches!(extra, Err(Error::WouldBlock)),
+            "verbose={verbose}: unexpected {extra:?}"
+        );
+    }
+}
+
+/// A ZMTP 3.0 subscriber: greets with minor version 0 and subscribes with a message
+/// (`0x01 + topic`), as libzmq 4.0/4.1 do. Our publisher must accept that form.
+async fn zmtp30_subscriber(ctx: Context) {
+    let mut publisher = PubSocket::new(&ctx);
+    let endpoint = publisher.bind("tcp://127.0.0.1:*").await.unwrap();
+    let port: u16 = endpoint
+        .to_string()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (tx, rx) = flume::bounded(1);
+    std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut hello = vec![0u8; 64];
+        hello[0] = 0xff;
+        hello[9] = 0x7f;
+        hello[10] = 3; // ZMTP 3.0
+        hello[12..16].copy_from_slice(b"NULL");
+        let ready = b"\x04\x19\x05READY\x0bSocket-Type\x00\x00\x00\x03SUB";
+        hello.extend_from_slice(ready);
+        hello.extend_from_slice(&[0x00, 0x02, 0x01, b'N']); // subscribe "N" as a message
+        s.write_all(&hello).unwrap();
+        // Read until a message frame "News" arrives after our greeting and READY.
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = s.read(&mut chunk).unwrap();
+            assert!(n > 0, "publisher closed the 3.0 subscriber");
+            buf.extend_from_slice(&chunk[..n]);
+            if buf.windows(6).any(|w| w == b"\x00\x04News") {
+                tx.send(()).unwrap();
+                return;
+            }
+        }
+    });
+    within(&ctx, async {
+        loop {
+            publisher.send("Other").await.unwrap();
+            publisher.send("News").await.unwrap();
+            sleep(&ctx, 20).await;
+            if rx.try_recv().is_ok() {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+on_all_runtimes!(
+    req_rep_lock_step,
+    req_relaxed_and_correlated,
+    dealer_router_identities,
+    router_handover,
+    pub_drops_at_hwm_while_push_waits,
+    sub_filters_with_counted_subscriptions,
+    xpub_subscription_messages,
+    zmtp30_subscriber,
+);
