@@ -8,6 +8,7 @@ use crate::monitor::SocketEvent;
 use bytes::Bytes;
 use hashbrown::HashMap;
 use monocoque_core::endpoint::ToEndpoint;
+use monocoque_core::routing::LoadBalancer;
 use monocoque_core::runtime::timeout;
 use monocoque_core::{
     Endpoint, Error, Message, Result, SocketOption, SocketOptions, SocketType, TrySendError,
@@ -47,9 +48,10 @@ struct OutPeers {
     connected: Vec<PeerId>,
     /// Where each peer sits in `queues`.
     index: HashMap<PeerId, usize>,
+    /// Round-robin order over the peers (PUSH, DEALER, REQ, PAIR).
+    balancer: LoadBalancer<PeerId>,
     /// ROUTER: routing id -> peer.
     routes: HashMap<Bytes, PeerId>,
-    cursor: usize,
 }
 
 /// The shared machinery of every socket type.
@@ -268,34 +270,38 @@ impl SocketCore {
             if self.shared.socket_type == SocketType::Router {
                 self.out.routes = self.shared.routes().into_iter().collect();
             }
-            if self.out.cursor >= self.out.queues.len() {
-                self.out.cursor = 0;
+            let out = &mut self.out;
+            let gone: Vec<PeerId> = (out.balancer.peers().iter())
+                .filter(|p| !out.index.contains_key(*p))
+                .copied()
+                .collect();
+            for peer in gone {
+                out.balancer.remove(peer);
+            }
+            for (peer, _) in &out.queues {
+                out.balancer.add(*peer);
             }
         }
     }
 
-    /// One pass over the peers, starting after the last one used; gives the message back when
-    /// every queue is full (or there is no peer).
+    /// The next peer (round-robin) whose queue has room; gives the message back when every queue
+    /// is full (or there is no peer). Only this socket sends on the queues, so a queue that is not
+    /// full takes the message.
     fn try_send_round_robin(&mut self, msg: Message) -> Result<PeerId, Message> {
         self.refresh_peers();
-        let count = self.out.queues.len();
-        let mut item = Outbound::Message(msg);
-        for step in 0..count {
-            let index = (self.out.cursor + step) % count;
-            let (peer, queue) = &self.out.queues[index];
-            match queue.try_send(item) {
-                Ok(()) => {
-                    self.out.cursor = (index + 1) % count;
-                    return Ok(*peer);
-                }
-                Err(flume::TrySendError::Full(i) | flume::TrySendError::Disconnected(i)) => {
-                    item = i;
+        let out = &mut self.out;
+        let queue = |peer: PeerId| &out.queues[out.index[&peer]].1;
+        let Some(peer) = out.balancer.next_ready(|peer| !queue(peer).is_full()) else {
+            return Err(msg);
+        };
+        match queue(peer).try_send(Outbound::Message(msg)) {
+            Ok(()) => Ok(peer),
+            Err(flume::TrySendError::Full(item) | flume::TrySendError::Disconnected(item)) => {
+                match item {
+                    Outbound::Message(msg) => Err(msg),
+                    _ => unreachable!("a message went in"),
                 }
             }
-        }
-        match item {
-            Outbound::Message(msg) => Err(msg),
-            _ => unreachable!("only messages are round-robined"),
         }
     }
 
