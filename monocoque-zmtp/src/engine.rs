@@ -231,7 +231,10 @@ impl Run {
             event,
         };
         match inbound.try_send(item) {
-            Ok(()) => true,
+            Ok(()) => {
+                self.link.shared.receiver_waker.wake();
+                true
+            }
             Err(flume::TrySendError::Full(item)) => {
                 self.pending_inbound = Some(inbound.clone().into_send_async(item));
                 false
@@ -250,6 +253,7 @@ impl Run {
             match pending.poll_unpin(cx) {
                 Poll::Ready(Ok(())) => {
                     self.pending_inbound = None;
+                    self.link.shared.receiver_waker.wake();
                     progress = true;
                 }
                 Poll::Ready(Err(_)) => {

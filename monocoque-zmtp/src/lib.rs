@@ -18,6 +18,7 @@ mod socket;
 pub use context::Context;
 pub use monitor::{ConnectionError, SocketEvent};
 pub use socket::{
-    DealerSocket, PairSocket, PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket,
-    RouterSocket, SubSocket, XPubSocket, XSubSocket,
+    DealerSocket, PairSocket, ProxyCommand, ProxySocket, ProxyStatistics, PubSocket, PullSocket,
+    PushSocket, RepSocket, ReqSocket, RouterSocket, SubSocket, XPubSocket, XSubSocket, proxy,
+    proxy_steerable, proxy_with_capture,
 };

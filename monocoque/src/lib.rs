@@ -31,8 +31,9 @@ pub use monocoque_core::{
 };
 pub use monocoque_zmtp::proto::ZmtpError;
 pub use monocoque_zmtp::{
-    ConnectionError, Context, DealerSocket, PairSocket, PubSocket, PullSocket, PushSocket,
-    RepSocket, ReqSocket, RouterSocket, SocketEvent, SubSocket, XPubSocket, XSubSocket,
+    ConnectionError, Context, DealerSocket, PairSocket, ProxyCommand, ProxySocket, ProxyStatistics,
+    PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket, RouterSocket, SocketEvent, SubSocket,
+    XPubSocket, XSubSocket, proxy, proxy_steerable, proxy_with_capture,
 };
 
 /// Contexts on tokio.

@@ -488,6 +488,33 @@ impl SocketCore {
         }
     }
 
+    /// Polls for the next event any peer sent (the proxy's way in: nothing is held across
+    /// polls, so polling several sockets in turn loses nothing). Connections wake
+    /// `receiver_waker` after each delivery; registering before looking means no wake-up is lost.
+    pub fn poll_recv_inbound(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<Inbound>> {
+        self.shared.receiver_waker.register(cx.waker());
+        match self.inbound().1.try_recv() {
+            Ok(inbound) => Poll::Ready(Ok(inbound)),
+            Err(flume::TryRecvError::Empty) => Poll::Pending,
+            Err(flume::TryRecvError::Disconnected) => Poll::Ready(Err(Error::Closed)),
+        }
+    }
+
+    /// Polls for the next message (skipping other events).
+    pub fn poll_recv_message(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<Message>> {
+        loop {
+            match self.poll_recv_inbound(cx) {
+                Poll::Ready(Ok(inbound)) => {
+                    if let InEvent::Message(msg) = inbound.event {
+                        return Poll::Ready(Ok(msg));
+                    }
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
     /// Receives the next message any peer sent, waiting up to RCVTIMEO.
     pub async fn recv_inbound(&mut self) -> Result<Inbound> {
         self.recv_filtered(Some).await

@@ -10,3 +10,4 @@ pub struct DealerSocket {
 socket_common!(DealerSocket, SocketType::Dealer, sends: true, receives: true);
 socket_send!(DealerSocket);
 socket_recv!(DealerSocket);
+proxy_socket!(DealerSocket, recv: true, send: true);

@@ -126,9 +126,42 @@ macro_rules! socket_recv {
     };
 }
 
+/// [`ProxySocket`](crate::ProxySocket) for socket types that receive plain messages through
+/// `core` (or receive nothing) and send with their own `send` (or cannot send).
+macro_rules! proxy_socket {
+    ($name:ident, recv: $recv:tt, send: $send:tt) => {
+        impl $crate::ProxySocket for $name {
+            fn poll_recv(
+                &mut self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<monocoque_core::Result<monocoque_core::Message>> {
+                proxy_socket!(@recv $recv, self, cx)
+            }
+
+            async fn send_message(
+                &mut self,
+                msg: monocoque_core::Message,
+            ) -> monocoque_core::Result<()> {
+                proxy_socket!(@send $send, self, msg)
+            }
+        }
+    };
+    (@recv true, $self:ident, $cx:ident) => { $self.core.poll_recv_message($cx) };
+    (@recv false, $self:ident, $cx:ident) => {{
+        let _ = $cx;
+        std::task::Poll::Pending
+    }};
+    (@send true, $self:ident, $msg:ident) => { $self.send($msg).await };
+    (@send false, $self:ident, $msg:ident) => {{
+        drop($msg);
+        Err(monocoque_core::Error::NotSupported("this socket type does not send"))
+    }};
+}
+
 mod dealer;
 mod pair;
 mod pipeline;
+mod proxy;
 mod publish;
 mod rep;
 mod req;
@@ -138,6 +171,9 @@ mod subscribe;
 pub use dealer::DealerSocket;
 pub use pair::PairSocket;
 pub use pipeline::{PullSocket, PushSocket};
+pub use proxy::{
+    ProxyCommand, ProxySocket, ProxyStatistics, proxy, proxy_steerable, proxy_with_capture,
+};
 pub use publish::{PubSocket, XPubSocket};
 pub use rep::RepSocket;
 pub use req::ReqSocket;

@@ -10,3 +10,4 @@ pub struct PairSocket {
 socket_common!(PairSocket, SocketType::Pair, sends: true, receives: true);
 socket_send!(PairSocket);
 socket_recv!(PairSocket);
+proxy_socket!(PairSocket, recv: true, send: true);

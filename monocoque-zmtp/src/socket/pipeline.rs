@@ -9,6 +9,7 @@ pub struct PushSocket {
 }
 socket_common!(PushSocket, SocketType::Push, sends: true, receives: false);
 socket_send!(PushSocket);
+proxy_socket!(PushSocket, recv: false, send: true);
 
 /// A PULL socket (RFC 30): receives from all its PUSH peers, fair-queued.
 pub struct PullSocket {
@@ -16,3 +17,4 @@ pub struct PullSocket {
 }
 socket_common!(PullSocket, SocketType::Pull, sends: false, receives: true);
 socket_recv!(PullSocket);
+proxy_socket!(PullSocket, recv: true, send: false);

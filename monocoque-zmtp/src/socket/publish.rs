@@ -165,3 +165,39 @@ impl XPubSocket {
         }
     }
 }
+
+impl crate::ProxySocket for PubSocket {
+    /// PUB receives nothing; polling applies the subscribers' (un)subscriptions.
+    fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<Message>> {
+        while let std::task::Poll::Ready(next) = self.core.poll_recv_inbound(cx) {
+            match next {
+                Ok(inbound) => apply(&mut self.distributor, inbound, |_| {}),
+                Err(e) => return std::task::Poll::Ready(Err(e)),
+            }
+        }
+        std::task::Poll::Pending
+    }
+
+    async fn send_message(&mut self, msg: Message) -> Result<()> {
+        self.send(msg).await
+    }
+}
+
+impl crate::ProxySocket for XPubSocket {
+    fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<Message>> {
+        loop {
+            if let Some(msg) = self.received.pop_front() {
+                return std::task::Poll::Ready(Ok(msg));
+            }
+            match self.core.poll_recv_inbound(cx) {
+                std::task::Poll::Ready(Ok(inbound)) => self.absorb(inbound),
+                std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Err(e)),
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            }
+        }
+    }
+
+    async fn send_message(&mut self, msg: Message) -> Result<()> {
+        self.send(msg).await
+    }
+}

@@ -52,3 +52,32 @@ impl RepSocket {
         Ok(())
     }
 }
+
+impl crate::ProxySocket for RepSocket {
+    /// Receives the next request (as `recv` does); used as a steerable proxy's control socket.
+    fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<Message>> {
+        if self.reply_to.is_some() {
+            return std::task::Poll::Ready(Err(Error::InvalidState(
+                "REP must send the reply before receiving the next request",
+            )));
+        }
+        loop {
+            match self.core.poll_recv_inbound(cx) {
+                std::task::Poll::Ready(Ok(inbound)) => {
+                    let peer = inbound.peer;
+                    let split = inbound.event.into_message().and_then(split_envelope);
+                    if let Some((envelope, body)) = split {
+                        self.reply_to = Some((peer, envelope));
+                        return std::task::Poll::Ready(Ok(body));
+                    }
+                }
+                std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Err(e)),
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            }
+        }
+    }
+
+    async fn send_message(&mut self, msg: Message) -> Result<()> {
+        self.send(msg).await
+    }
+}

@@ -83,3 +83,26 @@ impl RouterSocket {
         }
     }
 }
+
+impl crate::ProxySocket for RouterSocket {
+    fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<Message>> {
+        loop {
+            match self.core.poll_recv_inbound(cx) {
+                std::task::Poll::Ready(Ok(inbound)) => {
+                    if let (InEvent::Message(mut msg), Some(id)) =
+                        (inbound.event, inbound.routing_id)
+                    {
+                        msg.push_front(id);
+                        return std::task::Poll::Ready(Ok(msg));
+                    }
+                }
+                std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Err(e)),
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            }
+        }
+    }
+
+    async fn send_message(&mut self, msg: Message) -> Result<()> {
+        self.send(msg).await
+    }
+}

@@ -132,6 +132,9 @@ pub(crate) struct Shared {
     next_peer_id: AtomicU64,
     /// Woken when a peer joins or leaves, or when a peer queue has room again.
     pub sender_waker: AtomicWaker,
+    /// Woken when a connection delivered something to the inbound queue (for the proxy, which
+    /// polls sockets instead of awaiting them).
+    pub receiver_waker: AtomicWaker,
     monitor: Mutex<Option<flume::Sender<SocketEvent>>>,
 }
 
@@ -143,6 +146,7 @@ impl Shared {
             generation: AtomicU64::new(0),
             next_peer_id: AtomicU64::new(1),
             sender_waker: AtomicWaker::new(),
+            receiver_waker: AtomicWaker::new(),
             monitor: Mutex::new(None),
         }
     }

@@ -109,6 +109,28 @@ impl XSubSocket {
     }
 }
 
+proxy_socket!(XSubSocket, recv: true, send: true);
+
+impl crate::ProxySocket for SubSocket {
+    fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<Message>> {
+        loop {
+            match self.core.poll_recv_message(cx) {
+                std::task::Poll::Ready(Ok(msg)) => {
+                    let topic = msg.first().map_or(&[][..], |f| &f[..]);
+                    if self.subscriptions.trie.matches(topic) {
+                        return std::task::Poll::Ready(Ok(msg));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_message(&mut self, _msg: Message) -> Result<()> {
+        Err(Error::NotSupported("SUB does not send"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::publish::subscription_message;

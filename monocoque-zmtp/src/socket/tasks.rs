@@ -124,6 +124,7 @@ impl ConnParams {
                 event: InEvent::Left,
             };
             let _ = inbound.send_async(left).await;
+            self.shared.receiver_waker.wake();
         }
         result
     }
