@@ -138,6 +138,41 @@ async fn dealer_router_identities(ctx: Context) {
     ));
 }
 
+/// One bound ROUTER serving 1,000 connected DEALERs at once: every request arrives with a
+/// distinct routing id and every reply reaches exactly the dealer that asked.
+async fn router_serves_a_thousand_dealers(ctx: Context) {
+    const DEALERS: usize = 1000;
+    let mut router = RouterSocket::new(&ctx);
+    router.set_option(SocketOption::RcvHwm(0)).unwrap();
+    let endpoint = router.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut dealers = Vec::with_capacity(DEALERS);
+    for i in 0..DEALERS {
+        let mut dealer = DealerSocket::new(&ctx);
+        dealer.connect(&endpoint).await.unwrap();
+        dealer.send(format!("request {i}")).await.unwrap();
+        dealers.push(dealer);
+    }
+    let mut ids = std::collections::HashSet::new();
+    within(&ctx, async {
+        for _ in 0..DEALERS {
+            let msg = router.recv().await.unwrap();
+            assert_eq!(msg.len(), 2, "{msg:?}");
+            let (id, body) = (msg.frames()[0].clone(), msg.frames()[1].clone());
+            assert!(ids.insert(id.clone()), "routing id {id:?} seen twice");
+            let reply = [b"reply to ".as_slice(), &body].concat();
+            router
+                .send(Message::from_frames([id, Bytes::from(reply)]))
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+    for (i, dealer) in dealers.iter_mut().enumerate() {
+        let reply = within(&ctx, dealer.recv()).await.unwrap();
+        assert_eq!(reply, Message::from(format!("reply to request {i}")));
+    }
+}
+
 async fn router_handover(ctx: Context) {
     let mut router = RouterSocket::new(&ctx);
     let events = router.monitor();
@@ -335,6 +370,86 @@ async fn xpub_subscription_messages(ctx: Context) {
     }
 }
 
+/// A ROUTER-DEALER broker through `proxy`, and an XSUB-XPUB forwarder through the steerable
+/// proxy with a capture socket and a REP control socket (PAUSE, RESUME, STATISTICS, TERMINATE).
+async fn proxies(ctx: Context) {
+    // Request/reply broker.
+    let mut frontend = RouterSocket::new(&ctx);
+    let front = frontend.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut backend = DealerSocket::new(&ctx);
+    let back = backend.bind("tcp://127.0.0.1:*").await.unwrap();
+    let broker = async move {
+        let _ = monocoque::proxy(&mut frontend, &mut backend).await;
+    };
+    let work = async {
+        let mut worker = RepSocket::new(&ctx);
+        worker.connect(&back).await.unwrap();
+        let mut client = ReqSocket::new(&ctx);
+        client.connect(&front).await.unwrap();
+        for i in 0..10u8 {
+            client.send(vec![i]).await.unwrap();
+            let request = worker.recv().await.unwrap();
+            worker
+                .send(vec![request.frames()[0][0] + 100])
+                .await
+                .unwrap();
+            assert_eq!(client.recv().await.unwrap(), Message::from(vec![i + 100]));
+        }
+    };
+    within(&ctx, async {
+        futures::pin_mut!(broker, work);
+        futures::future::select(broker, work).await;
+    })
+    .await;
+
+    // Steerable pub/sub forwarder.
+    let mut xsub = XSubSocket::new(&ctx);
+    let upstream = xsub.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut xpub = XPubSocket::new(&ctx);
+    let downstream = xpub.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut capture = PushSocket::new(&ctx);
+    let captured = capture.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut control = RepSocket::new(&ctx);
+    let control_ep = control.bind("tcp://127.0.0.1:*").await.unwrap();
+    let forwarder = async move {
+        monocoque::proxy_steerable(&mut xsub, &mut xpub, Some(&mut capture), &mut control).await
+    };
+    let drive = async {
+        let mut publisher = PubSocket::new(&ctx);
+        publisher.connect(&upstream).await.unwrap();
+        let mut subscriber = SubSocket::new(&ctx);
+        subscriber.connect(&downstream).await.unwrap();
+        subscriber.subscribe("w").unwrap();
+        let mut tap = PullSocket::new(&ctx);
+        tap.connect(&captured).await.unwrap();
+        let mut steer = ReqSocket::new(&ctx);
+        steer.connect(&control_ep).await.unwrap();
+        // The subscription travels subscriber -> XPUB -> proxy -> XSUB -> publisher.
+        loop {
+            publisher.send("w probe").await.unwrap();
+            sleep(&ctx, 10).await;
+            if subscriber.try_recv().is_ok() {
+                break;
+            }
+        }
+        // The capture socket saw the subscription going up and the probe coming down.
+        assert_eq!(tap.recv().await.unwrap(), Message::from(vec![1u8, b'w']));
+        assert_eq!(tap.recv().await.unwrap(), Message::from("w probe"));
+        steer.send("STATISTICS").await.unwrap();
+        let stats = steer.recv().await.unwrap();
+        assert_eq!(stats.len(), 8);
+        let frontend_msgs_in = u64::from_ne_bytes(stats.frames()[0][..].try_into().unwrap());
+        assert!(frontend_msgs_in >= 1, "{stats:?}");
+        steer.send("TERMINATE").await.unwrap();
+        // Kept alive until the proxy has stopped: a capture PUSH with no peer left would wait
+        // (as libzmq's does), and the subscriber leaving would send it a cancel to capture.
+        (publisher, subscriber, tap, steer)
+    };
+    let (result, sockets) = within(&ctx, futures::future::join(forwarder, drive)).await;
+    result.unwrap();
+    drop(sockets);
+}
+
 /// A ZMTP 3.0 subscriber: greets with minor version 0 and subscribes with a message
 /// (`0x01 + topic`), as libzmq 4.0/4.1 do. Our publisher must accept that form.
 async fn zmtp30_subscriber(ctx: Context) {
@@ -391,8 +506,10 @@ on_all_runtimes!(
     req_relaxed_and_correlated,
     dealer_router_identities,
     router_handover,
+    router_serves_a_thousand_dealers,
     pub_drops_at_hwm_while_push_waits,
     sub_filters_with_counted_subscriptions,
     xpub_subscription_messages,
     zmtp30_subscriber,
+    proxies,
 );
