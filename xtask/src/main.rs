@@ -3,6 +3,9 @@
 //! * `test`: make sure pyzmq is importable (installing it with pip if needed), run the whole
 //!   workspace's tests with all features (nextest when installed), then build each transport
 //!   crate with each runtime feature alone.
+//!   The libzmq interop matrix (`monocoque/tests/interop_matrix.rs`) writes one row per cell into
+//!   the matrix directory, which `test` empties first and prints as a table at the end.
+//! * `matrix`: prints that table again (from the last run).
 //! * `bench`: builds the perf tools, then `cargo run --release -p monocoque-bench --bin compare -- <args>`.
 
 use std::env;
@@ -18,13 +21,18 @@ commands:
                    `cargo nextest run --workspace --all-features` (or `cargo test` when
                    cargo-nextest is missing) with MONOCOQUE_REQUIRE_PYZMQ=1, then build every
                    transport crate with each runtime feature alone (and, with nextest, run the
-                   doctests); extra args go to the test runner (e.g. `cargo xtask test pair`)
+                   doctests); extra args go to the test runner (e.g. `cargo xtask test pair`);
+                   prints the libzmq interop matrix (pair, our type, role, transport,
+                   runtime, PASS/FAIL) at the end, whatever the outcome
+  matrix           print the interop matrix table of the last test run again
   bench [args...]  cargo run --release -p monocoque-bench --bin compare -- [args...]
   help             this text
 
 environment:
   PYTHON   interpreter for the libzmq peers (default: python3)
   CARGO    cargo to run (set by cargo itself)
+  MONOCOQUE_MATRIX_DIR
+           where the interop matrix rows go (default: <workspace>/target/interop-matrix)
 ";
 
 /// Crates that must build with exactly one runtime feature.
@@ -42,6 +50,10 @@ fn main() -> ExitCode {
     match cmd.to_str() {
         Some("test") => test(&rest),
         Some("bench") => bench(&rest),
+        Some("matrix") => {
+            print_matrix(&matrix_dir());
+            ExitCode::SUCCESS
+        }
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -140,6 +152,13 @@ fn test(extra: &[OsString]) -> ExitCode {
         return ExitCode::FAILURE;
     }
 
+    // The interop matrix tests append their rows here; start from an empty table.
+    let matrix = matrix_dir();
+    let _ = std::fs::remove_dir_all(&matrix);
+    if let Err(e) = std::fs::create_dir_all(&matrix) {
+        eprintln!("xtask: cannot create {}: {e}", matrix.display());
+    }
+
     let nextest = has_nextest();
     let mut tests = Command::new(cargo());
     if nextest {
@@ -157,6 +176,7 @@ fn test(extra: &[OsString]) -> ExitCode {
     tests
         .args(extra)
         .env("MONOCOQUE_REQUIRE_PYZMQ", "1")
+        .env("MONOCOQUE_MATRIX_DIR", &matrix)
         .env("PYTHON", python());
     if !run(&mut tests) {
         failures.push(describe(&tests));
@@ -186,6 +206,8 @@ fn test(extra: &[OsString]) -> ExitCode {
             }
         }
     }
+
+    print_matrix(&matrix);
 
     if failures.is_empty() {
         eprintln!("xtask: test: all steps passed");
@@ -234,5 +256,91 @@ fn bench(args: &[OsString]) -> ExitCode {
             eprintln!("xtask: cannot run `{}`: {e}", describe(&cmd));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Where the interop matrix rows go: `$MONOCOQUE_MATRIX_DIR`, else
+/// `<workspace>/target/interop-matrix` (the tests use the same default).
+fn matrix_dir() -> PathBuf {
+    env::var_os("MONOCOQUE_MATRIX_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(
+            || workspace_root().join("target").join("interop-matrix"),
+            PathBuf::from,
+        )
+}
+
+/// Columns of a matrix row, as the tests write them (tab-separated).
+const MATRIX_COLUMNS: [&str; 6] = ["pair", "ours", "role", "transport", "runtime", "result"];
+
+/// Prints the rows found in `dir` (every `*.tsv` file, one per test process) as a sorted,
+/// aligned table with a PASS/FAIL count.
+fn print_matrix(dir: &std::path::Path) {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut malformed = 0usize;
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "tsv") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let cols: Vec<String> = line.split('\t').map(str::to_owned).collect();
+                if cols.len() == MATRIX_COLUMNS.len() {
+                    rows.push(cols);
+                } else {
+                    malformed += 1;
+                }
+            }
+        }
+    }
+    println!();
+    if rows.is_empty() {
+        println!(
+            "interop matrix: no cells ran (no rows in {})",
+            dir.display()
+        );
+        return;
+    }
+    rows.sort();
+    let mut widths = MATRIX_COLUMNS.map(str::len);
+    for row in &rows {
+        for (w, col) in widths.iter_mut().zip(row) {
+            *w = (*w).max(col.len());
+        }
+    }
+    let format_row = |cols: &[String]| -> String {
+        let mut line = String::new();
+        for (k, (col, w)) in cols.iter().zip(widths).enumerate() {
+            if k + 1 == cols.len() {
+                line.push_str(col);
+            } else {
+                line.push_str(&format!("{col:<w$}  "));
+            }
+        }
+        line
+    };
+    let header: Vec<String> = MATRIX_COLUMNS.iter().map(|c| c.to_uppercase()).collect();
+    println!("interop matrix (monocoque vs libzmq):");
+    println!("{}", format_row(&header));
+    for row in &rows {
+        println!("{}", format_row(row));
+    }
+    let pass = rows.iter().filter(|r| r[5] == "PASS").count();
+    let fail = rows.len() - pass;
+    println!(
+        "interop matrix: {} cells, {pass} PASS, {fail} FAIL{}",
+        rows.len(),
+        if malformed > 0 {
+            format!(" ({malformed} malformed rows ignored)")
+        } else {
+            String::new()
+        }
+    );
+    for row in rows.iter().filter(|r| r[5] != "PASS") {
+        println!("  FAIL: {}", row[..5].join(" "));
     }
 }

@@ -11,6 +11,10 @@
 //!   [`TEST_TIMEOUT`].
 //! * [`sleep`], [`within`]: runtime-independent timers.
 //! * [`TestDir`], [`reserve_tcp_port`]: unique ipc paths and a free TCP port.
+//! * [`PeerSpec::server`]: one peer process serving many sockets in turn ([`PyPeer::open`],
+//!   [`PyPeer::run`], [`PyPeer::close_socket`]); [`reply`], [`pubsub_message`], [`PROBE`]: the
+//!   messages of its request/reply and pub/sub scenarios.
+//! * [`record_matrix_cell`]: one row of the interop matrix table that `cargo xtask test` prints.
 //!
 //! Set `PYTHON` to choose the interpreter (default `python3`). When pyzmq is missing, interop
 //! tests print `SKIP` and pass, unless `MONOCOQUE_REQUIRE_PYZMQ` is set (as `cargo xtask test`
@@ -307,6 +311,47 @@ pub fn special_messages() -> Vec<Message> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// request/reply and pub/sub messages (keep identical to reply(), pubsub(), PROBE in zmq_peer.py)
+// ---------------------------------------------------------------------------------------------
+
+/// What a serving socket sends back for a request: its frames reversed, then `b"reply"` (so an
+/// echo does not pass, and frame boundaries and empty frames must survive both ways).
+pub fn reply(request: &Message) -> Message {
+    request
+        .iter()
+        .rev()
+        .cloned()
+        .chain(std::iter::once(bytes::Bytes::from_static(b"reply")))
+        .collect()
+}
+
+/// Topics of the pub/sub sequence, by `i % 4`; those starting with [`SUB_TOPIC`] match.
+pub const TOPICS: [&[u8]; 4] = [b"topic.b", b"topic.a", b"topic", b"topic.ab"];
+/// The prefix the subscribers subscribe to.
+pub const SUB_TOPIC: &[u8] = b"topic.a";
+/// The single frame of the probe a publisher repeats until the subscription has propagated.
+pub const PROBE: &[u8] = b"topic.a:probe";
+
+/// Pub/sub message `i`: canonical message `i` with `TOPICS[i % 4]` in front of its first frame.
+pub fn pubsub_message(i: u64) -> Message {
+    let mut frames = canonical_message(i).into_frames();
+    let mut first = TOPICS[(i % 4) as usize].to_vec();
+    first.extend_from_slice(&frames[0]);
+    frames[0] = first.into();
+    Message::from_frames(frames)
+}
+
+/// Whether pub/sub message `i` matches [`SUB_TOPIC`].
+pub fn pubsub_matches(i: u64) -> bool {
+    TOPICS[(i % 4) as usize].starts_with(SUB_TOPIC)
+}
+
+/// The probe message.
+pub fn probe_message() -> Message {
+    Message::single(bytes::Bytes::from_static(PROBE))
+}
+
+// ---------------------------------------------------------------------------------------------
 // hex frames: "6162 - ff00" = ["ab", "", [0xff, 0x00]]
 // ---------------------------------------------------------------------------------------------
 
@@ -598,6 +643,38 @@ impl PeerSpec {
         self.opt("--timeout-ms", ms)
     }
 
+    /// `--routing-id-hex`: ZMQ_ROUTING_ID (any bytes).
+    pub fn routing_id(self, id: &[u8]) -> Self {
+        let hex = hex_frames(&Message::single(id.to_vec()));
+        self.opt("--routing-id-hex", hex)
+    }
+    /// `--router-mandatory`: ZMQ_ROUTER_MANDATORY.
+    pub fn router_mandatory(self) -> Self {
+        self.arg("--router-mandatory")
+    }
+    /// `--subscribe topic` (SUB; the topic must be UTF-8 without whitespace).
+    pub fn subscribe(self, topic: &[u8]) -> Self {
+        self.opt(
+            "--subscribe",
+            std::str::from_utf8(topic).expect("utf-8 topic"),
+        )
+    }
+    /// `--xsubscribe topic`: an XSUB that sends `b"\x01" + topic` once bound/connected.
+    pub fn xsubscribe(self, topic: &[u8]) -> Self {
+        self.opt(
+            "--xsubscribe",
+            std::str::from_utf8(topic).expect("utf-8 topic"),
+        )
+    }
+
+    /// A peer in serve mode (`--serve`): no socket until [`PyPeer::open`], then any number of
+    /// sockets one after another, each driven by [`PyPeer::run`] or script commands.
+    pub fn server() -> Self {
+        Self {
+            args: vec!["--serve".into()],
+        }
+    }
+
     /// Starts the process and waits (blocking this thread) for `READY`.
     pub fn spawn(self) -> PyPeer {
         let mut peer = PyPeer::launch(self);
@@ -751,6 +828,44 @@ impl PyPeer {
     pub async fn send_msg(&mut self, msg: &Message) {
         self.send_line(&format!("SEND {}", hex_frames(msg)));
         self.expect_line("SENT 1").await;
+    }
+
+    /// Serve mode: closes the current socket (if any) and opens the one `spec` describes (its
+    /// type, endpoints and options; its scenario is ignored, see [`run`](Self::run)); waits for
+    /// `READY` and returns the endpoint (also [`endpoint`](Self::endpoint)).
+    pub async fn open(&mut self, spec: PeerSpec) -> String {
+        assert!(
+            spec.args
+                .iter()
+                .all(|a| !a.is_empty() && !a.contains(char::is_whitespace)),
+            "OPEN arguments cannot hold whitespace: {:?}",
+            spec.args
+        );
+        let args = spec.args.join(" ");
+        if let Some((server, _)) = self.desc.split_once(", OPEN ") {
+            self.desc = server.to_owned();
+        }
+        self.desc = format!("{}, OPEN {args}", self.desc);
+        self.send_line(&format!("OPEN {args}"));
+        match self.next_event(READY_TIMEOUT).await {
+            LineEvent::Line(l) if l.starts_with("READY ") => {
+                self.endpoint = l["READY ".len()..].to_owned();
+            }
+            other => self.fail(&format!("expected READY after OPEN, got {other:?}")),
+        }
+        self.endpoint.clone()
+    }
+
+    /// Serve mode: starts `scenario` (e.g. `serve 100`) on the open socket; its `OK`, `FAIL`...
+    /// lines come later.
+    pub fn run(&mut self, scenario: &str) {
+        self.send_line(&format!("RUN {scenario}"));
+    }
+
+    /// Serve mode: closes the open socket (linger 0) and waits for `CLOSED`.
+    pub async fn close_socket(&mut self) {
+        self.send_line("CLOSE");
+        self.expect_line("CLOSED").await;
     }
 
     fn note(&mut self, ev: &LineEvent) {
@@ -1073,6 +1188,58 @@ pub enum Side {
     OursBind,
     /// libzmq binds, monocoque connects.
     OursConnect,
+}
+
+// ---------------------------------------------------------------------------------------------
+// the interop matrix table
+// ---------------------------------------------------------------------------------------------
+
+/// Where matrix rows go: `$MONOCOQUE_MATRIX_DIR`, else `<workspace>/target/interop-matrix`.
+pub fn matrix_dir() -> PathBuf {
+    match std::env::var_os("MONOCOQUE_MATRIX_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root")
+            .join("target/interop-matrix"),
+    }
+}
+
+/// Appends `pair<TAB>ours<TAB>role<TAB>transport<TAB>runtime<TAB>PASS|FAIL` to this process's
+/// file in [`matrix_dir`] (one file per process, so concurrent test processes never interleave).
+/// A row that cannot be written is reported on stderr, never fails the test.
+pub fn record_matrix_cell(
+    pair: &str,
+    ours: &str,
+    side: Side,
+    transport: Transport,
+    runtime: &str,
+    pass: bool,
+) {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let role = match side {
+        Side::OursBind => "bind",
+        Side::OursConnect => "connect",
+    };
+    let transport = match transport {
+        Transport::Tcp => "tcp",
+        Transport::Ipc => "ipc",
+    };
+    let verdict = if pass { "PASS" } else { "FAIL" };
+    let line = format!("{pair}\t{ours}\t{role}\t{transport}\t{runtime}\t{verdict}\n");
+    let dir = matrix_dir();
+    let file = dir.join(format!("cells-{}.tsv", std::process::id()));
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let written = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&file)?
+            .write_all(line.as_bytes())
+    });
+    if let Err(e) = written {
+        eprintln!("interop matrix: cannot append to {}: {e}", file.display());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

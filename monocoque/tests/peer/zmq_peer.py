@@ -34,6 +34,37 @@ Scenarios (``--scenario``, default ``script``):
                   SLEEP ms        sleep
                   QUIT            close and exit 0
 
+Request/reply, routing and pub/sub scenarios (interop matrix); reply(m) = reversed(m) + [b"reply"]:
+
+    serve N         receive canonical i, send reply(it), N times (REP, DEALER, PAIR)
+    client N        send canonical i, receive and check reply(canonical i), lock-step (REQ, DEALER)
+    client-delim N  the same with an empty delimiter frame in front of both (DEALER facing a REP)
+    burst N         send canonical 0..N-1, then receive and check their N replies (DEALER)
+    router-serve N  ROUTER: receive [id, canonical i], send [id, reply]; prints ID <id> once
+                    (the routing id as an MSG frame token) and fails if a later id differs
+    router-rep N    the same with [id, empty, canonical i] / [id, empty, reply] (facing a REQ)
+    router-call N H ROUTER (with --router-mandatory): send [id, canonical i] to the peer whose
+                    routing id is hex H, retrying while it is not routable yet, and check
+                    [id, reply(canonical i)] comes back, lock-step
+    subscriber N    SUB/XSUB: skip PROBE messages (printing SUBSCRIBED at the first one), then
+                    receive exactly the messages pubsub(i), i < N, whose topic matches
+                    SUB_TOPIC, in order; OK <count of matching>
+    pubseq N        PUB/XPUB: send pubsub(i) for i < N; OK N
+    xpublish N      XPUB: receive one subscription message, print it as MSG, then pubseq N
+
+    pubsub(i)       [TOPICS[i % 4] + frame 0 of canonical i] + the other frames of canonical i
+    PROBE           [b"topic.a:probe"]
+
+Serve mode (``--serve``, no --type): no socket at first; prints ``READY -``, then reads stdin
+commands, so one process serves many sockets in turn. A failure or timeout is reported (FAIL,
+TIMEOUT, ERROR lines) but does not end the peer:
+
+    OPEN <args>     close the current socket, open one as the command-line options say
+                    (--type, --bind, --connect, --routing-id-hex, --subscribe, ...): READY <ep>
+    RUN <scenario>  run one of the scenarios above on it
+    CLOSE           close it (linger 0 unless --linger was given); prints CLOSED
+    SEND, RECV, TRYRECV, SENDSEQ, VERIFY, SLEEP as in script mode; QUIT or EOF exits
+
 Canonical message i (must match canonical_message() in monocoque/tests/common/mod.rs):
 
     frames       = 1 + i % 4
@@ -69,6 +100,9 @@ BIG_EVERY = 1000
 BIG_SIZE = 100_000
 MODULUS = 251
 _PATTERN = bytes(k % MODULUS for k in range(MODULUS + BIG_SIZE + 1))
+TOPICS = [b"topic.b", b"topic.a", b"topic", b"topic.ab"]
+SUB_TOPIC = b"topic.a"
+PROBE = [b"topic.a:probe"]
 
 EXIT_OK, EXIT_FAIL, EXIT_TIMEOUT, EXIT_DEADLINE, EXIT_ORPHAN, EXIT_ERROR = 0, 1, 2, 3, 4, 5
 
@@ -95,6 +129,31 @@ def canonical(i):
         else:
             frames.append(filler(i, j, size))
     return frames
+
+
+def reply(frames):
+    """What serving sockets send back for a request: its frames reversed, then b"reply"."""
+    return [bytes(f) for f in reversed(frames)] + [b"reply"]
+
+
+def pubsub(i):
+    frames = canonical(i)
+    return [TOPICS[i % 4] + frames[0]] + frames[1:]
+
+
+def describe(got, want):
+    """One line on how frame lists differ (never the whole payload)."""
+    got = [bytes(f) for f in got]
+    if len(got) != len(want):
+        return "expected %d frames, got %d" % (len(want), len(got))
+    for j, (g, w) in enumerate(zip(got, want)):
+        if g == w:
+            continue
+        if len(g) != len(w):
+            return "frame %d: expected %d bytes, got %d" % (j, len(w), len(g))
+        k = next(k for k in range(len(w)) if g[k] != w[k])
+        return "frame %d: byte %d is %02x, expected %02x" % (j, k, g[k], w[k])
+    return None
 
 
 def check(i, frames):
@@ -157,6 +216,10 @@ class Timeout(Exception):
     pass
 
 
+class UnknownScenario(Exception):
+    pass
+
+
 class Peer:
     def __init__(self, args):
         self.args = args
@@ -172,6 +235,10 @@ class Peer:
             s.setsockopt(zmq.RCVHWM, args.rcvhwm)
         if args.routing_id is not None:
             s.setsockopt(zmq.ROUTING_ID, args.routing_id.encode())
+        if args.routing_id_hex is not None:
+            s.setsockopt(zmq.ROUTING_ID, bytes.fromhex(args.routing_id_hex))
+        if args.router_mandatory:
+            s.setsockopt(zmq.ROUTER_MANDATORY, 1)
         if args.reconnect_ivl is not None:
             s.setsockopt(zmq.RECONNECT_IVL, args.reconnect_ivl)
         for topic in args.subscribe or []:
@@ -183,6 +250,8 @@ class Peer:
             self.sock.bind(ep)
         for ep in self.args.connect or []:
             self.sock.connect(ep)
+        for topic in self.args.xsubscribe or []:
+            self.send([b"\x01" + topic.encode()])
         last = self.sock.getsockopt(zmq.LAST_ENDPOINT)
         out("READY " + (last.decode() if last else "-"))
 
@@ -199,13 +268,54 @@ class Peer:
             raise Timeout()
         self.sent_anything = True
 
-    def close(self):
-        linger = self.args.linger
+    def close(self, linger=None):
+        if linger is None:
+            linger = self.args.linger
         if linger is None:
             linger = self.args.flush_ms if self.sent_anything else 0
         self.sock.setsockopt(zmq.LINGER, linger)
         self.sock.close()
         self.ctx.term()
+
+    def run(self, scenario):
+        """Runs one scenario: True when it passed, False after printing FAIL, None for script
+        mode's bad commands; raises UnknownScenario, Timeout, zmq.ZMQError."""
+        name, *params = scenario.split()
+        n = int(params[0]) if params else 0
+        if name == "recv":
+            return self.recv_n(n)
+        if name == "send":
+            self.send_seq(n)
+            out("OK %d" % n)
+            return True
+        if name == "verify":
+            return self.verify_seq(n)
+        if name == "echo":
+            return self.echo(n)
+        if name == "duplex":
+            return self.duplex(n)
+        if name == "send-stdin":
+            return self.send_stdin()
+        if name == "script":
+            return self.script()
+        if name == "serve":
+            return self.serve(n)
+        if name in ("client", "client-delim"):
+            return self.client(n, name == "client-delim")
+        if name == "burst":
+            return self.burst(n)
+        if name in ("router-serve", "router-rep"):
+            return self.router_serve(n, name == "router-rep")
+        if name == "router-call":
+            return self.router_call(n, bytes.fromhex(params[1]))
+        if name == "subscriber":
+            return self.subscriber(n)
+        if name == "pubseq":
+            return self.pubseq(n)
+        if name == "xpublish":
+            out("MSG " + encode(self.recv()))
+            return self.pubseq(n)
+        raise UnknownScenario(scenario)
 
     # scenarios -------------------------------------------------------------------------------
 
@@ -260,6 +370,116 @@ class Peer:
         out("OK %d" % n)
         return True
 
+    def serve(self, n):
+        for i in range(n):
+            msg = self.recv()
+            why = check(i, msg)
+            if why is not None:
+                out("FAIL at %d: request %s" % (i, why))
+                return False
+            self.send(reply(msg))
+        out("OK %d" % n)
+        return True
+
+    def client(self, n, delim):
+        head = [b""] if delim else []
+        for i in range(n):
+            self.send(head + canonical(i))
+            why = describe(self.recv(), head + reply(canonical(i)))
+            if why is not None:
+                out("FAIL at %d: reply %s" % (i, why))
+                return False
+        out("OK %d" % n)
+        return True
+
+    def burst(self, n):
+        self.send_seq(n)
+        for i in range(n):
+            why = describe(self.recv(), reply(canonical(i)))
+            if why is not None:
+                out("FAIL at %d: reply %s" % (i, why))
+                return False
+        out("OK %d" % n)
+        return True
+
+    def router_serve(self, n, delimited):
+        first = None
+        for i in range(n):
+            msg = [bytes(f) for f in self.recv()]
+            rid, body = msg[0], msg[1:]
+            if first is None:
+                first = rid
+                out("ID " + encode_frame(rid))
+            elif rid != first:
+                out("FAIL at %d: routing id %s, the first request had %s"
+                    % (i, encode_frame(rid), encode_frame(first)))
+                return False
+            head = []
+            if delimited:
+                if not body or body[0] != b"":
+                    out("FAIL at %d: no empty delimiter after the routing id" % i)
+                    return False
+                head, body = [b""], body[1:]
+            why = check(i, body)
+            if why is not None:
+                out("FAIL at %d: request %s" % (i, why))
+                return False
+            self.send([rid] + head + reply(body))
+        out("OK %d" % n)
+        return True
+
+    def router_call(self, n, to):
+        deadline = time.monotonic() + self.args.timeout_ms / 1000.0
+        for i in range(n):
+            while True:
+                try:
+                    self.send([to] + canonical(i))
+                    break
+                except zmq.ZMQError as e:
+                    if e.errno != zmq.EHOSTUNREACH or i > 0 or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.005)
+            msg = [bytes(f) for f in self.recv()]
+            if msg[0] != to:
+                out("FAIL at %d: reply from routing id %s, expected %s"
+                    % (i, encode_frame(msg[0]), encode_frame(to)))
+                return False
+            why = describe(msg[1:], reply(canonical(i)))
+            if why is not None:
+                out("FAIL at %d: reply %s" % (i, why))
+                return False
+        out("OK %d" % n)
+        return True
+
+    def subscriber(self, n):
+        expected = [i for i in range(n) if TOPICS[i % 4].startswith(SUB_TOPIC)]
+        k = 0
+        probed = False
+        while k < len(expected):
+            msg = [bytes(f) for f in self.recv()]
+            if msg == PROBE:
+                if k > 0:
+                    out("FAIL at %d: a probe after the sequence started" % expected[k])
+                    return False
+                if not probed:
+                    probed = True
+                    out("SUBSCRIBED")
+                continue
+            why = describe(msg, pubsub(expected[k]))
+            if why is not None:
+                out("FAIL at %d: %s (first frame starts %s)"
+                    % (expected[k], why, encode_frame(msg[0][:16]) if msg else "-"))
+                return False
+            k += 1
+        out("OK %d" % len(expected))
+        return True
+
+    def pubseq(self, n):
+        for i in range(n):
+            self.send(pubsub(i))
+        out("OK %d" % n)
+        return True
+
     def send_stdin(self):
         count = 0
         for line in sys.stdin:
@@ -273,38 +493,93 @@ class Peer:
         out("OK %d" % count)
         return True
 
+    def command(self, cmd, rest):
+        """One script command: True to go on, False after a failure, "quit", or None (unknown)."""
+        if cmd == "SEND":
+            self.send(decode(rest))
+            out("SENT 1")
+        elif cmd == "RECV":
+            for _ in range(int(rest[0]) if rest else 1):
+                out("MSG " + encode(self.recv()))
+        elif cmd == "TRYRECV":
+            try:
+                out("MSG " + encode(self.sock.recv_multipart(zmq.NOBLOCK)))
+            except zmq.Again:
+                out("EMPTY")
+        elif cmd == "SENDSEQ":
+            self.send_seq(int(rest[0]), int(rest[1]) if len(rest) > 1 else 0)
+            out("SENT %s" % rest[0])
+        elif cmd == "VERIFY":
+            return self.verify_seq(int(rest[0]), int(rest[1]) if len(rest) > 1 else 0)
+        elif cmd == "SLEEP":
+            time.sleep(int(rest[0]) / 1000.0)
+            out("SLEPT")
+        elif cmd == "QUIT":
+            return "quit"
+        else:
+            return None
+        return True
+
     def script(self):
         for line in sys.stdin:
             parts = line.split()
             if not parts:
                 continue
-            cmd, rest = parts[0].upper(), parts[1:]
-            if cmd == "SEND":
-                self.send(decode(rest))
-                out("SENT 1")
-            elif cmd == "RECV":
-                for _ in range(int(rest[0]) if rest else 1):
-                    out("MSG " + encode(self.recv()))
-            elif cmd == "TRYRECV":
-                try:
-                    out("MSG " + encode(self.sock.recv_multipart(zmq.NOBLOCK)))
-                except zmq.Again:
-                    out("EMPTY")
-            elif cmd == "SENDSEQ":
-                self.send_seq(int(rest[0]), int(rest[1]) if len(rest) > 1 else 0)
-                out("SENT %s" % rest[0])
-            elif cmd == "VERIFY":
-                if not self.verify_seq(int(rest[0]), int(rest[1]) if len(rest) > 1 else 0):
-                    return False
-            elif cmd == "SLEEP":
-                time.sleep(int(rest[0]) / 1000.0)
-                out("SLEPT")
+            r = self.command(parts[0].upper(), parts[1:])
+            if r is None:
+                out("ERROR unknown command %r" % parts[0].upper())
+                return None
+            if r is False:
+                return False
+            if r == "quit":
+                break
+        return True
+
+
+def serve(args):
+    """--serve: sockets opened, driven and closed one after another by stdin commands."""
+    out("READY -")
+    peer = None
+    for line in sys.stdin:
+        parts = line.split()
+        if not parts:
+            continue
+        cmd, rest = parts[0].upper(), parts[1:]
+        try:
+            if cmd == "OPEN":
+                if peer is not None:
+                    peer.close(0)
+                    peer = None
+                sub = parse_args(rest, serving=True)
+                if sub is None:
+                    out("ERROR bad OPEN arguments: %s" % " ".join(rest))
+                    continue
+                peer = Peer(sub)
+                peer.open()
+            elif cmd == "CLOSE":
+                if peer is not None:
+                    peer.close(peer.args.linger or 0)
+                    peer = None
+                out("CLOSED")
             elif cmd == "QUIT":
                 break
-            else:
+            elif peer is None:
+                out("ERROR no socket open for %r" % cmd)
+            elif cmd == "RUN":
+                peer.run(" ".join(rest))
+            elif peer.command(cmd, rest) is None:
                 out("ERROR unknown command %r" % cmd)
-                return None
-        return True
+        except Timeout:
+            out("TIMEOUT")
+        except UnknownScenario as e:
+            out("ERROR unknown scenario %r" % str(e))
+        except zmq.ZMQError as e:
+            out("ERROR zmq: %s" % e)
+        except (ValueError, IndexError) as e:
+            out("ERROR %s" % e)
+    if peer is not None:
+        peer.close(0)
+    return EXIT_OK
 
 
 def out(line):
@@ -320,9 +595,9 @@ def die(code, line=None):
     os._exit(code)
 
 
-def parse_args(argv):
+def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--type", required=True, help="PUSH, PULL, PAIR, REQ, REP, DEALER, ROUTER, PUB, SUB...")
+    p.add_argument("--type", help="PUSH, PULL, PAIR, REQ, REP, DEALER, ROUTER, PUB, SUB...")
     p.add_argument("--bind", action="append", help="endpoint to bind (repeatable)")
     p.add_argument("--connect", action="append", help="endpoint to connect (repeatable)")
     p.add_argument("--scenario", default="script", help="see above")
@@ -334,13 +609,36 @@ def parse_args(argv):
     p.add_argument("--timeout-ms", type=int, default=20000, help="limit for each send/recv (default 20000)")
     p.add_argument("--max-seconds", type=float, default=120.0, help="hard limit for the whole run")
     p.add_argument("--routing-id")
+    p.add_argument("--routing-id-hex", help="ZMQ_ROUTING_ID as hex (any bytes)")
+    p.add_argument("--router-mandatory", action="store_true", help="ZMQ_ROUTER_MANDATORY")
     p.add_argument("--reconnect-ivl", type=int, help="ZMQ_RECONNECT_IVL, ms")
     p.add_argument("--subscribe", action="append", help="SUB topic (repeatable)")
+    p.add_argument("--xsubscribe", action="append",
+                   help="XSUB: send b'\\x01' + topic once bound/connected (repeatable)")
     p.add_argument("--show", action="store_true", help="echo: print received messages too")
     p.add_argument("--die-with-parent", action="store_true", help="exit when stdin reaches EOF")
+    p.add_argument("--serve", action="store_true", help="serve mode (see above)")
+    return p
+
+
+def parse_args(argv, serving=False):
+    """The options; in serve mode's OPEN, None instead of exiting on bad ones."""
+    p = build_parser()
+    if serving:
+        try:
+            args = p.parse_args(argv)
+        except SystemExit:
+            return None
+        if not args.type or not (args.bind or args.connect):
+            return None
+        return args
     args = p.parse_args(argv)
     if args.verify_seq is not None:
         args.scenario = "verify %d" % args.verify_seq
+    if args.serve:
+        return args
+    if not args.type:
+        p.error("give --type (or --serve)")
     if not args.bind and not args.connect:
         p.error("give --bind and/or --connect")
     return args
@@ -348,8 +646,8 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
-    name, *params = args.scenario.split()
-    reads_stdin = name in ("script", "send-stdin")
+    name = args.scenario.split()[0] if args.scenario.split() else ""
+    reads_stdin = args.serve or name in ("script", "send-stdin")
 
     deadline = threading.Timer(args.max_seconds, die, (EXIT_DEADLINE, "TIMEOUT"))
     deadline.daemon = True
@@ -367,30 +665,17 @@ def main(argv):
 
         threading.Thread(target=watch_stdin, daemon=True).start()
 
+    if args.serve:
+        return serve(args)
+
     peer = Peer(args)
     try:
         peer.open()
-        n = int(params[0]) if params else 0
-        if name == "recv":
-            ok = peer.recv_n(n)
-        elif name == "send":
-            peer.send_seq(n)
-            out("OK %d" % n)
-            ok = True
-        elif name == "verify":
-            ok = peer.verify_seq(n)
-        elif name == "echo":
-            ok = peer.echo(n)
-        elif name == "duplex":
-            ok = peer.duplex(n)
-        elif name == "send-stdin":
-            ok = peer.send_stdin()
-        elif name == "script":
-            ok = peer.script()
-            if ok is None:
-                die(EXIT_ERROR)
-        else:
-            die(EXIT_ERROR, "ERROR unknown scenario %r" % args.scenario)
+        ok = peer.run(args.scenario)
+        if ok is None:
+            die(EXIT_ERROR)
+    except UnknownScenario:
+        die(EXIT_ERROR, "ERROR unknown scenario %r" % args.scenario)
     except Timeout:
         die(EXIT_TIMEOUT, "TIMEOUT")
     except zmq.ZMQError as e:
