@@ -1,12 +1,14 @@
 //! The [`Context`]: which runtime a socket runs on and which transports it can use.
 
+use crate::socket::inproc::InprocRegistry;
 use hashbrown::HashMap;
 use monocoque_core::runtime::RuntimeHandle;
 use monocoque_core::transport::Transport;
 use std::fmt;
 use std::sync::Arc;
 
-/// A runtime plus a registry of transports by scheme. Cheap to clone; every socket made from it
+/// A runtime plus a registry of transports by scheme (and of `inproc://` names: sockets meet
+/// over inproc only within one context and its clones). Cheap to clone; every socket made from it
 /// spawns its connection tasks on the runtime and finds `tcp://`, `ipc://`, ... transports here.
 ///
 /// The `monocoque` facade crate builds ready-made contexts (`monocoque::tokio::context()`, ...).
@@ -14,6 +16,8 @@ use std::sync::Arc;
 pub struct Context {
     runtime: RuntimeHandle,
     transports: Arc<HashMap<&'static str, Arc<dyn Transport>>>,
+    /// `inproc://` names bound by this context's sockets (shared by its clones).
+    inproc: Arc<InprocRegistry>,
 }
 
 impl Context {
@@ -23,6 +27,7 @@ impl Context {
         Self {
             runtime,
             transports: Arc::new(HashMap::new()),
+            inproc: Arc::new(InprocRegistry::default()),
         }
     }
 
@@ -38,6 +43,11 @@ impl Context {
     #[must_use]
     pub fn runtime(&self) -> &RuntimeHandle {
         &self.runtime
+    }
+
+    /// The `inproc://` registry.
+    pub(crate) fn inproc(&self) -> &InprocRegistry {
+        &self.inproc
     }
 
     /// The transport registered for `scheme`, if any.

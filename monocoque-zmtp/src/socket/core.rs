@@ -1,6 +1,7 @@
 //! `SocketCore`: what every socket type shares: options, endpoints, background tasks, the peer
 //! snapshot used for sending, and the inbound queue used for receiving.
 
+use super::inproc::Connector;
 use super::shared::{EndpointKey, InEvent, Inbound, Outbound, PeerId, Shared};
 use super::tasks::{ConnParams, accept_loop, connect_loop};
 use crate::context::Context;
@@ -126,7 +127,7 @@ impl SocketCore {
             options: self.options.clone(),
             inbound,
             sends: self.sends,
-            _alive: self.alive_tx.clone().ok_or(Error::Closed)?,
+            _alive: Some(self.alive_tx.clone().ok_or(Error::Closed)?),
         })
     }
 
@@ -148,6 +149,14 @@ impl SocketCore {
 
     pub async fn bind(&mut self, endpoint: impl ToEndpoint) -> Result<Endpoint> {
         let requested = endpoint.to_endpoint()?;
+        if let Endpoint::Inproc(name) = &requested {
+            let params = self.params()?;
+            let key = self.new_key();
+            let (shutdown_tx, shutdown_rx) = flume::bounded(1);
+            self.ctx.inproc().bind(name, &params, key, shutdown_rx)?;
+            self.push_endpoint(key, EndpointKind::Bound, requested.clone(), shutdown_tx);
+            return Ok(requested);
+        }
         let transport = self.transport_for(&requested)?;
         let params = self.params()?;
         let listener = transport.bind(&requested).await?;
@@ -177,6 +186,29 @@ impl SocketCore {
 
     pub async fn connect(&mut self, endpoint: impl ToEndpoint) -> Result<()> {
         let requested = endpoint.to_endpoint()?;
+        if let Endpoint::Inproc(name) = &requested {
+            let params = self.params()?;
+            let key = self.new_key();
+            let id = self.shared.next_peer_id();
+            let (tx, outbound) = if self.sends {
+                let (tx, rx) = params.peer_queue();
+                (Some(tx), Some(rx))
+            } else {
+                (None, None)
+            };
+            self.shared.add_detached(id, key, tx);
+            let (shutdown_tx, shutdown) = flume::bounded(1);
+            let connector = Connector {
+                params: params.weak(),
+                peer: id,
+                origin: key,
+                outbound,
+                shutdown,
+            };
+            self.ctx.inproc().connect(name, connector);
+            self.push_endpoint(key, EndpointKind::Connected, requested.clone(), shutdown_tx);
+            return Ok(());
+        }
         let transport = self.transport_for(&requested)?;
         if requested.is_wildcard() {
             return Err(Error::InvalidState("cannot connect to a wildcard port"));
@@ -209,6 +241,22 @@ impl SocketCore {
             _shutdown: shutdown_tx,
         });
         Ok(())
+    }
+
+    fn push_endpoint(
+        &mut self,
+        key: EndpointKey,
+        kind: EndpointKind,
+        endpoint: Endpoint,
+        shutdown: flume::Sender<()>,
+    ) {
+        self.endpoints.push(EndpointEntry {
+            key,
+            kind,
+            requested: endpoint.clone(),
+            actual: endpoint,
+            _shutdown: shutdown,
+        });
     }
 
     fn remove_endpoint(&mut self, endpoint: impl ToEndpoint, bound: bool) -> Result<()> {

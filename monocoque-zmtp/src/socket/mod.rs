@@ -2,6 +2,7 @@
 //! connections and queues; the type decides only how messages are spread and gathered.
 
 mod core;
+pub(crate) mod inproc;
 pub(crate) mod shared;
 mod tasks;
 

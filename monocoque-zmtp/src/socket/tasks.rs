@@ -29,7 +29,7 @@ pub(crate) struct ConnParams {
     /// Whether the socket sends, i.e. each peer needs an outgoing queue.
     pub sends: bool,
     /// Held, never read, by every task: the socket's `close` waits until all are dropped.
-    pub _alive: flume::Sender<()>,
+    pub _alive: Option<flume::Sender<()>>,
 }
 
 impl ConnParams {
