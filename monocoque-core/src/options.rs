@@ -56,6 +56,13 @@ pub struct SocketOptions {
     pub xpub_verbose: bool,
     /// ZMQ_XPUB_WELCOME_MSG: sent by an XPUB to each new subscriber. Default none.
     pub xpub_welcome_msg: Option<Bytes>,
+    /// ZMQ_INVERT_MATCHING: a PUB/XPUB sends each message to the subscribers that do *not*
+    /// match it, and a SUB receives the messages that match none of its subscriptions.
+    /// Default off.
+    pub invert_matching: bool,
+    /// ZMQ_IMMEDIATE: queue messages only to peers whose connection is complete, instead of also
+    /// to connecting endpoints that are not up yet. Default off.
+    pub immediate: bool,
 }
 
 impl Default for SocketOptions {
@@ -79,6 +86,8 @@ impl Default for SocketOptions {
             probe_router: false,
             xpub_verbose: false,
             xpub_welcome_msg: None,
+            invert_matching: false,
+            immediate: false,
         }
     }
 }
@@ -123,6 +132,10 @@ pub enum SocketOption {
     XpubVerbose(bool),
     /// ZMQ_XPUB_WELCOME_MSG (`None` = no welcome message).
     XpubWelcomeMsg(Option<Bytes>),
+    /// ZMQ_INVERT_MATCHING.
+    InvertMatching(bool),
+    /// ZMQ_IMMEDIATE.
+    Immediate(bool),
 }
 
 impl SocketOptions {
@@ -155,6 +168,8 @@ impl SocketOptions {
             SocketOption::ProbeRouter(v) => self.probe_router = v,
             SocketOption::XpubVerbose(v) => self.xpub_verbose = v,
             SocketOption::XpubWelcomeMsg(v) => self.xpub_welcome_msg = v,
+            SocketOption::InvertMatching(v) => self.invert_matching = v,
+            SocketOption::Immediate(v) => self.immediate = v,
         }
         Ok(())
     }

@@ -450,6 +450,67 @@ async fn proxies(ctx: Context) {
     drop(sockets);
 }
 
+/// INVERT_MATCHING on both ends: the subscriber gets what matches none of its subscriptions.
+async fn invert_matching(ctx: Context) {
+    let mut publisher = PubSocket::new(&ctx);
+    publisher
+        .set_option(SocketOption::InvertMatching(true))
+        .unwrap();
+    let endpoint = publisher.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut sub = SubSocket::new(&ctx);
+    sub.set_option(SocketOption::InvertMatching(true)).unwrap();
+    sub.subscribe("A").unwrap();
+    sub.connect(&endpoint).await.unwrap();
+    within(&ctx, async {
+        loop {
+            publisher.send("B-probe").await.unwrap();
+            sleep(&ctx, 10).await;
+            if sub.try_recv().is_ok() {
+                break;
+            }
+        }
+    })
+    .await;
+    sleep(&ctx, 50).await;
+    while sub.try_recv().is_ok() {}
+    for topic in ["A1", "B1", "AB", "C1"] {
+        publisher.send(topic).await.unwrap();
+    }
+    for want in ["B1", "C1"] {
+        assert_eq!(within(&ctx, sub.recv()).await.unwrap(), Message::from(want));
+    }
+    sleep(&ctx, 50).await;
+    assert!(matches!(sub.try_recv(), Err(Error::WouldBlock)));
+}
+
+/// IMMEDIATE: nothing is queued to an endpoint that is not connected yet.
+async fn immediate_skips_endpoints_not_connected(ctx: Context) {
+    let mut pull = PullSocket::new(&ctx);
+    let live = pull.bind("tcp://127.0.0.1:*").await.unwrap();
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut push = PushSocket::new(&ctx);
+    push.set_option(SocketOption::Immediate(true)).unwrap();
+    let events = push.monitor();
+    push.connect(format!("tcp://127.0.0.1:{dead_port}").as_str())
+        .await
+        .unwrap();
+    push.connect(&live).await.unwrap();
+    handshakes(&ctx, &events, 1).await;
+    for i in 0..10u8 {
+        push.send(vec![i]).await.unwrap();
+    }
+    for i in 0..10u8 {
+        assert_eq!(
+            within(&ctx, pull.recv()).await.unwrap(),
+            Message::from(vec![i])
+        );
+    }
+}
+
 /// A ZMTP 3.0 subscriber: greets with minor version 0 and subscribes with a message
 /// (`0x01 + topic`), as libzmq 4.0/4.1 do. Our publisher must accept that form.
 async fn zmtp30_subscriber(ctx: Context) {
@@ -512,4 +573,6 @@ on_all_runtimes!(
     xpub_subscription_messages,
     zmtp30_subscriber,
     proxies,
+    invert_matching,
+    immediate_skips_endpoints_not_connected,
 );

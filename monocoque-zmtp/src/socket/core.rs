@@ -306,7 +306,11 @@ impl SocketCore {
         let generation = self.shared.generation();
         if generation != self.out.seen_generation {
             self.out.seen_generation = generation;
-            let senders = self.shared.senders();
+            let mut senders = self.shared.senders();
+            if self.options.immediate {
+                // IMMEDIATE: endpoints still connecting get nothing queued.
+                senders.retain(|(_, _, attached)| *attached);
+            }
             self.out.connected = (senders.iter())
                 .filter(|(_, _, attached)| *attached)
                 .map(|(id, _, _)| *id)
@@ -504,6 +508,12 @@ impl SocketCore {
     pub fn change_subscriptions(&mut self, topics: Vec<Bytes>, change: &Outbound) {
         let connected = self.shared.set_subscriptions(topics);
         self.send_to_peers(&connected, change);
+    }
+
+    /// The peers connected now.
+    pub fn connected_peers(&mut self) -> &[PeerId] {
+        self.refresh_peers();
+        &self.out.connected
     }
 
     /// Offers a message to each of `peers` that has room; the others miss it (PUB, XPUB).

@@ -19,12 +19,18 @@ struct Distributor {
 impl Distributor {
     /// Sends `msg` to every subscriber with a matching subscription and room in its queue;
     /// a subscriber at SNDHWM misses the message (PUB never blocks).
+    /// With INVERT_MATCHING, to every connected subscriber *without* a matching subscription.
     fn distribute(&mut self, core: &mut super::core::SocketCore, msg: &Message) {
         let topic = msg.first().map_or(&[][..], |f| &f[..]);
         self.matched.clear();
         let matched = &mut self.matched;
-        self.subscriptions
-            .for_each_match(topic, |peer| matched.push(peer));
+        if core.options().invert_matching {
+            let peers = core.connected_peers().to_vec();
+            (self.subscriptions).for_each_non_match(topic, peers, |peer| matched.push(peer));
+        } else {
+            self.subscriptions
+                .for_each_match(topic, |peer| matched.push(peer));
+        }
         core.send_to_each(self.matched.iter().copied(), msg);
     }
 }

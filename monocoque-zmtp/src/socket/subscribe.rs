@@ -13,6 +13,12 @@ struct Subscriptions {
 }
 
 impl Subscriptions {
+    /// Whether a message with this first frame is for the application (INVERT_MATCHING turns
+    /// the test around).
+    fn wanted(&self, msg: &Message, invert: bool) -> bool {
+        self.trie.matches(msg.first().map_or(&[][..], |f| &f[..])) != invert
+    }
+
     fn change(&mut self, core: &mut super::core::SocketCore, subscribe: bool, topic: &[u8]) {
         let topic = Bytes::copy_from_slice(topic);
         let upstream = if subscribe {
@@ -56,12 +62,12 @@ impl SubSocket {
 
     /// Receives the next matching message, waiting up to RCVTIMEO.
     pub async fn recv(&mut self) -> Result<Message> {
-        let trie = &self.subscriptions.trie;
+        let subscriptions = &self.subscriptions;
+        let invert = self.core.options().invert_matching;
         self.core
             .recv_filtered(|inbound| {
                 let msg = inbound.event.into_message()?;
-                trie.matches(msg.first().map_or(&[][..], |f| &f[..]))
-                    .then_some(msg)
+                subscriptions.wanted(&msg, invert).then_some(msg)
             })
             .await
     }
@@ -71,8 +77,10 @@ impl SubSocket {
         loop {
             let inbound = self.core.try_recv_inbound()?;
             if let InEvent::Message(msg) = inbound.event {
-                let topic = msg.first().map_or(&[][..], |f| &f[..]);
-                if self.subscriptions.trie.matches(topic) {
+                if self
+                    .subscriptions
+                    .wanted(&msg, self.core.options().invert_matching)
+                {
                     return Ok(msg);
                 }
             }
@@ -116,8 +124,10 @@ impl crate::ProxySocket for SubSocket {
         loop {
             match self.core.poll_recv_message(cx) {
                 std::task::Poll::Ready(Ok(msg)) => {
-                    let topic = msg.first().map_or(&[][..], |f| &f[..]);
-                    if self.subscriptions.trie.matches(topic) {
+                    if self
+                        .subscriptions
+                        .wanted(&msg, self.core.options().invert_matching)
+                    {
                         return std::task::Poll::Ready(Ok(msg));
                     }
                 }
