@@ -63,6 +63,14 @@ pub struct SocketOptions {
     /// ZMQ_IMMEDIATE: queue messages only to peers whose connection is complete, instead of also
     /// to connecting endpoints that are not up yet. Default off.
     pub immediate: bool,
+    /// ZMQ_CONFLATE: keep only the newest message in the inbound queue (older ones not yet
+    /// received are replaced); RCVHWM is then ignored. For last-value feeds (SUB, PULL,
+    /// DEALER...). Default off.
+    pub conflate: bool,
+    /// ZMQ_XPUB_MANUAL: an XPUB passes every (un)subscription to the application and applies
+    /// none itself; the application decides with `XPubSocket::subscribe`/`unsubscribe`, which
+    /// act for the peer that sent the last one. Default off.
+    pub xpub_manual: bool,
 }
 
 impl Default for SocketOptions {
@@ -88,6 +96,8 @@ impl Default for SocketOptions {
             xpub_welcome_msg: None,
             invert_matching: false,
             immediate: false,
+            conflate: false,
+            xpub_manual: false,
         }
     }
 }
@@ -136,6 +146,10 @@ pub enum SocketOption {
     InvertMatching(bool),
     /// ZMQ_IMMEDIATE.
     Immediate(bool),
+    /// ZMQ_CONFLATE.
+    Conflate(bool),
+    /// ZMQ_XPUB_MANUAL.
+    XpubManual(bool),
 }
 
 impl SocketOptions {
@@ -170,6 +184,8 @@ impl SocketOptions {
             SocketOption::XpubWelcomeMsg(v) => self.xpub_welcome_msg = v,
             SocketOption::InvertMatching(v) => self.invert_matching = v,
             SocketOption::Immediate(v) => self.immediate = v,
+            SocketOption::Conflate(v) => self.conflate = v,
+            SocketOption::XpubManual(v) => self.xpub_manual = v,
         }
         Ok(())
     }

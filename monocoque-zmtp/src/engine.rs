@@ -135,6 +135,8 @@ pub(crate) struct Link {
     pub outbound: Option<flume::r#async::RecvStream<'static, Outbound>>,
     /// Where received messages go; `None` when the socket never receives (they are dropped).
     pub inbound: Option<flume::Sender<Inbound>>,
+    /// CONFLATE: the inbound queue's receiving end; a full queue's stale message is dropped.
+    pub conflate: Option<flume::Receiver<Inbound>>,
     /// Ends (yields `None`) when the endpoint is unbound/disconnected or the socket closes.
     pub shutdown: flume::r#async::RecvStream<'static, ()>,
     /// Yields an item when the socket evicts this peer (ROUTER_HANDOVER): close at once.
@@ -236,6 +238,16 @@ impl Run {
                 true
             }
             Err(flume::TrySendError::Full(item)) => {
+                if let Some(queue) = &self.link.conflate {
+                    // CONFLATE: the newest message replaces the one not yet received.
+                    let _ = queue.try_recv();
+                    if let Err(flume::TrySendError::Full(item)) = inbound.try_send(item) {
+                        self.pending_inbound = Some(inbound.clone().into_send_async(item));
+                        return false;
+                    }
+                    self.link.shared.receiver_waker.wake();
+                    return true;
+                }
                 self.pending_inbound = Some(inbound.clone().into_send_async(item));
                 false
             }

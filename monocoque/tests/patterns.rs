@@ -511,6 +511,84 @@ async fn immediate_skips_endpoints_not_connected(ctx: Context) {
     }
 }
 
+/// CONFLATE: only the newest message waits to be received.
+async fn conflate_keeps_the_newest(ctx: Context) {
+    let mut pull = PullSocket::new(&ctx);
+    pull.set_option(SocketOption::Conflate(true)).unwrap();
+    let endpoint = pull.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut push = PushSocket::new(&ctx);
+    push.connect(&endpoint).await.unwrap();
+    for i in 0..100u8 {
+        push.send(vec![i]).await.unwrap();
+    }
+    push.send("last").await.unwrap();
+    sleep(&ctx, 300).await;
+    // Without conflation all 100 earlier messages would still be waiting before "last".
+    let mut older = 0;
+    within(&ctx, async {
+        while pull.recv().await.unwrap() != Message::from("last") {
+            older += 1;
+        }
+    })
+    .await;
+    assert!(older < 100, "{older} stale messages were kept");
+    assert!(matches!(pull.try_recv(), Err(Error::WouldBlock)));
+}
+
+/// XPUB_MANUAL: subscriptions reach the application and take effect only when it applies them.
+async fn xpub_manual(ctx: Context) {
+    let mut xpub = XPubSocket::new(&ctx);
+    xpub.set_option(SocketOption::XpubManual(true)).unwrap();
+    let endpoint = xpub.bind("tcp://127.0.0.1:*").await.unwrap();
+    assert!(matches!(xpub.subscribe("x"), Err(Error::InvalidState(_))));
+    let mut sub = SubSocket::new(&ctx);
+    sub.connect(&endpoint).await.unwrap();
+    sub.subscribe("x").unwrap();
+    assert_eq!(
+        within(&ctx, xpub.recv()).await.unwrap(),
+        Message::from(vec![1u8, b'x'])
+    );
+    xpub.send("x1").await.unwrap();
+    sleep(&ctx, 100).await;
+    assert!(
+        matches!(sub.try_recv(), Err(Error::WouldBlock)),
+        "not applied yet"
+    );
+    xpub.subscribe("x").unwrap();
+    xpub.send("x2").await.unwrap();
+    assert_eq!(within(&ctx, sub.recv()).await.unwrap(), Message::from("x2"));
+}
+
+/// PROBE_ROUTER: a ROUTER hears of a new DEALER at once (an empty message with its id);
+/// XPUB_WELCOME_MSG: a new subscriber is greeted.
+async fn probe_router_and_welcome_message(ctx: Context) {
+    let mut router = RouterSocket::new(&ctx);
+    let endpoint = router.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut dealer = DealerSocket::new(&ctx);
+    dealer.set_option(SocketOption::ProbeRouter(true)).unwrap();
+    dealer
+        .set_option(SocketOption::RoutingId(Bytes::from_static(b"probe")))
+        .unwrap();
+    dealer.connect(&endpoint).await.unwrap();
+    assert_eq!(
+        within(&ctx, router.recv()).await.unwrap(),
+        Message::from_frames(["probe", ""])
+    );
+    let mut xpub = XPubSocket::new(&ctx);
+    xpub.set_option(SocketOption::XpubWelcomeMsg(Some(Bytes::from_static(
+        b"welcome",
+    ))))
+    .unwrap();
+    let endpoint = xpub.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut sub = SubSocket::new(&ctx);
+    sub.subscribe("").unwrap();
+    sub.connect(&endpoint).await.unwrap();
+    assert_eq!(
+        within(&ctx, sub.recv()).await.unwrap(),
+        Message::from("welcome")
+    );
+}
+
 /// A ZMTP 3.0 subscriber: greets with minor version 0 and subscribes with a message
 /// (`0x01 + topic`), as libzmq 4.0/4.1 do. Our publisher must accept that form.
 async fn zmtp30_subscriber(ctx: Context) {
@@ -575,4 +653,7 @@ on_all_runtimes!(
     proxies,
     invert_matching,
     immediate_skips_endpoints_not_connected,
+    conflate_keeps_the_newest,
+    xpub_manual,
+    probe_router_and_welcome_message,
 );

@@ -108,8 +108,13 @@ impl SocketCore {
 
     /// The inbound queue, created on first use so that RCVHWM set after `new` still applies.
     fn inbound(&mut self) -> &(flume::Sender<Inbound>, flume::Receiver<Inbound>) {
-        let rcvhwm = self.options.rcvhwm;
-        self.inbound.get_or_insert_with(|| match rcvhwm {
+        // CONFLATE: a queue of one, whose occupant connections replace.
+        let capacity = if self.options.conflate {
+            1
+        } else {
+            self.options.rcvhwm
+        };
+        self.inbound.get_or_insert_with(|| match capacity {
             0 => flume::unbounded(),
             hwm => flume::bounded(hwm),
         })
@@ -121,11 +126,13 @@ impl SocketCore {
         } else {
             None
         };
+        let conflate = (self.receives && self.options.conflate).then(|| self.inbound().1.clone());
         Ok(ConnParams {
             shared: self.shared.clone(),
             runtime: self.ctx.runtime().clone(),
             options: self.options.clone(),
             inbound,
+            conflate,
             sends: self.sends,
             _alive: Some(self.alive_tx.clone().ok_or(Error::Closed)?),
         })

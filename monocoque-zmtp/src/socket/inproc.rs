@@ -299,6 +299,19 @@ impl Direction {
             routing_id: self.to_routing_id.clone(),
             event,
         };
+        let item = match (&self.to.conflate, inbound.try_send(item)) {
+            (_, Ok(())) => {
+                self.to.shared.receiver_waker.wake();
+                return true;
+            }
+            (_, Err(flume::TrySendError::Disconnected(_))) => return false,
+            // CONFLATE: the newest message replaces the one not yet received.
+            (Some(queue), Err(flume::TrySendError::Full(item))) => {
+                let _ = queue.try_recv();
+                item
+            }
+            (None, Err(flume::TrySendError::Full(item))) => item,
+        };
         let sent = inbound.send_async(item).await.is_ok();
         self.to.shared.receiver_waker.wake();
         sent

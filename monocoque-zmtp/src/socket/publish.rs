@@ -110,14 +110,23 @@ pub struct XPubSocket {
     distributor: Distributor,
     /// Subscription (and other) messages waiting for `recv`.
     received: VecDeque<Message>,
+    /// XPUB_MANUAL: the peer whose (un)subscription was received last.
+    last_subscriber: Option<PeerId>,
 }
-socket_common!(XPubSocket, SocketType::XPub, sends: true, receives: true, distributor: Distributor::default(), received: VecDeque::new());
+socket_common!(XPubSocket, SocketType::XPub, sends: true, receives: true, distributor: Distributor::default(), received: VecDeque::new(), last_subscriber: None);
 
 impl XPubSocket {
     fn absorb(&mut self, inbound: Inbound) {
-        let verbose = self.core.options().xpub_verbose;
+        let options = self.core.options();
+        let (verbose, manual) = (options.xpub_verbose, options.xpub_manual);
         let received = &mut self.received;
         match &inbound.event {
+            // XPUB_MANUAL: the application sees every (un)subscription and applies it itself.
+            InEvent::Subscribe(topic) | InEvent::Cancel(topic) if manual => {
+                let subscribe = matches!(inbound.event, InEvent::Subscribe(_));
+                received.push_back(subscription_message(subscribe, topic));
+                self.last_subscriber = Some(inbound.peer);
+            }
             // XPUB_VERBOSE: every subscribe reaches the application, not just the first.
             InEvent::Subscribe(topic) if verbose => {
                 received.push_back(subscription_message(true, topic));
@@ -130,6 +139,32 @@ impl XPubSocket {
     /// Publishes a message. Never waits: subscribers at SNDHWM miss it.
     pub async fn send(&mut self, msg: impl Into<Message>) -> Result<()> {
         self.try_send(msg).map_err(|e| e.error)
+    }
+
+    /// XPUB_MANUAL: subscribes the peer whose (un)subscription was received last to `topic`.
+    pub fn subscribe(&mut self, topic: impl AsRef<[u8]>) -> Result<()> {
+        let peer = self.manual_peer()?;
+        self.distributor.subscriptions.add(topic.as_ref(), peer);
+        Ok(())
+    }
+
+    /// XPUB_MANUAL: removes `topic` from the subscriptions of the peer whose (un)subscription
+    /// was received last.
+    pub fn unsubscribe(&mut self, topic: impl AsRef<[u8]>) -> Result<()> {
+        let peer = self.manual_peer()?;
+        self.distributor.subscriptions.remove(topic.as_ref(), peer);
+        Ok(())
+    }
+
+    fn manual_peer(&self) -> Result<PeerId> {
+        if !self.core.options().xpub_manual {
+            return Err(Error::InvalidState(
+                "XPUB applies subscriptions itself unless XPUB_MANUAL is set",
+            ));
+        }
+        self.last_subscriber.ok_or(Error::InvalidState(
+            "no subscription received yet: nothing to apply it to",
+        ))
     }
 
     /// Publishes a message (same as [`send`](Self::send): XPUB never waits).

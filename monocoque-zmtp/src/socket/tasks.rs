@@ -26,6 +26,9 @@ pub(crate) struct ConnParams {
     pub options: SocketOptions,
     /// Where received messages go (`None`: the socket type never receives).
     pub inbound: Option<flume::Sender<Inbound>>,
+    /// CONFLATE: the inbound queue's receiving end, to drop the stale message a newer one
+    /// replaces.
+    pub conflate: Option<flume::Receiver<Inbound>>,
     /// Whether the socket sends, i.e. each peer needs an outgoing queue.
     pub sends: bool,
     /// Held, never read, by every task: the socket's `close` waits until all are dropped.
@@ -109,6 +112,7 @@ impl ConnParams {
             routing_id: attached.routing_id.clone(),
             outbound: outbound.map(flume::Receiver::into_stream),
             inbound: self.inbound.clone(),
+            conflate: self.conflate.clone(),
             shutdown: shutdown.clone().into_stream(),
             evicted: Some(attached.evicted.into_stream()),
             wants_subscriptions,
