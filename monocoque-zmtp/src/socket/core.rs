@@ -161,7 +161,13 @@ impl SocketCore {
             let key = self.new_key();
             let (shutdown_tx, shutdown_rx) = flume::bounded(1);
             self.ctx.inproc().bind(name, &params, key, shutdown_rx)?;
-            self.push_endpoint(key, EndpointKind::Bound, requested.clone(), shutdown_tx);
+            self.push_endpoint(
+                key,
+                EndpointKind::Bound,
+                requested.clone(),
+                requested.clone(),
+                shutdown_tx,
+            );
             return Ok(requested);
         }
         let transport = self.transport_for(&requested)?;
@@ -181,72 +187,59 @@ impl SocketCore {
             actual.clone(),
             shutdown_rx,
         )));
-        self.endpoints.push(EndpointEntry {
+        self.push_endpoint(
             key,
-            kind: EndpointKind::Bound,
+            EndpointKind::Bound,
             requested,
-            actual: actual.clone(),
-            _shutdown: shutdown_tx,
-        });
+            actual.clone(),
+            shutdown_tx,
+        );
         Ok(actual)
     }
 
     pub async fn connect(&mut self, endpoint: impl ToEndpoint) -> Result<()> {
         let requested = endpoint.to_endpoint()?;
-        if let Endpoint::Inproc(name) = &requested {
-            let params = self.params()?;
-            let key = self.new_key();
-            let id = self.shared.next_peer_id();
-            let (tx, outbound) = if self.sends {
-                let (tx, rx) = params.peer_queue();
-                (Some(tx), Some(rx))
-            } else {
-                (None, None)
-            };
-            self.shared.add_detached(id, key, tx);
-            let (shutdown_tx, shutdown) = flume::bounded(1);
-            let connector = Connector {
-                params: params.weak(),
-                peer: id,
-                origin: key,
-                outbound,
-                shutdown,
-            };
-            self.ctx.inproc().connect(name, connector);
-            self.push_endpoint(key, EndpointKind::Connected, requested.clone(), shutdown_tx);
-            return Ok(());
-        }
-        let transport = self.transport_for(&requested)?;
-        if requested.is_wildcard() {
-            return Err(Error::InvalidState("cannot connect to a wildcard port"));
-        }
+        let transport = match &requested {
+            Endpoint::Inproc(_) => None,
+            _ if requested.is_wildcard() => {
+                return Err(Error::InvalidState("cannot connect to a wildcard port"));
+            }
+            _ => Some(self.transport_for(&requested)?),
+        };
+        // The peer's queue exists from now on, as libzmq's pipe does: messages wait in it
+        // until the connection is up.
         let params = self.params()?;
         let key = self.new_key();
         let id = self.shared.next_peer_id();
-        let (tx, rx) = if self.sends {
-            let (tx, rx) = params.peer_queue();
-            (Some(tx), Some(rx))
-        } else {
-            (None, None)
-        };
+        let (tx, outbound) = params.peer_queue();
         self.shared.add_detached(id, key, tx);
-        let (shutdown_tx, shutdown_rx) = flume::bounded(1);
-        let runtime = params.runtime.clone();
-        runtime.spawn(Box::pin(connect_loop(
-            transport,
-            params,
-            id,
-            requested.clone(),
-            rx,
-            shutdown_rx,
-        )));
-        self.endpoints.push(EndpointEntry {
+        let (shutdown_tx, shutdown) = flume::bounded(1);
+        match (transport, &requested) {
+            (None, Endpoint::Inproc(name)) => {
+                let connector = Connector {
+                    params: params.weak(),
+                    peer: id,
+                    origin: key,
+                    outbound,
+                    shutdown,
+                };
+                self.ctx.inproc().connect(name, connector);
+            }
+            (Some(transport), _) => {
+                let runtime = params.runtime.clone();
+                let task =
+                    connect_loop(transport, params, id, requested.clone(), outbound, shutdown);
+                runtime.spawn(Box::pin(task));
+            }
+            (None, _) => unreachable!("only inproc has no transport"),
+        }
+        self.push_endpoint(
             key,
-            kind: EndpointKind::Connected,
-            requested: requested.clone(),
-            actual: requested,
-            _shutdown: shutdown_tx,
-        });
+            EndpointKind::Connected,
+            requested.clone(),
+            requested,
+            shutdown_tx,
+        );
         Ok(())
     }
 
@@ -254,14 +247,15 @@ impl SocketCore {
         &mut self,
         key: EndpointKey,
         kind: EndpointKind,
-        endpoint: Endpoint,
+        requested: Endpoint,
+        actual: Endpoint,
         shutdown: flume::Sender<()>,
     ) {
         self.endpoints.push(EndpointEntry {
             key,
             kind,
-            requested: endpoint.clone(),
-            actual: endpoint,
+            requested,
+            actual,
             _shutdown: shutdown,
         });
     }

@@ -66,12 +66,7 @@ impl Binder {
     /// The binder's side of a new connection; `None` if the binder went away.
     fn new_side(&self) -> Option<Side> {
         let params = self.params.upgrade()?;
-        let (tx, outbound) = if params.sends {
-            let (tx, rx) = params.peer_queue();
-            (Some(tx), Some(rx))
-        } else {
-            (None, None)
-        };
+        let (tx, outbound) = params.peer_queue();
         Some(Side {
             peer: params.shared.next_peer_id(),
             params,

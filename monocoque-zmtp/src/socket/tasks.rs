@@ -46,12 +46,22 @@ impl ConnParams {
         })
     }
 
-    /// A peer's outgoing queue, bounded by SNDHWM (0 = unbounded, as in libzmq).
-    pub fn peer_queue(&self) -> (flume::Sender<Outbound>, flume::Receiver<Outbound>) {
-        match self.options.sndhwm {
+    /// A peer's outgoing queue, bounded by SNDHWM (0 = unbounded, as in libzmq); none for
+    /// sockets that never send.
+    pub fn peer_queue(
+        &self,
+    ) -> (
+        Option<flume::Sender<Outbound>>,
+        Option<flume::Receiver<Outbound>>,
+    ) {
+        if !self.sends {
+            return (None, None);
+        }
+        let (tx, rx) = match self.options.sndhwm {
             0 => flume::unbounded(),
             hwm => flume::bounded(hwm),
-        }
+        };
+        (Some(tx), Some(rx))
     }
 
     async fn handshake(&self, engine: &mut Engine) -> Result<PeerInfo, ConnectionError> {
@@ -203,12 +213,7 @@ async fn serve_accepted(
         }
     };
     let id = shared.next_peer_id();
-    let (tx, rx) = if params.sends {
-        let (tx, rx) = params.peer_queue();
-        (Some(tx), Some(rx))
-    } else {
-        (None, None)
-    };
+    let (tx, rx) = params.peer_queue();
     let attached = match params.attach(id, origin, tx, &info) {
         Ok(attached) => attached,
         Err(error) => {
