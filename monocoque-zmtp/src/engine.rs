@@ -120,6 +120,7 @@ impl Engine {
             closing: false,
             linger_timer: None,
             pending_inbound: None,
+            delivered: false,
         }
     }
 }
@@ -159,6 +160,8 @@ pub(crate) struct Run {
     closing: bool,
     linger_timer: Option<BoxFuture<'static, ()>>,
     pending_inbound: Option<flume::r#async::SendFut<'static, Inbound>>,
+    /// Something reached the inbound queue since the last wake of `receiver_waker`.
+    delivered: bool,
 }
 
 impl Run {
@@ -234,7 +237,7 @@ impl Run {
         };
         match inbound.try_send(item) {
             Ok(()) => {
-                self.link.shared.receiver_waker.wake();
+                self.delivered = true;
                 true
             }
             Err(flume::TrySendError::Full(item)) => {
@@ -245,7 +248,7 @@ impl Run {
                         self.pending_inbound = Some(inbound.clone().into_send_async(item));
                         return false;
                     }
-                    self.link.shared.receiver_waker.wake();
+                    self.delivered = true;
                     return true;
                 }
                 self.pending_inbound = Some(inbound.clone().into_send_async(item));
@@ -265,7 +268,7 @@ impl Run {
             match pending.poll_unpin(cx) {
                 Poll::Ready(Ok(())) => {
                     self.pending_inbound = None;
-                    self.link.shared.receiver_waker.wake();
+                    self.delivered = true;
                     progress = true;
                 }
                 Poll::Ready(Err(_)) => {
@@ -337,7 +340,12 @@ impl Future for Run {
             let mut progress = this.fill_output(cx);
             progress |= this.write_some(cx)?;
             if !this.closing {
-                progress |= this.read_some(cx)?;
+                let read = this.read_some(cx);
+                // One wake-up per batch of delivered messages, not one per message.
+                if std::mem::take(&mut this.delivered) {
+                    this.link.shared.receiver_waker.wake();
+                }
+                progress |= read?;
             }
             if this.closing
                 && this.link.outbound.is_none()
