@@ -53,6 +53,41 @@ async fn req_rep_lock_step(ctx: Context) {
     }
 }
 
+/// The non-blocking forms keep the same state machine.
+async fn req_rep_without_waiting(ctx: Context) {
+    let mut rep = RepSocket::new(&ctx);
+    let endpoint = rep.bind("tcp://127.0.0.1:*").await.unwrap();
+    let mut req = ReqSocket::new(&ctx);
+    assert!(matches!(
+        req.try_send("early").unwrap_err().error,
+        Error::WouldBlock
+    ));
+    req.connect(&endpoint).await.unwrap();
+    assert!(matches!(rep.try_recv(), Err(Error::WouldBlock)));
+    req.try_send("ping").unwrap();
+    assert!(matches!(
+        req.try_send("again").unwrap_err().error,
+        Error::InvalidState(_)
+    ));
+    assert!(matches!(req.try_recv(), Err(Error::WouldBlock)));
+    let request = within(&ctx, async {
+        loop {
+            match rep.try_recv() {
+                Ok(msg) => return msg,
+                Err(Error::WouldBlock) => sleep(&ctx, 5).await,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    })
+    .await;
+    assert_eq!(request, Message::from("ping"));
+    rep.try_send("pong").unwrap();
+    assert_eq!(
+        within(&ctx, req.recv()).await.unwrap(),
+        Message::from("pong")
+    );
+}
+
 async fn req_relaxed_and_correlated(ctx: Context) {
     let mut rep = RepSocket::new(&ctx);
     let endpoint = rep.bind("tcp://127.0.0.1:*").await.unwrap();
@@ -643,6 +678,7 @@ async fn zmtp30_subscriber(ctx: Context) {
 on_all_runtimes!(
     req_rep_lock_step,
     req_relaxed_and_correlated,
+    req_rep_without_waiting,
     dealer_router_identities,
     router_handover,
     router_serves_a_thousand_dealers,

@@ -370,7 +370,8 @@ impl SocketCore {
         }
     }
 
-    pub fn try_send(&mut self, msg: Message) -> Result<(), TrySendError> {
+    /// Queues `msg` for the next peer with room without waiting; returns the peer.
+    pub fn try_send(&mut self, msg: Message) -> Result<PeerId, TrySendError> {
         if msg.is_empty() {
             return Err(TrySendError {
                 error: Error::EmptyMessage,
@@ -378,7 +379,6 @@ impl SocketCore {
             });
         }
         self.try_send_round_robin(msg)
-            .map(|_| ())
             .map_err(|message| TrySendError {
                 error: Error::WouldBlock,
                 message,
@@ -536,6 +536,18 @@ impl SocketCore {
             Ok(inbound) => Ok(inbound),
             Err(flume::TryRecvError::Empty) => Err(Error::WouldBlock),
             Err(flume::TryRecvError::Disconnected) => Err(Error::Closed),
+        }
+    }
+
+    /// Takes waiting events until `accept` takes one (others are dropped); never waits.
+    pub fn try_recv_filtered<T>(
+        &mut self,
+        mut accept: impl FnMut(Inbound) -> Option<T>,
+    ) -> Result<T> {
+        loop {
+            if let Some(t) = accept(self.try_recv_inbound()?) {
+                return Ok(t);
+            }
         }
     }
 

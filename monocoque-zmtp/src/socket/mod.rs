@@ -103,7 +103,7 @@ macro_rules! socket_send {
                 &mut self,
                 msg: impl Into<monocoque_core::Message>,
             ) -> monocoque_core::Result<(), monocoque_core::TrySendError> {
-                self.core.try_send(msg.into())
+                self.core.try_send(msg.into()).map(|_| ())
             }
         }
     };

@@ -36,8 +36,28 @@ impl RepSocket {
         Ok(body)
     }
 
+    /// Receives a waiting request (its body only), else fails with [`Error::WouldBlock`].
+    pub fn try_recv(&mut self) -> Result<Message> {
+        if self.reply_to.is_some() {
+            return Err(Error::InvalidState(
+                "REP must send the reply before receiving the next request",
+            ));
+        }
+        let (peer, envelope, body) = self.core.try_recv_filtered(|inbound| {
+            let peer = inbound.peer;
+            split_envelope(inbound.event.into_message()?).map(|(e, body)| (peer, e, body))
+        })?;
+        self.reply_to = Some((peer, envelope));
+        Ok(body)
+    }
+
     /// Sends the reply to the peer the last request came from. Never waits.
     pub async fn send(&mut self, msg: impl Into<Message>) -> Result<()> {
+        self.try_send(msg)
+    }
+
+    /// Sends the reply (REP never waits: same as [`send`](Self::send)).
+    pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<()> {
         let msg = msg.into();
         if msg.is_empty() {
             return Err(Error::EmptyMessage);

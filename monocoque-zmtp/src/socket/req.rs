@@ -2,7 +2,7 @@
 
 use super::shared::PeerId;
 use bytes::Bytes;
-use monocoque_core::{Error, Message, Result, SocketType};
+use monocoque_core::{Error, Message, Result, SocketType, TrySendError};
 
 /// A REQ socket (RFC 28). Each request goes to the next peer (round-robin) behind an empty
 /// delimiter frame; only that peer's reply is accepted, and the socket alternates strictly
@@ -21,7 +21,7 @@ impl ReqSocket {
     /// Sends a request to the next peer, waiting while none has room (up to SNDTIMEO).
     /// Fails with [`Error::InvalidState`] while a reply is still expected (unless REQ_RELAXED).
     pub async fn send(&mut self, msg: impl Into<Message>) -> Result<()> {
-        let mut msg = msg.into();
+        let msg = msg.into();
         if msg.is_empty() {
             return Err(Error::EmptyMessage);
         }
@@ -30,16 +30,75 @@ impl ReqSocket {
                 "REQ must receive the reply before sending another request (or set REQ_RELAXED)",
             ));
         }
-        msg.push_front(Bytes::new());
-        if self.core.options().req_correlate {
-            self.request_id = self.request_id.wrapping_add(1);
-            msg.push_front(Bytes::copy_from_slice(&self.request_id.to_be_bytes()));
-        }
+        let request_id = self.request_id.wrapping_add(1);
+        let msg = self.envelope(msg, request_id);
         // A relaxed REQ forgets the old request: its reply, if it comes, is dropped.
         self.awaiting = None;
         let peer = self.core.send(msg).await?;
+        self.request_id = request_id;
         self.awaiting = Some(peer);
         Ok(())
+    }
+
+    /// The request as it goes out: `[request id (REQ_CORRELATE)]`, the empty delimiter, body.
+    fn envelope(&self, mut msg: Message, request_id: u32) -> Message {
+        msg.push_front(Bytes::new());
+        if self.core.options().req_correlate {
+            msg.push_front(Bytes::copy_from_slice(&request_id.to_be_bytes()));
+        }
+        msg
+    }
+
+    /// Like [`send`](Self::send) but never waits: [`Error::WouldBlock`] (message handed back)
+    /// when no peer has room.
+    pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), TrySendError> {
+        let msg = msg.into();
+        if msg.is_empty() {
+            return Err(TrySendError {
+                error: Error::EmptyMessage,
+                message: msg,
+            });
+        }
+        if self.awaiting.is_some() && !self.core.options().req_relaxed {
+            return Err(TrySendError {
+                error: Error::InvalidState(
+                    "REQ must receive the reply before sending another request (or set REQ_RELAXED)",
+                ),
+                message: msg,
+            });
+        }
+        let body = msg.clone();
+        let request_id = self.request_id.wrapping_add(1);
+        let msg = self.envelope(msg, request_id);
+        match self.core.try_send(msg) {
+            Ok(peer) => {
+                self.request_id = request_id;
+                self.awaiting = Some(peer);
+                Ok(())
+            }
+            // Hand back the caller's message, not our envelope.
+            Err(e) => Err(TrySendError {
+                error: e.error,
+                message: body,
+            }),
+        }
+    }
+
+    /// Receives the reply if it has arrived, else fails with [`Error::WouldBlock`].
+    pub fn try_recv(&mut self) -> Result<Message> {
+        let Some(peer) = self.awaiting else {
+            return Err(Error::InvalidState(
+                "REQ must send a request before receiving",
+            ));
+        };
+        let correlate = self.core.options().req_correlate.then_some(self.request_id);
+        let reply = self.core.try_recv_filtered(|inbound| {
+            (inbound.peer == peer)
+                .then(|| strip_reply_envelope(inbound.event.into_message()?, correlate))
+                .flatten()
+        })?;
+        self.awaiting = None;
+        Ok(reply)
     }
 
     /// Receives the reply to the outstanding request, waiting up to RCVTIMEO. Messages from other
