@@ -63,9 +63,9 @@ pub struct SocketOptions {
     /// ZMQ_IMMEDIATE: queue messages only to peers whose connection is complete, instead of also
     /// to connecting endpoints that are not up yet. Default off.
     pub immediate: bool,
-    /// ZMQ_CONFLATE: keep only the newest message in the inbound queue (older ones not yet
-    /// received are replaced); RCVHWM is then ignored. For last-value feeds (SUB, PULL,
-    /// DEALER...). Default off.
+    /// ZMQ_CONFLATE: keep only the newest message in the inbound queue and in each peer's
+    /// outbound queue (older ones not yet received or sent are replaced); the HWMs are then
+    /// ignored. For last-value feeds. Default off.
     pub conflate: bool,
     /// ZMQ_XPUB_MANUAL: an XPUB passes every (un)subscription to the application and applies
     /// none itself; the application decides with `XPubSocket::subscribe`/`unsubscribe`, which

@@ -568,6 +568,29 @@ async fn conflate_keeps_the_newest(ctx: Context) {
     .await;
     assert!(older < 100, "{older} stale messages were kept");
     assert!(matches!(pull.try_recv(), Err(Error::WouldBlock)));
+
+    // Outbound: a conflating PUSH whose peer is not there yet keeps only the newest message.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let mut push = PushSocket::new(&ctx);
+    push.set_option(SocketOption::Conflate(true)).unwrap();
+    push.connect(endpoint.as_str()).await.unwrap();
+    for i in 0..100u8 {
+        push.try_send(vec![i]).unwrap();
+    }
+    push.send("newest").await.unwrap();
+    let mut pull = PullSocket::new(&ctx);
+    pull.bind(endpoint.as_str()).await.unwrap();
+    assert_eq!(
+        within(&ctx, pull.recv()).await.unwrap(),
+        Message::from("newest")
+    );
+    sleep(&ctx, 100).await;
+    assert!(matches!(pull.try_recv(), Err(Error::WouldBlock)));
 }
 
 /// XPUB_MANUAL: subscriptions reach the application and take effect only when it applies them.

@@ -2,7 +2,7 @@
 //! snapshot used for sending, and the inbound queue used for receiving.
 
 use super::inproc::Connector;
-use super::shared::{EndpointKey, InEvent, Inbound, Outbound, PeerId, Shared};
+use super::shared::{EndpointKey, InEvent, Inbound, Outbound, PeerId, PeerTx, Shared};
 use super::tasks::{ConnParams, accept_loop, connect_loop};
 use crate::context::Context;
 use crate::monitor::SocketEvent;
@@ -44,7 +44,7 @@ struct EndpointEntry {
 #[derive(Default)]
 struct OutPeers {
     seen_generation: u64,
-    queues: Vec<(PeerId, flume::Sender<Outbound>)>,
+    queues: Vec<(PeerId, PeerTx)>,
     /// The peers of `queues` that are connected now.
     connected: Vec<PeerId>,
     /// Where each peer sits in `queues`.
@@ -347,7 +347,7 @@ impl SocketCore {
         let Some(peer) = out.balancer.next_ready(|peer| !queue(peer).is_full()) else {
             return Err(msg);
         };
-        match queue(peer).try_send(Outbound::Message(msg)) {
+        match queue(peer).offer(Outbound::Message(msg)) {
             Ok(()) => Ok(peer),
             Err(flume::TrySendError::Full(item) | flume::TrySendError::Disconnected(item)) => {
                 match item {
@@ -424,7 +424,7 @@ impl SocketCore {
                 message: msg,
             });
         };
-        let (error, item) = match self.out.queues[index].1.try_send(Outbound::Message(msg)) {
+        let (error, item) = match self.out.queues[index].1.offer(Outbound::Message(msg)) {
             Ok(()) => return Ok(()),
             Err(flume::TrySendError::Full(item)) => (Error::WouldBlock, item),
             Err(flume::TrySendError::Disconnected(item)) => (Error::HostUnreachable, item),
@@ -499,7 +499,7 @@ impl SocketCore {
         self.refresh_peers();
         for peer in peers {
             if let Some(&index) = self.out.index.get(peer) {
-                let _ = self.out.queues[index].1.try_send(item.clone());
+                let _ = self.out.queues[index].1.offer(item.clone());
             }
         }
     }
@@ -524,7 +524,7 @@ impl SocketCore {
             if let Some(&index) = self.out.index.get(&peer) {
                 let _ = self.out.queues[index]
                     .1
-                    .try_send(Outbound::Message(msg.clone()));
+                    .offer(Outbound::Message(msg.clone()));
             }
         }
     }

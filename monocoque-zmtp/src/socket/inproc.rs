@@ -7,7 +7,7 @@
 //! as a finished ZMTP handshake would, and starts one forwarding task per direction that moves
 //! the items of one socket's queue for the peer into the other socket's inbound queue.
 
-use super::shared::{Attached, EndpointKey, InEvent, Inbound, Outbound, PeerId};
+use super::shared::{Attached, EndpointKey, InEvent, Inbound, Outbound, PeerId, PeerTx};
 use super::tasks::ConnParams;
 use crate::monitor::{ConnectionError, SocketEvent};
 use crate::proto::ZmtpError;
@@ -52,7 +52,7 @@ struct Side {
     peer: PeerId,
     origin: EndpointKey,
     /// The queue to create the peer entry with (binder side only: a connector's exists).
-    tx: Option<flume::Sender<Outbound>>,
+    tx: Option<PeerTx>,
     outbound: Option<flume::Receiver<Outbound>>,
     shutdown: flume::Receiver<()>,
 }

@@ -30,6 +30,44 @@ pub(crate) enum Outbound {
     Cancel(Bytes),
 }
 
+/// The socket's end of one peer's outgoing queue.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerTx {
+    tx: flume::Sender<Outbound>,
+    /// CONFLATE: the queue's other end, to take out the stale item a newer one replaces.
+    conflate: Option<flume::Receiver<Outbound>>,
+}
+
+impl PeerTx {
+    /// A queue of `capacity` items (0: unbounded); with `conflate`, of one item that newer ones
+    /// replace (ZMQ_CONFLATE).
+    pub fn queue(capacity: usize, conflate: bool) -> (PeerTx, flume::Receiver<Outbound>) {
+        let (tx, rx) = match (conflate, capacity) {
+            (true, _) => flume::bounded(1),
+            (false, 0) => flume::unbounded(),
+            (false, hwm) => flume::bounded(hwm),
+        };
+        let conflate = conflate.then(|| rx.clone());
+        (PeerTx { tx, conflate }, rx)
+    }
+
+    /// Whether an item would be refused now (a conflating queue never refuses).
+    pub fn is_full(&self) -> bool {
+        self.conflate.is_none() && self.tx.is_full()
+    }
+
+    /// Queues an item without waiting; a conflating queue drops its stale item to make room.
+    pub fn offer(&self, item: Outbound) -> Result<(), flume::TrySendError<Outbound>> {
+        match (self.tx.try_send(item), &self.conflate) {
+            (Err(flume::TrySendError::Full(item)), Some(queue)) => {
+                let _ = queue.try_recv();
+                self.tx.try_send(item)
+            }
+            (result, _) => result,
+        }
+    }
+}
+
 /// What a connection hands its socket.
 #[derive(Debug)]
 pub(crate) enum InEvent {
@@ -71,7 +109,7 @@ pub(crate) struct PeerEntry {
     /// Which bound or connected endpoint of the socket this peer came through.
     pub origin: EndpointKey,
     /// The outgoing queue; `None` for sockets that never send.
-    pub tx: Option<flume::Sender<Outbound>>,
+    pub tx: Option<PeerTx>,
     /// True while a connection with a completed handshake is attached.
     pub attached: bool,
     /// Sending on it closes the peer's connection at once (ROUTER_HANDOVER).
@@ -173,12 +211,7 @@ impl Shared {
 
     /// Adds a peer whose queue exists before any connection (a connecting endpoint: libzmq creates
     /// the pipe at connect time, so messages queue while the link is down).
-    pub fn add_detached(
-        &self,
-        id: PeerId,
-        origin: EndpointKey,
-        tx: Option<flume::Sender<Outbound>>,
-    ) {
+    pub fn add_detached(&self, id: PeerId, origin: EndpointKey, tx: Option<PeerTx>) {
         self.lock().entries.push(PeerEntry {
             id,
             origin,
@@ -197,7 +230,7 @@ impl Shared {
         &self,
         id: PeerId,
         origin: EndpointKey,
-        tx: Option<flume::Sender<Outbound>>,
+        tx: Option<PeerTx>,
         announced_id: Option<Bytes>,
         handover: bool,
     ) -> Result<Attached, AttachError> {
@@ -304,7 +337,7 @@ impl Shared {
     }
 
     /// The current outgoing queues, in join order, each with whether its peer is connected.
-    pub fn senders(&self) -> Vec<(PeerId, flume::Sender<Outbound>, bool)> {
+    pub fn senders(&self) -> Vec<(PeerId, PeerTx, bool)> {
         (self.lock().entries.iter())
             .filter_map(|p| p.tx.clone().map(|tx| (p.id, tx, p.attached)))
             .collect()

@@ -1,7 +1,7 @@
 //! The background tasks of a socket: one accept loop per bound endpoint, one connect loop per
 //! connected endpoint (reconnecting with back-off), and one engine per connection.
 
-use super::shared::{Attached, EndpointKey, InEvent, Inbound, Outbound, PeerId, Shared};
+use super::shared::{Attached, EndpointKey, InEvent, Inbound, Outbound, PeerId, PeerTx, Shared};
 use crate::engine::{Engine, Link};
 use crate::monitor::{ConnectionError, SocketEvent};
 use crate::proto::{NullMechanism, PeerInfo, Session, SessionConfig};
@@ -48,19 +48,11 @@ impl ConnParams {
 
     /// A peer's outgoing queue, bounded by SNDHWM (0 = unbounded, as in libzmq); none for
     /// sockets that never send.
-    pub fn peer_queue(
-        &self,
-    ) -> (
-        Option<flume::Sender<Outbound>>,
-        Option<flume::Receiver<Outbound>>,
-    ) {
+    pub fn peer_queue(&self) -> (Option<PeerTx>, Option<flume::Receiver<Outbound>>) {
         if !self.sends {
             return (None, None);
         }
-        let (tx, rx) = match self.options.sndhwm {
-            0 => flume::unbounded(),
-            hwm => flume::bounded(hwm),
-        };
+        let (tx, rx) = PeerTx::queue(self.options.sndhwm, self.options.conflate);
         (Some(tx), Some(rx))
     }
 
@@ -79,7 +71,7 @@ impl ConnParams {
         &self,
         id: PeerId,
         origin: EndpointKey,
-        tx: Option<flume::Sender<Outbound>>,
+        tx: Option<PeerTx>,
         info: &PeerInfo,
     ) -> Result<Attached, ConnectionError> {
         self.shared
