@@ -4,7 +4,8 @@
 //! message or roundtrip count), as libzmq's tools do, plus two options:
 //! `--impl monocoque|libzmq` and `--runtime tokio|async-std|smol` (the
 //! runtime only matters for monocoque). Options may come anywhere, as
-//! `--impl X` or `--impl=X`.
+//! `--impl X` or `--impl=X`. `remote_lat` also takes the flag `--histogram`:
+//! it then times every roundtrip and prints percentiles after libzmq's lines.
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,6 +17,11 @@ pub enum Impl {
     Monocoque,
     /// libzmq through the `zmq` crate.
     Libzmq,
+    /// zmq.rs, the `zeromq` crate (throughput tools only, on tokio).
+    Zeromq,
+    /// Plain blocking TCP with ZMTP framing, perfectly batched: the
+    /// loopback limit (throughput tools only).
+    Raw,
 }
 
 impl Impl {
@@ -24,6 +30,8 @@ impl Impl {
         match self {
             Impl::Monocoque => "monocoque",
             Impl::Libzmq => "libzmq",
+            Impl::Zeromq => "zeromq",
+            Impl::Raw => "raw",
         }
     }
 }
@@ -41,8 +49,10 @@ impl FromStr for Impl {
         match s {
             "monocoque" | "ours" => Ok(Impl::Monocoque),
             "libzmq" | "zmq" => Ok(Impl::Libzmq),
+            "zeromq" | "zmq.rs" | "zmqrs" => Ok(Impl::Zeromq),
+            "raw" => Ok(Impl::Raw),
             other => Err(format!(
-                "unknown implementation `{other}` (expected monocoque or libzmq)"
+                "unknown implementation `{other}` (expected monocoque, libzmq, zeromq or raw)"
             )),
         }
     }
@@ -107,9 +117,11 @@ pub struct ToolArgs {
     pub imp: Impl,
     /// Runtime for monocoque.
     pub runtime: Runtime,
+    /// `--histogram`: time each roundtrip and print percentiles (latency).
+    pub histogram: bool,
 }
 
-/// Parses `<endpoint> <size> <count> [--impl I] [--runtime R]`.
+/// Parses `<endpoint> <size> <count> [--impl I] [--runtime R] [--histogram]`.
 ///
 /// `args` excludes the program name. The implementation defaults to
 /// monocoque and the runtime to tokio.
@@ -121,9 +133,12 @@ where
     let mut positional = Vec::new();
     let mut imp = Impl::Monocoque;
     let mut runtime = Runtime::Tokio;
+    let mut histogram = false;
     let mut iter = args.into_iter().map(Into::into);
     while let Some(arg) = iter.next() {
-        if let Some(option) = arg.strip_prefix("--") {
+        if arg == "--histogram" {
+            histogram = true;
+        } else if let Some(option) = arg.strip_prefix("--") {
             let (name, inline) = match option.split_once('=') {
                 Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
                 None => (option.to_owned(), None),
@@ -164,6 +179,7 @@ where
         count,
         imp,
         runtime,
+        histogram,
     })
 }
 
@@ -179,6 +195,14 @@ mod tests {
         assert_eq!(a.count, 1000);
         assert_eq!(a.imp, Impl::Monocoque);
         assert_eq!(a.runtime, Runtime::Tokio);
+        assert!(!a.histogram);
+    }
+
+    #[test]
+    fn histogram_flag() {
+        let a = parse_tool_args(["--histogram", "e", "1", "2", "--impl", "libzmq"]).unwrap();
+        assert!(a.histogram);
+        assert_eq!(a.imp, Impl::Libzmq);
     }
 
     #[test]
@@ -197,6 +221,8 @@ mod tests {
         assert_eq!((a.size, a.count), (16, 10));
         let a = parse_tool_args(["e", "1", "2", "--runtime", "async-std"]).unwrap();
         assert_eq!(a.runtime, Runtime::AsyncStd);
+        let a = parse_tool_args(["e", "1", "2", "--impl=zmq.rs"]).unwrap();
+        assert_eq!(a.imp, Impl::Zeromq);
     }
 
     #[test]

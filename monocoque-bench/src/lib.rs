@@ -4,15 +4,21 @@
 //! output of libzmq's `local_thr`, `remote_thr`, `local_lat` and
 //! `remote_lat`, each able to run on monocoque (`--impl monocoque`, on the
 //! runtime chosen by `--runtime`) or on libzmq (`--impl libzmq`, through the
-//! `zmq` crate). `compare` runs the throughput pair as separate processes for
-//! every implementation and prints a comparison table.
+//! `zmq` crate). `compare` runs the throughput pair (and the latency pair) as
+//! separate processes for every implementation and prints comparison tables.
 //!
 //! Cargo features:
 //! - `libzmq` (default): the libzmq side (the `zmq` crate, vendored libzmq).
 //! - `monocoque-impl` (default): the monocoque side.
+//! - `zeromq` (default): zmq.rs, the `zeromq` crate, in the throughput tools
+//!   (`--impl zeromq`, always on tokio).
+//!
+//! `--impl raw` (always built) moves the same bytes over plain blocking TCP
+//! with perfect batching: the loopback limit.
 
 pub mod args;
 pub mod output;
+pub mod raw_impl;
 pub mod stats;
 pub mod tools;
 
@@ -21,6 +27,9 @@ pub mod zmq_impl;
 
 #[cfg(feature = "monocoque-impl")]
 pub mod mono_impl;
+
+#[cfg(feature = "zeromq")]
+pub mod zeromq_impl;
 
 /// Error type of the perf tools.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -33,6 +42,9 @@ pub const HAS_LIBZMQ: bool = cfg!(feature = "libzmq");
 
 /// Whether this build has the monocoque side.
 pub const HAS_MONOCOQUE: bool = cfg!(feature = "monocoque-impl");
+
+/// Whether this build has the zmq.rs side (`zeromq` crate).
+pub const HAS_ZEROMQ: bool = cfg!(feature = "zeromq");
 
 /// The version of the linked libzmq, as `"major.minor.patch"`, if built in.
 pub fn libzmq_version() -> Option<String> {

@@ -1,16 +1,15 @@
-//! The throughput tools on monocoque, on tokio, async-std or smol.
-//!
-//! The latency tools need REQ/REP, which monocoque does not have yet.
+//! The perf tools on monocoque, on tokio, async-std or smol: PUSH/PULL for
+//! throughput, REQ/REP for latency.
 
 use std::future::Future;
 use std::time::Instant;
 
 use bytes::Bytes;
-use monocoque::{Context, Endpoint, Message, PullSocket, PushSocket};
+use monocoque::{Context, Endpoint, Message, PullSocket, PushSocket, RepSocket, ReqSocket};
 
 use crate::Result;
 use crate::args::Runtime;
-use crate::output::Throughput;
+use crate::output::{Latency, Throughput};
 
 /// Runs `body` to completion on `runtime`, handing it a monocoque context
 /// made inside that runtime.
@@ -80,4 +79,51 @@ pub async fn remote_thr(ctx: Context, endpoint: &str, size: usize, count: u64) -
     }
     push.close().await;
     Ok(())
+}
+
+/// `local_lat`: binds a REP socket and echoes `roundtrips` messages.
+pub async fn local_lat(ctx: Context, endpoint: &str, size: usize, roundtrips: u64) -> Result<()> {
+    let mut rep = RepSocket::new(&ctx);
+    let _bound: Endpoint = rep.bind(endpoint).await?;
+    for _ in 0..roundtrips {
+        let msg = rep.recv().await?;
+        check_size(msg.payload_len(), size)?;
+        rep.send(msg).await?;
+    }
+    // Waits for the last reply to be written (default linger).
+    rep.close().await;
+    Ok(())
+}
+
+/// `remote_lat`: connects a REQ socket and times `roundtrips` request/reply
+/// exchanges of `size`-byte messages (the reply is sent back as the next
+/// request, as libzmq's tool does); with `samples`, also pushes each
+/// roundtrip's time there, in microseconds.
+pub async fn remote_lat(
+    ctx: Context,
+    endpoint: &str,
+    size: usize,
+    roundtrips: u64,
+    mut samples: Option<&mut Vec<f64>>,
+) -> Result<Latency> {
+    let mut req = ReqSocket::new(&ctx);
+    req.connect(endpoint).await?;
+    let mut msg = Message::single(Bytes::from(vec![0u8; size]));
+    let start = Instant::now();
+    for _ in 0..roundtrips {
+        let t0 = samples.is_some().then(Instant::now);
+        req.send(msg).await?;
+        msg = req.recv().await?;
+        if let (Some(t0), Some(s)) = (t0, samples.as_deref_mut()) {
+            s.push(t0.elapsed().as_secs_f64() * 1e6);
+        }
+        check_size(msg.payload_len(), size)?;
+    }
+    let elapsed = start.elapsed();
+    req.close().await;
+    Ok(Latency {
+        size,
+        roundtrips,
+        elapsed,
+    })
 }

@@ -121,6 +121,103 @@ pub fn parse_throughput(text: &str) -> Result<ParsedThroughput, String> {
     }
 }
 
+/// Per-roundtrip latency percentiles (`remote_lat --histogram`), one-way
+/// like libzmq's average (half of each roundtrip), in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Slowest roundtrip.
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// Nearest-rank percentiles of `roundtrip_micros` (whole roundtrips,
+    /// halved here); `None` when empty.
+    pub fn from_roundtrips(roundtrip_micros: &[f64]) -> Option<Percentiles> {
+        if roundtrip_micros.is_empty() {
+            return None;
+        }
+        let mut sorted: Vec<f64> = roundtrip_micros.iter().map(|r| r / 2.0).collect();
+        sorted.sort_by(f64::total_cmp);
+        let rank = |p: f64| {
+            let idx = (p * sorted.len() as f64).ceil() as usize;
+            sorted[idx.clamp(1, sorted.len()) - 1]
+        };
+        Some(Percentiles {
+            p50: rank(0.50),
+            p90: rank(0.90),
+            p99: rank(0.99),
+            max: sorted[sorted.len() - 1],
+        })
+    }
+
+    /// The extra lines `remote_lat --histogram` prints after libzmq's three.
+    pub fn render(&self) -> String {
+        format!(
+            "latency p50: {:.3} [us]\nlatency p90: {:.3} [us]\nlatency p99: {:.3} [us]\nlatency max: {:.3} [us]\n",
+            self.p50, self.p90, self.p99, self.max
+        )
+    }
+}
+
+/// Values read back from `remote_lat`'s output.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParsedLatency {
+    /// `message size` line.
+    pub size: usize,
+    /// `roundtrip count` line.
+    pub roundtrips: u64,
+    /// `average latency` line, microseconds.
+    pub mean_us: f64,
+    /// `latency p50/p90/p99/max` lines, when printed (`--histogram`).
+    pub percentiles: Option<Percentiles>,
+}
+
+/// Parses `remote_lat` output (ours, with or without `--histogram`, or
+/// libzmq's own tool's).
+pub fn parse_latency(text: &str) -> Result<ParsedLatency, String> {
+    let (mut size, mut roundtrips, mut mean) = (None, None, None);
+    let mut pct = [None::<f64>; 4];
+    for line in text.lines() {
+        let Some((key, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let Some(value) = rest.split_whitespace().next() else {
+            continue;
+        };
+        let bad = || format!("bad value `{value}` in line `{line}`");
+        let num = || value.parse::<f64>().map_err(|_| bad());
+        match key.trim() {
+            "message size" => size = Some(value.parse().map_err(|_| bad())?),
+            "roundtrip count" => roundtrips = Some(value.parse().map_err(|_| bad())?),
+            "average latency" => mean = Some(num()?),
+            "latency p50" => pct[0] = Some(num()?),
+            "latency p90" => pct[1] = Some(num()?),
+            "latency p99" => pct[2] = Some(num()?),
+            "latency max" => pct[3] = Some(num()?),
+            _ => {}
+        }
+    }
+    let percentiles = match pct {
+        [Some(p50), Some(p90), Some(p99), Some(max)] => Some(Percentiles { p50, p90, p99, max }),
+        _ => None,
+    };
+    match (size, roundtrips, mean) {
+        (Some(size), Some(roundtrips), Some(mean_us)) => Ok(ParsedLatency {
+            size,
+            roundtrips,
+            mean_us,
+            percentiles,
+        }),
+        _ => Err(format!("incomplete remote_lat output: {text:?}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +266,26 @@ mod tests {
         };
         assert!((l.one_way_micros() - 30.0).abs() < 1e-9);
         assert!(l.render().contains("average latency: 30.000 [us]"));
+    }
+
+    #[test]
+    fn percentiles_render_and_parse() {
+        let rt: Vec<f64> = (1..=100).map(|i| f64::from(i) * 2.0).collect();
+        let p = Percentiles::from_roundtrips(&rt).unwrap();
+        assert_eq!((p.p50, p.p90, p.p99, p.max), (50.0, 90.0, 99.0, 100.0));
+        assert_eq!(Percentiles::from_roundtrips(&[]), None);
+        let l = Latency {
+            size: 64,
+            roundtrips: 100,
+            elapsed: Duration::from_millis(10),
+        };
+        let text = format!("{}{}", l.render(), p.render());
+        let parsed = parse_latency(&text).unwrap();
+        assert_eq!((parsed.size, parsed.roundtrips), (64, 100));
+        assert!((parsed.mean_us - 50.0).abs() < 1e-9);
+        assert_eq!(parsed.percentiles, Some(p));
+        let plain = parse_latency(&l.render()).unwrap();
+        assert_eq!(plain.percentiles, None);
+        assert!(parse_latency("message size: 1 [B]\n").is_err());
     }
 }

@@ -17,7 +17,7 @@ fn parse_or_usage(tool: &str, positional: &str, args: Vec<String>) -> Result<Too
     parse_tool_args(args).map_err(|e| {
         eprintln!("{tool}: {e}");
         eprintln!(
-            "usage: {tool} {positional} [--impl monocoque|libzmq] [--runtime tokio|async-std|smol]"
+            "usage: {tool} {positional} [--impl monocoque|libzmq|zeromq|raw] [--runtime tokio|async-std|smol] [--histogram]"
         );
         EXIT_FAILURE
     })
@@ -44,7 +44,9 @@ fn print(text: &str) {
 const NO_LIBZMQ: &str = "this build lacks the `libzmq` feature of monocoque-bench";
 #[cfg(not(feature = "monocoque-impl"))]
 const NO_MONOCOQUE: &str = "this build lacks the `monocoque-impl` feature of monocoque-bench";
-const NO_REQ_REP: &str = "monocoque has no REQ/REP sockets yet; use --impl libzmq";
+#[cfg(not(feature = "zeromq"))]
+const NO_ZEROMQ: &str = "this build lacks the `zeromq` feature of monocoque-bench";
+const NO_LAT: &str = "the latency tools run on monocoque or libzmq only";
 
 /// The tool names [`run_tool`] knows.
 pub const TOOLS: [&str; 4] = ["local_thr", "remote_thr", "local_lat", "remote_lat"];
@@ -98,6 +100,15 @@ pub fn local_thr_with(args: Vec<String>) -> i32 {
         }
         #[cfg(not(feature = "monocoque-impl"))]
         Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
+        #[cfg(feature = "zeromq")]
+        Impl::Zeromq => crate::zeromq_impl::block_on(crate::zeromq_impl::local_thr(
+            &args.endpoint,
+            args.size,
+            args.count,
+        )),
+        #[cfg(not(feature = "zeromq"))]
+        Impl::Zeromq => return unavailable(TOOL, args.imp, NO_ZEROMQ),
+        Impl::Raw => crate::raw_impl::local_thr(&args.endpoint, args.size, args.count),
     };
     match result {
         Ok(thr) => {
@@ -145,6 +156,15 @@ pub fn remote_thr_with(args: Vec<String>) -> i32 {
         }
         #[cfg(not(feature = "monocoque-impl"))]
         Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
+        #[cfg(feature = "zeromq")]
+        Impl::Zeromq => crate::zeromq_impl::block_on(crate::zeromq_impl::remote_thr(
+            &args.endpoint,
+            args.size,
+            args.count,
+        )),
+        #[cfg(not(feature = "zeromq"))]
+        Impl::Zeromq => return unavailable(TOOL, args.imp, NO_ZEROMQ),
+        Impl::Raw => crate::raw_impl::remote_thr(&args.endpoint, args.size, args.count),
     };
     match result {
         Ok(()) => 0,
@@ -158,21 +178,42 @@ pub fn local_lat_main() -> i32 {
 }
 
 /// [`local_lat_main`] with explicit arguments (program name excluded).
+// With neither implementation built in, every arm below returns early.
+#[cfg_attr(
+    not(any(feature = "libzmq", feature = "monocoque-impl")),
+    allow(unreachable_code, unused_variables)
+)]
 pub fn local_lat_with(args: Vec<String>) -> i32 {
     const TOOL: &str = "local_lat";
     let args = match parse_or_usage(TOOL, "<bind-to> <message-size> <roundtrip-count>", args) {
         Ok(args) => args,
         Err(code) => return code,
     };
-    match args.imp {
+    let result: crate::Result<()> = match args.imp {
         #[cfg(feature = "libzmq")]
-        Impl::Libzmq => match crate::zmq_impl::local_lat(&args.endpoint, args.size, args.count) {
-            Ok(()) => 0,
-            Err(e) => failed(TOOL, e),
-        },
+        Impl::Libzmq => crate::zmq_impl::local_lat(&args.endpoint, args.size, args.count),
         #[cfg(not(feature = "libzmq"))]
-        Impl::Libzmq => unavailable(TOOL, args.imp, NO_LIBZMQ),
-        Impl::Monocoque => unavailable(TOOL, args.imp, NO_REQ_REP),
+        Impl::Libzmq => return unavailable(TOOL, args.imp, NO_LIBZMQ),
+        #[cfg(feature = "monocoque-impl")]
+        Impl::Monocoque => {
+            let ToolArgs {
+                endpoint,
+                size,
+                count,
+                runtime,
+                ..
+            } = &args;
+            crate::mono_impl::block_on(*runtime, |ctx| async move {
+                crate::mono_impl::local_lat(ctx, endpoint, *size, *count).await
+            })
+        }
+        #[cfg(not(feature = "monocoque-impl"))]
+        Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
+        Impl::Zeromq | Impl::Raw => return unavailable(TOOL, args.imp, NO_LAT),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => failed(TOOL, e),
     }
 }
 
@@ -182,23 +223,56 @@ pub fn remote_lat_main() -> i32 {
 }
 
 /// [`remote_lat_main`] with explicit arguments (program name excluded).
+///
+/// With `--histogram`, every roundtrip is timed and p50/p90/p99/max lines
+/// follow libzmq's three.
+// With neither implementation built in, every arm below returns early.
+#[cfg_attr(
+    not(any(feature = "libzmq", feature = "monocoque-impl")),
+    allow(unreachable_code, unused_variables, unused_mut)
+)]
 pub fn remote_lat_with(args: Vec<String>) -> i32 {
     const TOOL: &str = "remote_lat";
     let args = match parse_or_usage(TOOL, "<connect-to> <message-size> <roundtrip-count>", args) {
         Ok(args) => args,
         Err(code) => return code,
     };
-    match args.imp {
+    let mut samples = Vec::new();
+    if args.histogram {
+        samples.reserve(usize::try_from(args.count).unwrap_or(0));
+    }
+    let record = args.histogram.then_some(&mut samples);
+    let result: crate::Result<crate::output::Latency> = match args.imp {
         #[cfg(feature = "libzmq")]
-        Impl::Libzmq => match crate::zmq_impl::remote_lat(&args.endpoint, args.size, args.count) {
-            Ok(lat) => {
-                print(&lat.render());
-                0
-            }
-            Err(e) => failed(TOOL, e),
-        },
+        Impl::Libzmq => crate::zmq_impl::remote_lat(&args.endpoint, args.size, args.count, record),
         #[cfg(not(feature = "libzmq"))]
-        Impl::Libzmq => unavailable(TOOL, args.imp, NO_LIBZMQ),
-        Impl::Monocoque => unavailable(TOOL, args.imp, NO_REQ_REP),
+        Impl::Libzmq => return unavailable(TOOL, args.imp, NO_LIBZMQ),
+        #[cfg(feature = "monocoque-impl")]
+        Impl::Monocoque => {
+            let ToolArgs {
+                endpoint,
+                size,
+                count,
+                runtime,
+                ..
+            } = &args;
+            crate::mono_impl::block_on(*runtime, |ctx| async move {
+                crate::mono_impl::remote_lat(ctx, endpoint, *size, *count, record).await
+            })
+        }
+        #[cfg(not(feature = "monocoque-impl"))]
+        Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
+        Impl::Zeromq | Impl::Raw => return unavailable(TOOL, args.imp, NO_LAT),
+    };
+    match result {
+        Ok(lat) => {
+            let mut text = lat.render();
+            if let Some(p) = crate::output::Percentiles::from_roundtrips(&samples) {
+                text.push_str(&p.render());
+            }
+            print(&text);
+            0
+        }
+        Err(e) => failed(TOOL, e),
     }
 }

@@ -77,17 +77,27 @@ pub fn local_lat(endpoint: &str, size: usize, roundtrips: u64) -> Result<()> {
 }
 
 /// `remote_lat`: connects a REQ socket and times `roundtrips` request/reply
-/// exchanges of `size`-byte messages.
-pub fn remote_lat(endpoint: &str, size: usize, roundtrips: u64) -> Result<Latency> {
+/// exchanges of `size`-byte messages; with `samples`, also pushes each
+/// roundtrip's time there, in microseconds.
+pub fn remote_lat(
+    endpoint: &str,
+    size: usize,
+    roundtrips: u64,
+    mut samples: Option<&mut Vec<f64>>,
+) -> Result<Latency> {
     let ctx = zmq::Context::new();
     let req = ctx.socket(zmq::REQ)?;
     req.connect(endpoint)?;
     let mut msg = zmq::Message::with_size(size);
     let start = Instant::now();
     for _ in 0..roundtrips {
+        let t0 = samples.is_some().then(Instant::now);
         let request = std::mem::replace(&mut msg, zmq::Message::new());
         req.send(request, 0)?;
         req.recv(&mut msg, 0)?;
+        if let (Some(t0), Some(s)) = (t0, samples.as_deref_mut()) {
+            s.push(t0.elapsed().as_secs_f64() * 1e6);
+        }
         check_size(msg.len(), size)?;
     }
     let elapsed = start.elapsed();

@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use monocoque_bench::output::parse_throughput;
+use monocoque_bench::output::{parse_latency, parse_throughput};
 
 fn endpoint() -> String {
     let port = TcpListener::bind("127.0.0.1:0")
@@ -85,18 +85,100 @@ fn check_throughput(out: &str, size: usize, count: u64) {
     assert!(lines[3].starts_with("mean throughput: ") && lines[3].ends_with(" [Mb/s]"));
 }
 
+/// One local_lat/remote_lat pair; returns remote_lat's stdout.
+fn lat_pair(rep: &[&str], req: &[&str], size: usize, roundtrips: u64) -> String {
+    let ep = endpoint();
+    let (size, roundtrips) = (size.to_string(), roundtrips.to_string());
+    let mut largs = vec![ep.as_str(), size.as_str(), roundtrips.as_str()];
+    largs.extend_from_slice(rep);
+    let mut rargs = vec![ep.as_str(), size.as_str(), roundtrips.as_str()];
+    rargs.extend_from_slice(req);
+    let local = spawn(env!("CARGO_BIN_EXE_local_lat"), &largs);
+    let remote = spawn(env!("CARGO_BIN_EXE_remote_lat"), &rargs);
+    let limit = Duration::from_secs(60);
+    let r = finish(remote, "remote_lat", limit);
+    let l = finish(local, "local_lat", limit);
+    assert!(
+        r.status.success(),
+        "remote_lat failed: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(
+        l.status.success(),
+        "local_lat failed: {}",
+        String::from_utf8_lossy(&l.stderr)
+    );
+    String::from_utf8(r.stdout).unwrap()
+}
+
+/// libzmq's three lines, then (with `--histogram`) four percentile lines.
+fn check_latency(out: &str, size: usize, roundtrips: u64, histogram: bool) {
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), if histogram { 7 } else { 3 }, "{out}");
+    assert_eq!(lines[0], format!("message size: {size} [B]"));
+    assert_eq!(lines[1], format!("roundtrip count: {roundtrips}"));
+    assert!(lines[2].starts_with("average latency: ") && lines[2].ends_with(" [us]"));
+    let p = parse_latency(out).unwrap();
+    assert!(p.mean_us > 0.0, "{out}");
+    assert_eq!(p.percentiles.is_some(), histogram, "{out}");
+    if let Some(pct) = p.percentiles {
+        assert!(
+            pct.p50 <= pct.p90 && pct.p90 <= pct.p99 && pct.p99 <= pct.max,
+            "{out}"
+        );
+    }
+}
+
 #[test]
-fn latency_tools_refuse_monocoque_for_now() {
-    for bin in [
-        env!("CARGO_BIN_EXE_local_lat"),
-        env!("CARGO_BIN_EXE_remote_lat"),
+fn raw_throughput_pair() {
+    let raw: &[&str] = &["--impl", "raw"];
+    for (size, count) in [
+        (64, 100_000),
+        (0, 1000),
+        (255, 1000),
+        (256, 1000),
+        (70_000, 200),
     ] {
-        let out = Command::new(bin)
-            .args(["tcp://127.0.0.1:1", "1", "1", "--impl", "monocoque"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("not available"));
+        check_throughput(&throughput_pair(raw, raw, size, count), size, count);
+    }
+}
+
+#[test]
+fn compare_over_ipc() {
+    let dir = std::env::temp_dir().join(format!("monocoque-bench-ipc-{}", std::process::id()));
+    let mut impls = String::from("raw");
+    for (built, name) in [
+        (cfg!(feature = "libzmq"), "libzmq"),
+        (cfg!(feature = "monocoque-impl"), "monocoque"),
+        (cfg!(feature = "zeromq"), "zeromq"),
+    ] {
+        if built {
+            impls.push(',');
+            impls.push_str(name);
+        }
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .args(["--transport", "ipc", "--no-latency", "--impls", &impls])
+        .args(["--runtimes", "smol", "--sizes", "64,70000", "--runs", "1"])
+        .args(["--count", "300", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("ipc (unix domain socket)"), "{stdout}");
+    assert!(!stdout.contains("failed"), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("! "), "{stdout}\n{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(feature = "zeromq")]
+#[test]
+fn zeromq_throughput_pair() {
+    let zmqrs: &[&str] = &["--impl", "zeromq"];
+    for (size, count) in [(64, 20_000), (70_000, 200)] {
+        check_throughput(&throughput_pair(zmqrs, zmqrs, size, count), size, count);
     }
 }
 
@@ -138,6 +220,8 @@ mod libzmq {
         assert_eq!(lines[0], "message size: 64 [B]");
         assert_eq!(lines[1], "roundtrip count: 200");
         assert!(lines[2].starts_with("average latency: ") && lines[2].ends_with(" [us]"));
+        let hist: &[&str] = &["--impl", "libzmq", "--histogram"];
+        check_latency(&lat_pair(LIBZMQ, hist, 1024, 100), 1024, 100, true);
     }
 
     #[test]
@@ -164,7 +248,17 @@ mod libzmq {
         let _ = std::fs::remove_dir_all(&dir);
         let out = Command::new(env!("CARGO_BIN_EXE_compare"))
             .args([
-                "--impls", "libzmq", "--sizes", "64,1K", "--runs", "2", "--count", "2000", "--out",
+                "--impls",
+                "libzmq",
+                "--sizes",
+                "64,1K",
+                "--runs",
+                "2",
+                "--count",
+                "2000",
+                "--roundtrips",
+                "100",
+                "--out",
             ])
             .arg(&dir)
             .output()
@@ -178,6 +272,11 @@ mod libzmq {
         assert!(md.contains("| libzmq | 1 KiB | 2,000 |"), "{md}");
         let json = std::fs::read_to_string(dir.join("throughput.json")).unwrap();
         assert!(json.contains("\"ratio_vs_libzmq\": 1.000"), "{json}");
+        assert!(stdout.contains("p99 vs libzmq"), "{stdout}");
+        let md = std::fs::read_to_string(dir.join("latency.md")).unwrap();
+        assert!(md.contains("| libzmq | 1 KiB |"), "{md}");
+        let json = std::fs::read_to_string(dir.join("latency.json")).unwrap();
+        assert!(json.contains("\"p99\": 1.000"), "{json}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -198,6 +297,7 @@ mod libzmq {
                 "1",
                 "--count",
                 "500",
+                "--no-latency",
                 "--out",
             ])
             .arg(&dir)
@@ -237,5 +337,27 @@ mod monocoque {
             check_throughput(&throughput_pair(ours, theirs, 64, count), 64, count);
             check_throughput(&throughput_pair(theirs, ours, 64, count), 64, count);
         }
+    }
+
+    #[test]
+    fn latency_pair_on_each_runtime() {
+        for rt in ["tokio", "async-std", "smol"] {
+            let ours = ["--impl", "monocoque", "--runtime", rt];
+            let hist = ["--impl", "monocoque", "--runtime", rt, "--histogram"];
+            check_latency(&lat_pair(&ours, &ours, 64, 200), 64, 200, false);
+            check_latency(&lat_pair(&ours, &hist, 70_000, 20), 70_000, 20, true);
+        }
+    }
+
+    #[cfg(feature = "libzmq")]
+    #[test]
+    fn latency_pair_against_libzmq() {
+        let ours: &[&str] = &["--impl", "monocoque", "--runtime", "smol"];
+        let theirs: &[&str] = &["--impl", "libzmq"];
+        check_latency(&lat_pair(ours, theirs, 64, 100), 64, 100, false);
+        check_latency(&lat_pair(theirs, ours, 64, 100), 64, 100, false);
+        let ours: &[&str] = &["--impl", "monocoque", "--runtime", "tokio"];
+        check_latency(&lat_pair(ours, theirs, 1024, 100), 1024, 100, false);
+        check_latency(&lat_pair(theirs, ours, 1024, 100), 1024, 100, false);
     }
 }

@@ -1,5 +1,7 @@
 //! `compare`: PUSH/PULL throughput of monocoque (on each runtime) against
-//! libzmq.
+//! libzmq, zmq.rs and the raw socket limit, then REQ/REP latency (mean, p50,
+//! p99 from `remote_lat --histogram`) of monocoque against libzmq, written to
+//! `latency.{md,json}` next to the throughput report.
 //!
 //! Every run starts `local_thr` (PULL, binds) and `remote_thr` (PUSH,
 //! connects) as two separate processes over tcp loopback, taken from the
@@ -19,7 +21,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use monocoque_bench::args::{Impl, Runtime};
-use monocoque_bench::output::{ParsedThroughput, parse_throughput};
+use monocoque_bench::output::{
+    ParsedLatency, ParsedThroughput, Percentiles, parse_latency, parse_throughput,
+};
 use monocoque_bench::stats::{Summary, summarize};
 
 const USAGE: &str = "\
@@ -28,7 +32,10 @@ usage: compare [options]
   --runs N             runs per implementation and size (default 5)
   --sizes LIST         message sizes in bytes, comma-separated; K suffix = KiB
                        (default 64,16,256,1K,64K)
-  --impls LIST         libzmq,monocoque (default: both, as built)
+  --impls LIST         libzmq,monocoque,zeromq,raw (default: all, as built;
+                       zeromq = zmq.rs on tokio; raw = plain TCP with ZMTP
+                       framing and perfect batching, the loopback limit;
+                       these two: throughput only)
   --runtimes LIST      monocoque runtimes: tokio,async-std,smol (default: all)
   --mixed              also run monocoque PULL <- libzmq PUSH and the reverse
                        (on the first runtime)
@@ -40,22 +47,27 @@ usage: compare [options]
   --self-exec          run the perf tools as `compare --tool NAME` instead of
                        the local_thr/remote_thr binaries next to compare
                        (automatic when those are missing or older than compare)
-  --out DIR            report directory (default <target-dir>/bench-report)";
+  --out DIR            report directory (default <target-dir>/bench-report)
+  --transport T        tcp (default) or ipc for the throughput scenario
+                       (latency always uses tcp)
+  --no-latency         skip the REQ/REP latency scenario
+  --latency-only       run only the REQ/REP latency scenario
+  --lat-sizes LIST     latency message sizes (default 64,1K)
+  --roundtrips N       roundtrips per latency run (default 20000; --quick 5000)";
 
 fn main() {
     // `compare --tool local_thr ARGS...` runs a perf tool: the fallback
     // when the tool binaries next to this one are missing or stale.
     let mut args = std::env::args().skip(1);
-    if let Some(first) = args.next() {
-        if first == "--tool" {
-            let name = args.next().unwrap_or_default();
-            let code =
-                monocoque_bench::tools::run_tool(&name, args.collect()).unwrap_or_else(|| {
-                    eprintln!("compare: unknown tool `{name}`");
-                    1
-                });
-            std::process::exit(code);
-        }
+    if let Some(first) = args.next()
+        && first == "--tool"
+    {
+        let name = args.next().unwrap_or_default();
+        let code = monocoque_bench::tools::run_tool(&name, args.collect()).unwrap_or_else(|| {
+            eprintln!("compare: unknown tool `{name}`");
+            1
+        });
+        std::process::exit(code);
     }
     let opts = match Options::parse(std::env::args().skip(1)) {
         Ok(opts) => opts,
@@ -87,6 +99,11 @@ struct Options {
     quick: bool,
     self_exec: bool,
     keep_going: bool,
+    throughput: bool,
+    transport: TransportKind,
+    latency: bool,
+    lat_sizes: Vec<usize>,
+    roundtrips: u64,
 }
 
 impl Options {
@@ -94,7 +111,7 @@ impl Options {
         let mut opts = Options {
             runs: 5,
             sizes: vec![64, 16, 256, 1024, 65536],
-            impls: vec![Impl::Libzmq, Impl::Monocoque],
+            impls: vec![Impl::Libzmq, Impl::Monocoque, Impl::Zeromq, Impl::Raw],
             runtimes: Runtime::ALL.to_vec(),
             mixed: false,
             target_secs: 2.0,
@@ -105,8 +122,14 @@ impl Options {
             quick: false,
             self_exec: false,
             keep_going: false,
+            throughput: true,
+            transport: TransportKind::Tcp,
+            latency: true,
+            lat_sizes: vec![64, 1024],
+            roundtrips: 20_000,
         };
         let mut runs = None;
+        let mut roundtrips = None;
         let mut target = None;
         let mut iter = args.into_iter();
         while let Some(arg) = iter.next() {
@@ -130,6 +153,28 @@ impl Options {
                 "--fixed-counts" => opts.fixed_counts = true,
                 "--self-exec" => opts.self_exec = true,
                 "--keep-going" => opts.keep_going = true,
+                "--no-latency" => opts.latency = false,
+                "--transport" => {
+                    opts.transport = match value()?.as_str() {
+                        "tcp" => TransportKind::Tcp,
+                        "ipc" => TransportKind::Ipc,
+                        other => return Err(format!("unknown transport `{other}` (tcp or ipc)")),
+                    }
+                }
+                "--latency-only" => opts.throughput = false,
+                "--lat-sizes" => {
+                    opts.lat_sizes = value()?
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(parse_size)
+                        .collect::<Result<_, _>>()?;
+                    if opts.lat_sizes.is_empty() {
+                        return Err("--lat-sizes is empty".into());
+                    }
+                }
+                "--roundtrips" => {
+                    roundtrips = Some(parse_num::<u64>(&value()?, "--roundtrips")?.max(1));
+                }
                 "--runs" => runs = Some(parse_num::<usize>(&value()?, "--runs")?.max(1)),
                 "--sizes" => {
                     opts.sizes = value()?
@@ -175,6 +220,15 @@ impl Options {
         }
         if let Some(t) = target {
             opts.target_secs = t;
+        }
+        if opts.quick {
+            opts.roundtrips = 5_000;
+        }
+        if let Some(r) = roundtrips {
+            opts.roundtrips = r;
+        }
+        if !opts.throughput && !opts.latency {
+            return Err("--latency-only and --no-latency exclude each other".into());
         }
         Ok(opts)
     }
@@ -238,6 +292,10 @@ fn split_list<T: std::str::FromStr<Err = String>>(s: &str) -> Result<Vec<T>, Str
 enum Peer {
     Libzmq,
     Monocoque(Runtime),
+    /// zmq.rs, always on tokio.
+    Zeromq,
+    /// Plain TCP with ZMTP framing, perfectly batched: the loopback limit.
+    Raw,
 }
 
 impl Peer {
@@ -250,6 +308,8 @@ impl Peer {
                 "--runtime".into(),
                 rt.name().into(),
             ],
+            Peer::Zeromq => vec!["--impl".into(), "zeromq".into()],
+            Peer::Raw => vec!["--impl".into(), "raw".into()],
         }
     }
 
@@ -257,6 +317,8 @@ impl Peer {
         match self {
             Peer::Libzmq => "libzmq".into(),
             Peer::Monocoque(rt) => format!("monocoque/{rt}"),
+            Peer::Zeromq => "zmq.rs/tokio".into(),
+            Peer::Raw => "raw socket (limit)".into(),
         }
     }
 
@@ -264,6 +326,8 @@ impl Peer {
         match self {
             Peer::Libzmq => Impl::Libzmq,
             Peer::Monocoque(_) => Impl::Monocoque,
+            Peer::Zeromq => Impl::Zeromq,
+            Peer::Raw => Impl::Raw,
         }
     }
 
@@ -271,6 +335,8 @@ impl Peer {
         match self {
             Peer::Libzmq => None,
             Peer::Monocoque(rt) => Some(rt),
+            Peer::Zeromq => Some(Runtime::Tokio),
+            Peer::Raw => None,
         }
     }
 }
@@ -335,6 +401,24 @@ fn variants(opts: &Options, notes: &mut Vec<String>) -> Vec<Variant> {
                 send: p,
             });
         }
+    }
+    if opts.impls.contains(&Impl::Zeromq) {
+        if monocoque_bench::HAS_ZEROMQ {
+            out.push(Variant {
+                recv: Peer::Zeromq,
+                send: Peer::Zeromq,
+            });
+        } else {
+            notes.push(
+                "zmq.rs rows skipped: built without the `zeromq` feature of monocoque-bench".into(),
+            );
+        }
+    }
+    if opts.impls.contains(&Impl::Raw) {
+        out.push(Variant {
+            recv: Peer::Raw,
+            send: Peer::Raw,
+        });
     }
     out
 }
@@ -413,10 +497,12 @@ struct ToolCmd {
     prefix: Vec<String>,
 }
 
-/// The two tools a throughput run needs.
+/// The perf tools: the throughput pair and the latency pair.
 struct Tools {
     local: ToolCmd,
     remote: ToolCmd,
+    lat_local: ToolCmd,
+    lat_remote: ToolCmd,
 }
 
 /// Picks the `local_thr`/`remote_thr` binaries next to `compare`, unless
@@ -460,6 +546,8 @@ fn locate_tools(self_exe: &Path, force_self: bool, notes: &mut Vec<String>) -> T
     Tools {
         local: pick("local_thr", notes),
         remote: pick("remote_thr", notes),
+        lat_local: pick("local_lat", notes),
+        lat_remote: pick("remote_lat", notes),
     }
 }
 
@@ -514,35 +602,89 @@ fn describe_exit(tool: &str, status: Option<ExitStatus>, stderr: &str) -> RunErr
     }
 }
 
-fn run_pair(
-    tools: &Tools,
-    variant: Variant,
-    size: usize,
-    count: u64,
+/// Transport of the throughput scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TransportKind {
+    Tcp,
+    Ipc,
+}
+
+impl TransportKind {
+    fn describe(self) -> &'static str {
+        match self {
+            TransportKind::Tcp => "tcp loopback",
+            TransportKind::Ipc => "ipc (unix domain socket)",
+        }
+    }
+}
+
+/// Where the binding tool listens, to tell when it is ready.
+enum Listen {
+    Tcp(u16),
+    Ipc(PathBuf),
+}
+
+impl Listen {
+    fn ready(&self) -> Option<bool> {
+        match self {
+            Listen::Tcp(port) => is_listening(*port),
+            Listen::Ipc(path) => Some(path.exists()),
+        }
+    }
+}
+
+impl Drop for Listen {
+    fn drop(&mut self) {
+        if let Listen::Ipc(path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// A fresh endpoint on `transport`: a free loopback port, or a socket path
+/// in the temporary directory that nothing uses.
+fn new_endpoint(transport: TransportKind) -> Result<(String, Listen), RunError> {
+    match transport {
+        TransportKind::Tcp => {
+            let port = free_port().map_err(RunError::Failed)?;
+            Ok((format!("tcp://127.0.0.1:{port}"), Listen::Tcp(port)))
+        }
+        TransportKind::Ipc => {
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = std::env::temp_dir()
+                .join(format!("monocoque-compare-{}-{n}.sock", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            Ok((format!("ipc://{}", path.display()), Listen::Ipc(path)))
+        }
+    }
+}
+
+/// Starts `local` (which binds `listen`), waits for it to listen, starts
+/// `remote`, and waits for both; returns their stdouts.
+fn run_two(
+    local: (&ToolCmd, &str, &[String]),
+    remote: (&ToolCmd, &str, &[String]),
+    listen: &Listen,
     timeout: Duration,
-) -> Result<ParsedThroughput, RunError> {
-    let port = free_port().map_err(RunError::Failed)?;
-    let endpoint = format!("tcp://127.0.0.1:{port}");
-    let common = [endpoint, size.to_string(), count.to_string()];
-    let with = |peer: Peer| {
-        let mut a = common.to_vec();
-        a.extend(peer.tool_args());
-        a
-    };
+    what: &str,
+) -> Result<(String, String), RunError> {
+    let (local_tool, local_name, local_args) = local;
+    let (remote_tool, remote_name, remote_args) = remote;
     let deadline = Instant::now() + timeout;
 
-    let mut local = Proc::spawn(&tools.local, &with(variant.recv)).map_err(RunError::Failed)?;
-    // Wait for the PULL socket to listen so the sender's first connect
-    // attempt succeeds (both implementations would retry anyway).
+    let mut local = Proc::spawn(local_tool, local_args).map_err(RunError::Failed)?;
+    // Wait for the bound socket to listen so the peer's first connect
+    // attempt succeeds (every implementation would retry anyway).
     let listen_deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match is_listening(port) {
+        match listen.ready() {
             Some(true) => break,
             Some(false) if Instant::now() < listen_deadline => {}
             Some(false) => {
-                return Err(RunError::Failed(
-                    "local_thr did not start listening within 10 s".into(),
-                ));
+                return Err(RunError::Failed(format!(
+                    "{local_name} did not start listening within 10 s"
+                )));
             }
             None => {
                 std::thread::sleep(Duration::from_millis(300));
@@ -551,11 +693,11 @@ fn run_pair(
         }
         if local.poll().is_some() {
             let (_, err) = local.output();
-            return Err(describe_exit("local_thr", local.status, &err));
+            return Err(describe_exit(local_name, local.status, &err));
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    let mut remote = Proc::spawn(&tools.remote, &with(variant.send)).map_err(RunError::Failed)?;
+    let mut remote = Proc::spawn(remote_tool, remote_args).map_err(RunError::Failed)?;
 
     loop {
         let l = local.poll();
@@ -563,42 +705,100 @@ fn run_pair(
         if l.is_some() && r.is_some() {
             break;
         }
-        // A sender that failed leaves the receiver waiting forever.
-        if let Some(st) = r {
-            if !st.success() {
-                local.kill();
-                break;
-            }
+        // A peer that failed leaves the other one waiting forever.
+        if let Some(st) = r
+            && !st.success()
+        {
+            local.kill();
+            break;
         }
-        if let Some(st) = l {
-            if !st.success() {
-                remote.kill();
-                break;
-            }
+        if let Some(st) = l
+            && !st.success()
+        {
+            remote.kill();
+            break;
         }
         if Instant::now() >= deadline {
             local.kill();
             remote.kill();
             return Err(RunError::Failed(format!(
-                "timed out after {:.0} s ({count} messages)",
+                "timed out after {:.0} s ({what})",
                 timeout.as_secs_f64()
             )));
         }
         std::thread::sleep(Duration::from_millis(2));
     }
     let (local_out, local_err) = local.output();
-    let (_, remote_err) = remote.output();
+    let (remote_out, remote_err) = remote.output();
     if !remote.status.is_some_and(|s| s.success()) {
-        return Err(describe_exit("remote_thr", remote.status, &remote_err));
+        return Err(describe_exit(remote_name, remote.status, &remote_err));
     }
     if !local.status.is_some_and(|s| s.success()) {
-        return Err(describe_exit("local_thr", local.status, &local_err));
+        return Err(describe_exit(local_name, local.status, &local_err));
     }
+    Ok((local_out, remote_out))
+}
+
+fn run_pair(
+    tools: &Tools,
+    variant: Variant,
+    size: usize,
+    count: u64,
+    timeout: Duration,
+    transport: TransportKind,
+) -> Result<ParsedThroughput, RunError> {
+    let (endpoint, listen) = new_endpoint(transport)?;
+    let common = [endpoint, size.to_string(), count.to_string()];
+    let with = |peer: Peer| {
+        let mut a = common.to_vec();
+        a.extend(peer.tool_args());
+        a
+    };
+    let (local_out, _) = run_two(
+        (&tools.local, "local_thr", &with(variant.recv)),
+        (&tools.remote, "remote_thr", &with(variant.send)),
+        &listen,
+        timeout,
+        &format!("{count} messages"),
+    )?;
     let parsed = parse_throughput(&local_out).map_err(RunError::Failed)?;
     if parsed.count != count || parsed.size != size {
         return Err(RunError::Failed(format!(
             "local_thr reported {} x {} B, expected {count} x {size} B",
             parsed.count, parsed.size
+        )));
+    }
+    Ok(parsed)
+}
+
+/// One local_lat/remote_lat pair (`remote_lat --histogram`), both sides on
+/// `peer`.
+fn run_lat_pair(
+    tools: &Tools,
+    peer: Peer,
+    size: usize,
+    roundtrips: u64,
+    timeout: Duration,
+) -> Result<ParsedLatency, RunError> {
+    let (endpoint, listen) = new_endpoint(TransportKind::Tcp)?;
+    let mut args = vec![endpoint, size.to_string(), roundtrips.to_string()];
+    args.extend(peer.tool_args());
+    let local_args = args.clone();
+    args.push("--histogram".into());
+    let (_, remote_out) = run_two(
+        (&tools.lat_local, "local_lat", &local_args),
+        (&tools.lat_remote, "remote_lat", &args),
+        &listen,
+        timeout,
+        &format!("{roundtrips} roundtrips"),
+    )?;
+    let parsed = parse_latency(&remote_out).map_err(RunError::Failed)?;
+    if parsed.roundtrips != roundtrips || parsed.size != size || parsed.percentiles.is_none() {
+        return Err(RunError::Failed(format!(
+            "remote_lat reported {} x {} B (percentiles: {}), expected {roundtrips} x {size} B",
+            parsed.roundtrips,
+            parsed.size,
+            parsed.percentiles.is_some()
         )));
     }
     Ok(parsed)
@@ -653,7 +853,7 @@ fn run(opts: &Options) -> Result<(), String> {
     for n in &notes {
         eprintln!("compare: note: {n}");
     }
-    if variants.is_empty() {
+    if variants.is_empty() && opts.throughput {
         return Err("nothing to run".into());
     }
     let machine = Machine::detect();
@@ -666,6 +866,24 @@ fn run(opts: &Options) -> Result<(), String> {
         monocoque_bench::libzmq_version().unwrap_or_else(|| "not built in".into()),
     );
 
+    if opts.throughput {
+        run_throughput(opts, &tools, &variants, &machine, &notes, &out_dir)?;
+    }
+    if opts.latency {
+        run_latency(opts, &tools, &machine, &notes, &out_dir)?;
+    }
+    Ok(())
+}
+
+/// The PUSH/PULL throughput scenario: runs, table, throughput.{md,json}.
+fn run_throughput(
+    opts: &Options,
+    tools: &Tools,
+    variants: &[Variant],
+    machine: &Machine,
+    notes: &[String],
+    out_dir: &Path,
+) -> Result<(), String> {
     let started = Instant::now();
     let mut rows: Vec<Row> = Vec::new();
     // Variants that cannot run ("not available") or failed at a size are
@@ -705,10 +923,24 @@ fn run(opts: &Options) -> Result<(), String> {
             }
             let probe_count = (base / 20).max(100);
             let probe_timeout = opts.timeout.min(Duration::from_secs(20));
-            match run_pair(&tools, row.variant, size, probe_count, probe_timeout) {
+            match run_pair(
+                tools,
+                row.variant,
+                size,
+                probe_count,
+                probe_timeout,
+                opts.transport,
+            ) {
                 Ok(p) => {
                     let want = (p.msgs_per_sec * opts.target_secs) as u64;
-                    row.count = want.clamp(probe_count.min(base), base);
+                    // The raw limit is 10-20x faster than the base counts
+                    // assume at small sizes: let its runs grow too.
+                    let cap = if row.variant.recv == Peer::Raw {
+                        base.saturating_mul(20)
+                    } else {
+                        base
+                    };
+                    row.count = want.clamp(probe_count.min(base), cap);
                     eprintln!(
                         "{tag} probe: {} msg/s -> {} messages per run",
                         fmt_int(p.msgs_per_sec),
@@ -728,7 +960,14 @@ fn run(opts: &Options) -> Result<(), String> {
             for row in size_rows.iter_mut().filter(|r| !r.skipped) {
                 let tag = format!("[{} {}]", row.variant.label(), fmt_size(size));
                 let t0 = Instant::now();
-                match run_pair(&tools, row.variant, size, row.count, opts.timeout) {
+                match run_pair(
+                    tools,
+                    row.variant,
+                    size,
+                    row.count,
+                    opts.timeout,
+                    opts.transport,
+                ) {
                     Ok(p) => {
                         eprintln!(
                             "{tag} run {run_no}/{}: {} msg/s ({:.2} s)",
@@ -757,13 +996,13 @@ fn run(opts: &Options) -> Result<(), String> {
     let report = Report {
         opts,
         rows: &rows,
-        notes: &notes,
-        machine: &machine,
+        notes,
+        machine,
         elapsed: started.elapsed(),
     };
     let table = report.table();
     println!("\n{table}");
-    std::fs::create_dir_all(&out_dir)
+    std::fs::create_dir_all(out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let md = out_dir.join("throughput.md");
     let json = out_dir.join("throughput.json");
@@ -778,6 +1017,377 @@ fn run(opts: &Options) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// REQ/REP latency
+
+struct LatRow {
+    peer: Peer,
+    size: usize,
+    /// One entry per successful run.
+    runs: Vec<ParsedLatency>,
+    errors: Vec<String>,
+    skipped: bool,
+}
+
+/// Medians over the runs of the mean, p50 and p99 one-way latency (us).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LatSummary {
+    mean: f64,
+    p50: f64,
+    p99: f64,
+}
+
+impl LatRow {
+    fn summary(&self) -> Option<LatSummary> {
+        let med = |f: fn(&ParsedLatency) -> Option<f64>| {
+            let v: Option<Vec<f64>> = self.runs.iter().map(f).collect();
+            summarize(&v?).map(|s| s.median)
+        };
+        Some(LatSummary {
+            mean: med(|r| Some(r.mean_us))?,
+            p50: med(|r| r.percentiles.map(|p| p.p50))?,
+            p99: med(|r| r.percentiles.map(|p| p.p99))?,
+        })
+    }
+}
+
+/// The REQ/REP latency scenario: libzmq and monocoque on each runtime, both
+/// ends on the same implementation; runs, table, latency.{md,json}.
+fn run_latency(
+    opts: &Options,
+    tools: &Tools,
+    machine: &Machine,
+    notes: &[String],
+    out_dir: &Path,
+) -> Result<(), String> {
+    let mut peers = Vec::new();
+    if opts.impls.contains(&Impl::Libzmq) && monocoque_bench::HAS_LIBZMQ {
+        peers.push(Peer::Libzmq);
+    }
+    if opts.impls.contains(&Impl::Monocoque) && monocoque_bench::HAS_MONOCOQUE {
+        peers.extend(opts.runtimes.iter().map(|&rt| Peer::Monocoque(rt)));
+    }
+    if peers.is_empty() {
+        return Err("nothing to run for latency".into());
+    }
+    eprintln!(
+        "compare: latency: {} implementation(s) x {} size(s), {} run(s) of {} roundtrips each",
+        peers.len(),
+        opts.lat_sizes.len(),
+        opts.runs,
+        opts.roundtrips
+    );
+    let started = Instant::now();
+    let mut rows: Vec<LatRow> = Vec::new();
+    let mut given_up: Vec<Peer> = Vec::new();
+    for &size in &opts.lat_sizes {
+        let mut size_rows: Vec<LatRow> = peers
+            .iter()
+            .map(|&peer| LatRow {
+                peer,
+                size,
+                runs: Vec::new(),
+                errors: Vec::new(),
+                skipped: given_up.contains(&peer),
+            })
+            .collect();
+        // Warm-up run (page cache, CPU frequency), not recorded.
+        for row in size_rows.iter_mut().filter(|r| !r.skipped) {
+            let warm = (opts.roundtrips / 10).max(10);
+            if let Err(e) = run_lat_pair(tools, row.peer, size, warm, opts.timeout) {
+                eprintln!(
+                    "[{} {} latency] warm-up failed: {e}",
+                    row.peer.label(),
+                    fmt_size(size)
+                );
+                row.errors.push(format!("warm-up: {e}"));
+                row.skipped = true;
+                if !opts.keep_going || matches!(e, RunError::Unavailable(_)) {
+                    given_up.push(row.peer);
+                }
+            }
+        }
+        for run_no in 1..=opts.runs {
+            for row in size_rows.iter_mut().filter(|r| !r.skipped) {
+                let tag = format!("[{} {} latency]", row.peer.label(), fmt_size(size));
+                match run_lat_pair(tools, row.peer, size, opts.roundtrips, opts.timeout) {
+                    Ok(p) => {
+                        let pct = p.percentiles.unwrap_or(Percentiles {
+                            p50: f64::NAN,
+                            p90: f64::NAN,
+                            p99: f64::NAN,
+                            max: f64::NAN,
+                        });
+                        eprintln!(
+                            "{tag} run {run_no}/{}: mean {:.2} us, p50 {:.2} us, p99 {:.2} us",
+                            opts.runs, p.mean_us, pct.p50, pct.p99
+                        );
+                        row.runs.push(p);
+                    }
+                    Err(e) => {
+                        eprintln!("{tag} run {run_no}/{} failed: {e}", opts.runs);
+                        row.errors.push(format!("run {run_no}: {e}"));
+                        if row.errors.len() >= 2 && row.runs.is_empty() {
+                            row.skipped = true;
+                        }
+                    }
+                }
+            }
+        }
+        rows.extend(size_rows);
+    }
+    let report = LatReport {
+        opts,
+        rows: &rows,
+        notes,
+        machine,
+        elapsed: started.elapsed(),
+    };
+    println!("\n{}", report.table());
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let md = out_dir.join("latency.md");
+    let json = out_dir.join("latency.json");
+    std::fs::write(&md, report.markdown())
+        .map_err(|e| format!("cannot write {}: {e}", md.display()))?;
+    std::fs::write(&json, report.json())
+        .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
+    eprintln!(
+        "compare: wrote {} and {} ({:.0} s)",
+        md.display(),
+        json.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+struct LatReport<'a> {
+    opts: &'a Options,
+    rows: &'a [LatRow],
+    notes: &'a [String],
+    machine: &'a Machine,
+    elapsed: Duration,
+}
+
+impl LatReport<'_> {
+    fn baseline(&self, size: usize) -> Option<LatSummary> {
+        self.rows
+            .iter()
+            .find(|r| r.size == size && r.peer == Peer::Libzmq)
+            .and_then(LatRow::summary)
+    }
+
+    /// Ours over libzmq's (mean, p50, p99): above 1 is slower.
+    fn ratios(&self, row: &LatRow) -> Option<[f64; 3]> {
+        let b = self.baseline(row.size)?;
+        let s = row.summary()?;
+        let r = |x: f64, y: f64| if y > 0.0 { x / y } else { f64::NAN };
+        Some([r(s.mean, b.mean), r(s.p50, b.p50), r(s.p99, b.p99)])
+    }
+
+    fn headline(&self) -> String {
+        format!(
+            "REQ/REP latency, tcp loopback, REP (local_lat) and REQ (remote_lat) in separate processes; {} roundtrips x {} run(s) per row; one-way us (half a roundtrip), medians over runs",
+            self.opts.roundtrips, self.opts.runs
+        )
+    }
+
+    fn cells(&self, row: &LatRow) -> [String; 8] {
+        let s = row.summary();
+        let us =
+            |f: fn(&LatSummary) -> f64| s.as_ref().map_or("-".into(), |s| format!("{:.2}", f(s)));
+        let status = if !row.errors.is_empty() {
+            "failed"
+        } else if row.skipped {
+            "skipped"
+        } else {
+            "-"
+        };
+        let ratios = self.ratios(row);
+        let ratio = |i: usize| ratios.map_or("-".into(), |r| format!("{:.2}x", r[i]));
+        [
+            row.peer.label(),
+            fmt_size(row.size),
+            s.as_ref()
+                .map_or(status.into(), |s| format!("{:.2}", s.mean)),
+            us(|s| s.p50),
+            us(|s| s.p99),
+            ratio(0),
+            ratio(1),
+            ratio(2),
+        ]
+    }
+
+    const HEADER: [&'static str; 8] = [
+        "impl/runtime",
+        "size",
+        "mean us",
+        "p50 us",
+        "p99 us",
+        "mean vs libzmq",
+        "p50 vs libzmq",
+        "p99 vs libzmq",
+    ];
+
+    fn table(&self) -> String {
+        let lines: Vec<[String; 8]> = self.rows.iter().map(|r| self.cells(r)).collect();
+        let mut widths = Self::HEADER.map(str::len);
+        for l in &lines {
+            for (w, cell) in widths.iter_mut().zip(l) {
+                *w = (*w).max(cell.len());
+            }
+        }
+        let mut out = format!("{}\n", self.headline());
+        let fmt_line = |cells: &[&str], out: &mut String| {
+            for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+                if i == 0 {
+                    let _ = write!(out, "{cell:<w$}");
+                } else {
+                    let _ = write!(out, "  {cell:>w$}");
+                }
+            }
+            out.push('\n');
+        };
+        fmt_line(&Self::HEADER, &mut out);
+        let total: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+        out.push_str(&"-".repeat(total));
+        out.push('\n');
+        let mut last_size = None;
+        for (l, row) in lines.iter().zip(self.rows) {
+            if last_size.is_some_and(|s| s != row.size) {
+                out.push('\n');
+            }
+            last_size = Some(row.size);
+            let refs: Vec<&str> = l.iter().map(String::as_str).collect();
+            fmt_line(&refs, &mut out);
+        }
+        for row in self.rows.iter().filter(|r| !r.errors.is_empty()) {
+            let _ = writeln!(
+                out,
+                "! {} {}: {}",
+                row.peer.label(),
+                fmt_size(row.size),
+                row.errors.join("; ")
+            );
+        }
+        out
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = String::from("# monocoque vs libzmq: REQ/REP latency\n\n");
+        let _ = writeln!(out, "{}.\n", self.headline());
+        let _ = writeln!(
+            out,
+            "- date: {}\n- machine: {}\n- libzmq: {} (vendored, via the `zmq` crate)\n- each run: `local_lat` (REP, binds) and `remote_lat --histogram` (REQ, connects, times every roundtrip), after one unrecorded warm-up run per row\n- columns: medians over the runs of the mean, p50 and p99 one-way latency; `vs libzmq` = ours / libzmq's (above 1 is slower)\n- total time: {:.0} s\n",
+            utc_string(self.machine.unix_time),
+            self.machine.summary(),
+            monocoque_bench::libzmq_version().unwrap_or_else(|| "not built in".into()),
+            self.elapsed.as_secs_f64(),
+        );
+        let _ = writeln!(out, "| {} |", Self::HEADER.join(" | "));
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for row in self.rows {
+            let _ = writeln!(out, "| {} |", self.cells(row).join(" | "));
+        }
+        let failures: Vec<&LatRow> = self.rows.iter().filter(|r| !r.errors.is_empty()).collect();
+        if !failures.is_empty() {
+            out.push_str("\n## Failures\n\n");
+            for row in failures {
+                let _ = writeln!(
+                    out,
+                    "- {} {}: {}",
+                    row.peer.label(),
+                    fmt_size(row.size),
+                    row.errors.join("; ").replace('|', "\\|")
+                );
+            }
+        }
+        if !self.notes.is_empty() {
+            out.push_str("\n## Notes\n\n");
+            for n in self.notes {
+                let _ = writeln!(out, "- {n}");
+            }
+        }
+        out
+    }
+
+    fn json(&self) -> String {
+        let mut out = String::from("{\n");
+        let _ = writeln!(out, "  \"benchmark\": \"req_rep_latency\",");
+        let _ = writeln!(out, "  \"transport\": \"tcp loopback\",");
+        let _ = writeln!(
+            out,
+            "  \"unit\": \"one-way microseconds (half a roundtrip)\","
+        );
+        let _ = writeln!(out, "  \"unix_time\": {},", self.machine.unix_time);
+        let _ = writeln!(
+            out,
+            "  \"machine\": {{\"cpu\": {}, \"cores\": {}, \"kernel\": {}}},",
+            json_str(&self.machine.cpu),
+            self.machine.cores,
+            json_str(&self.machine.kernel)
+        );
+        let _ = writeln!(
+            out,
+            "  \"libzmq_version\": {},",
+            monocoque_bench::libzmq_version().map_or("null".into(), |v| json_str(&v))
+        );
+        let _ = writeln!(
+            out,
+            "  \"settings\": {{\"runs\": {}, \"roundtrips\": {}, \"quick\": {}, \"optimized\": {}}},",
+            self.opts.runs,
+            self.opts.roundtrips,
+            self.opts.quick,
+            !cfg!(debug_assertions)
+        );
+        let _ = writeln!(
+            out,
+            "  \"elapsed_secs\": {:.1},",
+            self.elapsed.as_secs_f64()
+        );
+        out.push_str("  \"results\": [\n");
+        let items: Vec<String> = self
+            .rows
+            .iter()
+            .map(|row| {
+                let s = row.summary();
+                let ratios = self.ratios(row);
+                let list = |f: fn(&ParsedLatency) -> Option<f64>| {
+                    row.runs
+                        .iter()
+                        .map(|r| json_num(f(r)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                format!(
+                    "    {{\"label\": {}, \"impl\": {}, \"runtime\": {}, \"size\": {}, \"runs_mean_us\": [{}], \"runs_p50_us\": [{}], \"runs_p99_us\": [{}], \"mean_us\": {}, \"p50_us\": {}, \"p99_us\": {}, \"ratio_vs_libzmq\": {{\"mean\": {}, \"p50\": {}, \"p99\": {}}}, \"errors\": [{}]}}",
+                    json_str(&row.peer.label()),
+                    json_str(row.peer.imp().name()),
+                    row.peer.runtime().map_or("null".into(), |r| json_str(r.name())),
+                    row.size,
+                    list(|r| Some(r.mean_us)),
+                    list(|r| r.percentiles.map(|p| p.p50)),
+                    list(|r| r.percentiles.map(|p| p.p99)),
+                    json_num(s.map(|s| s.mean)),
+                    json_num(s.map(|s| s.p50)),
+                    json_num(s.map(|s| s.p99)),
+                    json_num(ratios.map(|r| r[0])),
+                    json_num(ratios.map(|r| r[1])),
+                    json_num(ratios.map(|r| r[2])),
+                    row.errors
+                        .iter()
+                        .map(|e| json_str(e))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
+        out.push_str(&items.join(",\n"));
+        out.push_str("\n  ]\n}\n");
+        out
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -846,7 +1456,7 @@ fn utc_string(secs: u64) -> String {
 // Report
 
 fn fmt_size(size: usize) -> String {
-    if size >= 1024 && size % 1024 == 0 {
+    if size >= 1024 && size.is_multiple_of(1024) {
         format!("{} KiB", size / 1024)
     } else {
         format!("{size} B")
@@ -955,7 +1565,8 @@ impl Report<'_> {
 
     fn headline(&self) -> String {
         format!(
-            "PUSH/PULL throughput, tcp loopback, default options, sender and receiver in separate processes; {} run(s) per row, msg/s",
+            "PUSH/PULL throughput, {}, default options, sender and receiver in separate processes; {} run(s) per row, msg/s",
+            self.opts.transport.describe(),
             self.opts.runs
         )
     }
@@ -1081,7 +1692,11 @@ impl Report<'_> {
     fn json(&self) -> String {
         let mut out = String::from("{\n");
         let _ = writeln!(out, "  \"benchmark\": \"push_pull_throughput\",");
-        let _ = writeln!(out, "  \"transport\": \"tcp loopback\",");
+        let _ = writeln!(
+            out,
+            "  \"transport\": {},",
+            json_str(self.opts.transport.describe())
+        );
         let _ = writeln!(out, "  \"unix_time\": {},", self.machine.unix_time);
         let _ = writeln!(
             out,
@@ -1196,6 +1811,22 @@ mod tests {
         assert_eq!(o.runtimes, vec![Runtime::Smol, Runtime::Tokio]);
         assert_eq!(o.base_count(64), 10);
         assert!(o.fixed_counts);
+        assert!(o.latency && o.throughput);
+        assert_eq!(
+            (o.lat_sizes.clone(), o.roundtrips),
+            (vec![64, 1024], 20_000)
+        );
+        let o = opts(&["--quick", "--latency-only", "--lat-sizes", "16"]);
+        assert!(o.latency && !o.throughput);
+        assert_eq!((o.lat_sizes.clone(), o.roundtrips), (vec![16], 5_000));
+        assert_eq!(o.transport, TransportKind::Tcp);
+        assert_eq!(opts(&["--transport", "ipc"]).transport, TransportKind::Ipc);
+        assert!(Options::parse(["--transport=udp".to_string()]).is_err());
+        let o = opts(&["--no-latency", "--roundtrips=7"]);
+        assert!(!o.latency && o.throughput && o.roundtrips == 7);
+        assert!(
+            Options::parse(["--no-latency".to_string(), "--latency-only".to_string()]).is_err()
+        );
         assert!(Options::parse(["--bogus".to_string()]).is_err());
         assert!(Options::parse(["--runs".to_string()]).is_err());
     }

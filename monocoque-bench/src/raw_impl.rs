@@ -1,0 +1,185 @@
+//! The raw loopback limit: the throughput tools over a plain blocking
+//! `std::net` TCP connection, no ZeroMQ at all.
+//!
+//! The bytes on the wire are those of a ZMTP 3 message stream after the
+//! handshake (a 2-byte header, flags and length, before each body of up to
+//! 255 bytes; a 9-byte header with a 64-bit length above that), but the
+//! sender writes them in large blocks prepared once (perfect batching, no
+//! per-message allocation) and the receiver parses them out of a large
+//! buffer. No greeting, no handshake. This is what loopback TCP and the
+//! framing alone allow, the ceiling for any ZMTP implementation.
+
+use std::io::{BufReader, ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::time::{Duration, Instant};
+
+use crate::Result;
+use crate::output::Throughput;
+
+/// Size of the sender's prepared block and of the receiver's buffer.
+const BLOCK: usize = 256 * 1024;
+
+fn addr(endpoint: &str) -> Result<&str> {
+    endpoint.strip_prefix("tcp://").ok_or_else(|| {
+        format!("--impl raw supports tcp:// endpoints only, not `{endpoint}`").into()
+    })
+}
+
+/// The ZMTP 3 frame header of a final (single-frame) message of `size` bytes.
+pub fn frame_header(size: usize) -> Vec<u8> {
+    match u8::try_from(size) {
+        Ok(short) => vec![0x00, short],
+        Err(_) => {
+            let mut h = vec![0x02];
+            h.extend_from_slice(&(size as u64).to_be_bytes());
+            h
+        }
+    }
+}
+
+/// Reads one message's header and body; `Ok(None)` at a clean end of stream.
+fn read_message(r: &mut impl Read, body: &mut Vec<u8>) -> Result<Option<usize>> {
+    let mut flags = [0u8; 1];
+    match r.read_exact(&mut flags) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let size = if flags[0] & 0x02 == 0 {
+        let mut len = [0u8; 1];
+        r.read_exact(&mut len)?;
+        usize::from(len[0])
+    } else {
+        let mut len = [0u8; 8];
+        r.read_exact(&mut len)?;
+        usize::try_from(u64::from_be_bytes(len))?
+    };
+    body.resize(size, 0);
+    r.read_exact(body)?;
+    Ok(Some(size))
+}
+
+/// `local_thr`: accepts one connection (`tcp://` or `ipc://`) and times
+/// `count` messages, from the first one's arrival to the last one's.
+pub fn local_thr(endpoint: &str, size: usize, count: u64) -> Result<Throughput> {
+    if let Some(path) = endpoint.strip_prefix("ipc://") {
+        let _ = std::fs::remove_file(path);
+        let listener = UnixListener::bind(path)?;
+        let (stream, _) = listener.accept()?;
+        let result = receive(stream, size, count);
+        let _ = std::fs::remove_file(path);
+        return result;
+    }
+    let listener = TcpListener::bind(addr(endpoint)?)?;
+    let (stream, _) = listener.accept()?;
+    stream.set_nodelay(true)?;
+    receive(stream, size, count)
+}
+
+fn receive(stream: impl Read, size: usize, count: u64) -> Result<Throughput> {
+    let mut reader = BufReader::with_capacity(BLOCK, stream);
+    let mut body = Vec::with_capacity(size);
+    let mut start = None;
+    for received in 0..count {
+        let got = read_message(&mut reader, &mut body)?
+            .ok_or_else(|| format!("connection closed after {received} of {count} messages"))?;
+        if got != size {
+            return Err(
+                format!("message of incorrect size received: {got} B, expected {size} B").into(),
+            );
+        }
+        if start.is_none() {
+            start = Some(Instant::now());
+        }
+    }
+    let elapsed = start.map(|s| s.elapsed()).unwrap_or_default();
+    Ok(Throughput {
+        size,
+        count,
+        elapsed,
+    })
+}
+
+/// Connects, retrying for a while as ZeroMQ sockets do while nothing
+/// listens yet.
+fn connect_retrying<S>(mut connect: impl FnMut() -> std::io::Result<S>) -> Result<S> {
+    let give_up = Instant::now() + Duration::from_secs(10);
+    loop {
+        match connect() {
+            Ok(s) => return Ok(s),
+            Err(e)
+                if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::NotFound)
+                    && Instant::now() < give_up =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// `remote_thr`: connects (`tcp://` or `ipc://`) and writes `count` framed
+/// messages in blocks of about [`BLOCK`] bytes, then waits for the receiver
+/// to close.
+pub fn remote_thr(endpoint: &str, size: usize, count: u64) -> Result<()> {
+    if let Some(path) = endpoint.strip_prefix("ipc://") {
+        let stream = connect_retrying(|| UnixStream::connect(path))?;
+        let closer = stream.try_clone()?;
+        return send(stream, size, count, move || {
+            closer.shutdown(Shutdown::Write)
+        });
+    }
+    let addr = addr(endpoint)?;
+    let stream = connect_retrying(|| TcpStream::connect(addr))?;
+    stream.set_nodelay(true)?;
+    let closer = stream.try_clone()?;
+    send(stream, size, count, move || {
+        closer.shutdown(Shutdown::Write)
+    })
+}
+
+fn send(
+    mut stream: impl Read + Write,
+    size: usize,
+    count: u64,
+    shutdown_write: impl FnOnce() -> std::io::Result<()>,
+) -> Result<()> {
+    let mut message = frame_header(size);
+    message.resize(message.len() + size, 0);
+    let per_block = (BLOCK / message.len()).max(1) as u64;
+    let block = message.repeat(per_block as usize);
+    let mut left = count;
+    while left >= per_block {
+        stream.write_all(&block)?;
+        left -= per_block;
+    }
+    stream.write_all(&block[..message.len() * left as usize])?;
+    // Linger: everything is written once the receiver, done, closes.
+    shutdown_write()?;
+    let mut sink = [0u8; 64];
+    while stream.read(&mut sink)? > 0 {}
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_and_parsing() {
+        assert_eq!(frame_header(0), [0, 0]);
+        assert_eq!(frame_header(255), [0, 255]);
+        assert_eq!(frame_header(256), [2, 0, 0, 0, 0, 0, 0, 1, 0]);
+        let mut wire = Vec::new();
+        for size in [3, 300] {
+            wire.extend(frame_header(size));
+            wire.extend(std::iter::repeat_n(7u8, size));
+        }
+        let mut r = &wire[..];
+        let mut body = Vec::new();
+        assert_eq!(read_message(&mut r, &mut body).unwrap(), Some(3));
+        assert_eq!(read_message(&mut r, &mut body).unwrap(), Some(300));
+        assert_eq!(read_message(&mut r, &mut body).unwrap(), None);
+    }
+}
