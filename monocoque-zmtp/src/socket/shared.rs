@@ -361,12 +361,6 @@ impl Shared {
             .collect()
     }
 
-    /// Number of peers with a completed handshake.
-    #[allow(dead_code)]
-    pub fn attached_count(&self) -> usize {
-        self.lock().entries.iter().filter(|p| p.attached).count()
-    }
-
     /// Starts (or replaces) the monitor channel.
     pub fn set_monitor(&self, tx: flume::Sender<SocketEvent>) {
         *self.monitor.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
