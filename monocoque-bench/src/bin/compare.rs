@@ -1291,25 +1291,8 @@ impl LatReport<'_> {
         for row in self.rows {
             let _ = writeln!(out, "| {} |", self.cells(row).join(" | "));
         }
-        let failures: Vec<&LatRow> = self.rows.iter().filter(|r| !r.errors.is_empty()).collect();
-        if !failures.is_empty() {
-            out.push_str("\n## Failures\n\n");
-            for row in failures {
-                let _ = writeln!(
-                    out,
-                    "- {} {}: {}",
-                    row.peer.label(),
-                    fmt_size(row.size),
-                    row.errors.join("; ").replace('|', "\\|")
-                );
-            }
-        }
-        if !self.notes.is_empty() {
-            out.push_str("\n## Notes\n\n");
-            for n in self.notes {
-                let _ = writeln!(out, "- {n}");
-            }
-        }
+        let failures = (self.rows.iter()).map(|r| (r.peer.label(), r.size, r.errors.as_slice()));
+        append_failures_and_notes(&mut out, failures, self.notes);
         out
     }
 
@@ -1667,25 +1650,8 @@ impl Report<'_> {
                 c.label, c.size, c.count, c.median, c.min, c.max, c.mbs, c.ratio
             );
         }
-        let failures: Vec<&Row> = self.rows.iter().filter(|r| !r.errors.is_empty()).collect();
-        if !failures.is_empty() {
-            out.push_str("\n## Failures\n\n");
-            for row in failures {
-                let _ = writeln!(
-                    out,
-                    "- {} {}: {}",
-                    row.variant.label(),
-                    fmt_size(row.size),
-                    row.errors.join("; ").replace('|', "\\|")
-                );
-            }
-        }
-        if !self.notes.is_empty() {
-            out.push_str("\n## Notes\n\n");
-            for n in self.notes {
-                let _ = writeln!(out, "- {n}");
-            }
-        }
+        let failures = (self.rows.iter()).map(|r| (r.variant.label(), r.size, r.errors.as_slice()));
+        append_failures_and_notes(&mut out, failures, self.notes);
         out
     }
 
@@ -1779,6 +1745,29 @@ impl Report<'_> {
         out.push_str(&items.join(",\n"));
         out.push_str("\n  ]\n}\n");
         out
+    }
+}
+
+/// The Markdown report's tail, shared by the throughput and latency reports: a "Failures"
+/// section listing every row (label, size, errors) that had errors, then the notes.
+fn append_failures_and_notes<'a, L: std::fmt::Display>(
+    out: &mut String,
+    rows: impl Iterator<Item = (L, usize, &'a [String])>,
+    notes: &[String],
+) {
+    let mut failures = rows.filter(|(_, _, errors)| !errors.is_empty()).peekable();
+    if failures.peek().is_some() {
+        out.push_str("\n## Failures\n\n");
+        for (label, size, errors) in failures {
+            let errors = errors.join("; ").replace('|', "\\|");
+            let _ = writeln!(out, "- {label} {}: {errors}", fmt_size(size));
+        }
+    }
+    if !notes.is_empty() {
+        out.push_str("\n## Notes\n\n");
+        for n in notes {
+            let _ = writeln!(out, "- {n}");
+        }
     }
 }
 
