@@ -6,6 +6,10 @@
 //! runtime only matters for monocoque). Options may come anywhere, as
 //! `--impl X` or `--impl=X`. `remote_lat` also takes the flag `--histogram`:
 //! it then times every roundtrip and prints percentiles after libzmq's lines.
+//!
+//! The many-socket scenario tools take a fourth positional argument, the
+//! number of subscribers or peers, and the fan-out pair also the option
+//! `--sync host:port` (see [`parse_scenario_args`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -121,23 +125,36 @@ pub struct ToolArgs {
     pub histogram: bool,
 }
 
-/// Parses `<endpoint> <size> <count> [--impl I] [--runtime R] [--histogram]`.
-///
-/// `args` excludes the program name. The implementation defaults to
-/// monocoque and the runtime to tokio.
-pub fn parse_tool_args<I, S>(args: I) -> Result<ToolArgs, String>
+/// Options and positional arguments, before the per-tool checks.
+struct Raw {
+    positional: Vec<String>,
+    imp: Impl,
+    runtime: Runtime,
+    histogram: bool,
+    sync: Option<String>,
+}
+
+/// Splits `args` into options and positional arguments. `--histogram` and
+/// `--sync` are accepted only when `histogram` / `sync` say so.
+fn parse_raw<I, S>(args: I, histogram: bool, sync: bool) -> Result<Raw, String>
 where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    let mut positional = Vec::new();
-    let mut imp = Impl::Monocoque;
-    let mut runtime = Runtime::Tokio;
-    let mut histogram = false;
+    let mut raw = Raw {
+        positional: Vec::new(),
+        imp: Impl::Monocoque,
+        runtime: Runtime::Tokio,
+        histogram: false,
+        sync: None,
+    };
     let mut iter = args.into_iter().map(Into::into);
     while let Some(arg) = iter.next() {
         if arg == "--histogram" {
-            histogram = true;
+            if !histogram {
+                return Err("unknown option --histogram".to_owned());
+            }
+            raw.histogram = true;
         } else if let Some(option) = arg.strip_prefix("--") {
             let (name, inline) = match option.split_once('=') {
                 Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
@@ -150,17 +167,24 @@ where
                     .ok_or_else(|| format!("option --{name} needs a value"))?,
             };
             match name.as_str() {
-                "impl" => imp = value.parse()?,
-                "runtime" => runtime = value.parse()?,
+                "impl" => raw.imp = value.parse()?,
+                "runtime" => raw.runtime = value.parse()?,
+                "sync" if sync => raw.sync = Some(value),
                 _ => return Err(format!("unknown option --{name}")),
             }
         } else {
-            positional.push(arg);
+            raw.positional.push(arg);
         }
     }
-    if positional.len() != 3 {
+    Ok(raw)
+}
+
+/// Checks the positional count and parses the size and count (at least 1)
+/// that follow the endpoint.
+fn size_and_count(positional: &[String], expected: usize) -> Result<(usize, u64), String> {
+    if positional.len() != expected {
         return Err(format!(
-            "expected 3 positional arguments, got {}",
+            "expected {expected} positional arguments, got {}",
             positional.len()
         ));
     }
@@ -173,13 +197,76 @@ where
     if count == 0 {
         return Err("count must be at least 1".to_owned());
     }
+    Ok((size, count))
+}
+
+/// Parses `<endpoint> <size> <count> [--impl I] [--runtime R] [--histogram]`.
+///
+/// `args` excludes the program name. The implementation defaults to
+/// monocoque and the runtime to tokio.
+pub fn parse_tool_args<I, S>(args: I) -> Result<ToolArgs, String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let raw = parse_raw(args, true, false)?;
+    let (size, count) = size_and_count(&raw.positional, 3)?;
     Ok(ToolArgs {
-        endpoint: positional[0].clone(),
+        endpoint: raw.positional[0].clone(),
         size,
         count,
-        imp,
-        runtime,
-        histogram,
+        imp: raw.imp,
+        runtime: raw.runtime,
+        histogram: raw.histogram,
+    })
+}
+
+/// Parsed arguments of a many-socket scenario tool (`pub_fanout`,
+/// `sub_fanout`, `router_echo`, `dealers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioArgs {
+    /// Endpoint to bind to or connect to, e.g. `tcp://127.0.0.1:5555`.
+    pub endpoint: String,
+    /// Message size in bytes.
+    pub size: usize,
+    /// DATA messages (fan-out) or roundtrips per peer (router).
+    pub count: u64,
+    /// Subscribers (fan-out) or DEALER peers (router), at least 1.
+    pub peers: usize,
+    /// Implementation to run.
+    pub imp: Impl,
+    /// Runtime for monocoque.
+    pub runtime: Runtime,
+    /// `--sync host:port`: the plain TCP side channel of the fan-out tools.
+    pub sync: Option<String>,
+}
+
+/// Parses `<endpoint> <size> <count> <peers> [--impl I] [--runtime R]`, plus
+/// `--sync host:port`, required when `sync` is true and refused otherwise.
+pub fn parse_scenario_args<I, S>(args: I, sync: bool) -> Result<ScenarioArgs, String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let raw = parse_raw(args, false, sync)?;
+    let (size, count) = size_and_count(&raw.positional, 4)?;
+    let peers = raw.positional[3]
+        .parse::<usize>()
+        .map_err(|e| format!("bad peer count `{}`: {e}", raw.positional[3]))?;
+    if peers == 0 {
+        return Err("the peer (subscriber) count must be at least 1".to_owned());
+    }
+    if sync && raw.sync.is_none() {
+        return Err("option --sync host:port is required".to_owned());
+    }
+    Ok(ScenarioArgs {
+        endpoint: raw.positional[0].clone(),
+        size,
+        count,
+        peers,
+        imp: raw.imp,
+        runtime: raw.runtime,
+        sync: raw.sync,
     })
 }
 
@@ -233,5 +320,36 @@ mod tests {
         assert!(parse_tool_args(["e", "1", "2", "--impl"]).is_err());
         assert!(parse_tool_args(["e", "1", "2", "--impl", "nope"]).is_err());
         assert!(parse_tool_args(["e", "1", "2", "--bogus", "x"]).is_err());
+        assert!(parse_tool_args(["e", "1", "2", "--sync", "h:1"]).is_err());
+    }
+
+    #[test]
+    fn scenario_args() {
+        let a = parse_scenario_args(
+            [
+                "tcp://h:1",
+                "64",
+                "1000",
+                "10",
+                "--sync",
+                "h:2",
+                "--impl=libzmq",
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!((a.size, a.count, a.peers), (64, 1000, 10));
+        assert_eq!(a.sync.as_deref(), Some("h:2"));
+        assert_eq!((a.imp, a.runtime), (Impl::Libzmq, Runtime::Tokio));
+        let a = parse_scenario_args(["e", "0", "5", "3", "--runtime", "smol"], false).unwrap();
+        assert_eq!((a.size, a.count, a.peers, a.sync), (0, 5, 3, None));
+        assert_eq!(a.runtime, Runtime::Smol);
+        // --sync is required by the fan-out tools and refused by the others.
+        assert!(parse_scenario_args(["e", "1", "2", "3"], true).is_err());
+        assert!(parse_scenario_args(["e", "1", "2", "3", "--sync=h:1"], false).is_err());
+        assert!(parse_scenario_args(["e", "1", "2", "0", "--sync=h:1"], true).is_err());
+        assert!(parse_scenario_args(["e", "1", "2", "x"], false).is_err());
+        assert!(parse_scenario_args(["e", "1", "2"], false).is_err());
+        assert!(parse_scenario_args(["e", "1", "2", "3", "--histogram"], false).is_err());
     }
 }

@@ -15,12 +15,23 @@
 //!
 //! `--impl raw` (always built) moves the same bytes over plain blocking TCP
 //! with perfect batching: the loopback limit.
+//!
+//! Two many-socket scenarios come as tool pairs too, each on monocoque,
+//! libzmq and zmq.rs: PUB/SUB fan-out ([`fanout`]: `pub_fanout` and
+//! `sub_fanout`, which count what each of many subscribers in one process
+//! receives) and ROUTER <-> DEALERs ([`router`]: `router_echo` and
+//! `dealers`, many dealers in one process making windowed roundtrips).
 
 pub mod args;
+pub mod fanout;
+pub mod idle;
 pub mod output;
 pub mod raw_impl;
+pub mod router;
 pub mod stats;
+pub mod tasks;
 pub mod tools;
+pub mod watchdog;
 
 #[cfg(feature = "libzmq")]
 pub mod zmq_impl;

@@ -218,6 +218,225 @@ pub fn parse_latency(text: &str) -> Result<ParsedLatency, String> {
     }
 }
 
+/// Messages per second for `count` messages in `elapsed`, the clock
+/// clamped to one microsecond as in libzmq's tools.
+fn rate(count: u64, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64().max(1e-6)
+}
+
+/// Megabits per second of `size`-byte payloads at `msgs_per_sec`, as
+/// libzmq's tools compute it (whole messages per second).
+fn megabits(msgs_per_sec: f64, size: usize) -> f64 {
+    msgs_per_sec.floor() * size as f64 * 8.0 / 1_000_000.0
+}
+
+/// The `message size`, `message count` and extra count line that start the
+/// scenario tools' output.
+fn scenario_header(size: usize, count: u64, what: &str, n: usize) -> String {
+    format!("message size: {size} [B]\nmessage count: {count}\n{what}: {n}\n")
+}
+
+/// Both `mean throughput` lines (`key` names them) for `msgs_per_sec`.
+fn rate_lines(key: &str, msgs_per_sec: f64, size: usize) -> String {
+    format!(
+        "{key}: {} [msg/s]\n{key}: {:.3} [Mb/s]\n",
+        msgs_per_sec.floor() as u64,
+        megabits(msgs_per_sec, size)
+    )
+}
+
+/// What `sub_fanout` measured: DATA deliveries to all subscribers of one
+/// process.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fanout {
+    /// Message size in bytes.
+    pub size: usize,
+    /// DATA messages the publisher sent.
+    pub count: u64,
+    /// SUB sockets.
+    pub subscribers: usize,
+    /// DATA messages received, summed over the subscribers.
+    pub deliveries: u64,
+    /// Fewest DATA messages one subscriber received.
+    pub min_per_sub: u64,
+    /// Most DATA messages one subscriber received.
+    pub max_per_sub: u64,
+    /// From the first DATA arrival at any subscriber to the last one's.
+    pub elapsed: Duration,
+}
+
+impl Fanout {
+    /// Deliveries per second.
+    pub fn msgs_per_sec(&self) -> f64 {
+        rate(self.deliveries, self.elapsed)
+    }
+
+    /// The eight result lines of `sub_fanout`.
+    pub fn render(&self) -> String {
+        format!(
+            "{}deliveries: {} [msg]\nmin per subscriber: {} [msg]\nmax per subscriber: {} [msg]\n{}",
+            scenario_header(self.size, self.count, "subscribers", self.subscribers),
+            self.deliveries,
+            self.min_per_sub,
+            self.max_per_sub,
+            rate_lines("mean throughput", self.msgs_per_sec(), self.size)
+        )
+    }
+}
+
+/// What `pub_fanout` measured: how fast `send` took the DATA messages (PUB
+/// drops for subscribers at SNDHWM, so this is not a delivery rate).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FanoutSend {
+    /// Message size in bytes.
+    pub size: usize,
+    /// DATA messages sent.
+    pub count: u64,
+    /// Subscribers the publisher waited for.
+    pub subscribers: usize,
+    /// From the first DATA send to the return of the last one.
+    pub elapsed: Duration,
+}
+
+impl FanoutSend {
+    /// Sends per second.
+    pub fn msgs_per_sec(&self) -> f64 {
+        rate(self.count, self.elapsed)
+    }
+
+    /// The five result lines of `pub_fanout`.
+    pub fn render(&self) -> String {
+        format!(
+            "{}{}",
+            scenario_header(self.size, self.count, "subscribers", self.subscribers),
+            rate_lines("mean send rate", self.msgs_per_sec(), self.size)
+        )
+    }
+}
+
+/// What `dealers` measured: `peers` DEALERs each making `count` roundtrips
+/// through one ROUTER, up to 32 in flight each.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Roundtrips {
+    /// Message size in bytes.
+    pub size: usize,
+    /// Roundtrips per peer.
+    pub count: u64,
+    /// DEALER sockets.
+    pub peers: usize,
+    /// From the end of the warm-up barrier to the last echo of all.
+    pub elapsed: Duration,
+}
+
+impl Roundtrips {
+    /// All roundtrips: `peers * count`.
+    pub fn total(&self) -> u64 {
+        self.peers as u64 * self.count
+    }
+
+    /// Roundtrips per second (each counts as one message).
+    pub fn msgs_per_sec(&self) -> f64 {
+        rate(self.total(), self.elapsed)
+    }
+
+    /// The six result lines of `dealers`.
+    pub fn render(&self) -> String {
+        format!(
+            "{}roundtrips: {} [msg]\n{}",
+            scenario_header(self.size, self.count, "peers", self.peers),
+            self.total(),
+            rate_lines("mean throughput", self.msgs_per_sec(), self.size)
+        )
+    }
+}
+
+/// Values read back from `sub_fanout`'s output.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParsedFanout {
+    /// `message size` line.
+    pub size: usize,
+    /// `message count` line.
+    pub count: u64,
+    /// `subscribers` line.
+    pub subscribers: usize,
+    /// `deliveries` line.
+    pub deliveries: u64,
+    /// `min per subscriber` line.
+    pub min_per_sub: u64,
+    /// `max per subscriber` line.
+    pub max_per_sub: u64,
+    /// `mean throughput ... [msg/s]` line.
+    pub msgs_per_sec: f64,
+}
+
+/// Values read back from `dealers`' output.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParsedRouter {
+    /// `message size` line.
+    pub size: usize,
+    /// `message count` line (roundtrips per peer).
+    pub count: u64,
+    /// `peers` line.
+    pub peers: usize,
+    /// `roundtrips` line.
+    pub roundtrips: u64,
+    /// `mean throughput ... [msg/s]` line.
+    pub msgs_per_sec: f64,
+}
+
+/// The `key: value [unit]` lines of a tool's output, the `mean throughput`
+/// keys told apart by their unit (`mean throughput [msg/s]`).
+fn fields(text: &str) -> Vec<(String, &str)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some((key, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let mut words = rest.split_whitespace();
+        let Some(value) = words.next() else {
+            continue;
+        };
+        let key = match words.next() {
+            Some(unit @ ("[msg/s]" | "[Mb/s]")) => format!("{} {unit}", key.trim()),
+            _ => key.trim().to_owned(),
+        };
+        out.push((key, value));
+    }
+    out
+}
+
+/// The value of `key` in `fields`, parsed; `None` when absent or malformed.
+fn field<T: std::str::FromStr>(fields: &[(String, &str)], key: &str) -> Option<T> {
+    let (_, value) = fields.iter().find(|(k, _)| k == key)?;
+    value.parse().ok()
+}
+
+/// Parses `sub_fanout` output; `None` when a line is missing or malformed.
+pub fn parse_fanout(text: &str) -> Option<ParsedFanout> {
+    let f = fields(text);
+    Some(ParsedFanout {
+        size: field(&f, "message size")?,
+        count: field(&f, "message count")?,
+        subscribers: field(&f, "subscribers")?,
+        deliveries: field(&f, "deliveries")?,
+        min_per_sub: field(&f, "min per subscriber")?,
+        max_per_sub: field(&f, "max per subscriber")?,
+        msgs_per_sec: field(&f, "mean throughput [msg/s]")?,
+    })
+}
+
+/// Parses `dealers` output; `None` when a line is missing or malformed.
+pub fn parse_router(text: &str) -> Option<ParsedRouter> {
+    let f = fields(text);
+    Some(ParsedRouter {
+        size: field(&f, "message size")?,
+        count: field(&f, "message count")?,
+        peers: field(&f, "peers")?,
+        roundtrips: field(&f, "roundtrips")?,
+        msgs_per_sec: field(&f, "mean throughput [msg/s]")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +506,63 @@ mod tests {
         let plain = parse_latency(&l.render()).unwrap();
         assert_eq!(plain.percentiles, None);
         assert!(parse_latency("message size: 1 [B]\n").is_err());
+    }
+
+    #[test]
+    fn fanout_render_and_parse() {
+        let f = Fanout {
+            size: 64,
+            count: 100_000,
+            subscribers: 10,
+            deliveries: 800_000,
+            min_per_sub: 70_000,
+            max_per_sub: 90_000,
+            elapsed: Duration::from_millis(500),
+        };
+        let text = f.render();
+        assert_eq!(
+            text,
+            "message size: 64 [B]\nmessage count: 100000\nsubscribers: 10\ndeliveries: 800000 [msg]\nmin per subscriber: 70000 [msg]\nmax per subscriber: 90000 [msg]\nmean throughput: 1600000 [msg/s]\nmean throughput: 819.200 [Mb/s]\n"
+        );
+        let p = parse_fanout(&text).unwrap();
+        assert_eq!((p.size, p.count, p.subscribers), (64, 100_000, 10));
+        assert_eq!(
+            (p.deliveries, p.min_per_sub, p.max_per_sub),
+            (800_000, 70_000, 90_000)
+        );
+        assert_eq!(p.msgs_per_sec, 1_600_000.0);
+        // The publisher's lines lack the delivery counts.
+        let sent = FanoutSend {
+            size: 64,
+            count: 100_000,
+            subscribers: 10,
+            elapsed: Duration::from_millis(100),
+        }
+        .render();
+        assert!(sent.contains("mean send rate: 1000000 [msg/s]\n"), "{sent}");
+        assert_eq!(parse_fanout(&sent), None);
+        assert_eq!(parse_fanout(&text.replace("800000 [msg]", "x [msg]")), None);
+    }
+
+    #[test]
+    fn router_render_and_parse() {
+        let r = Roundtrips {
+            size: 64,
+            count: 10_000,
+            peers: 100,
+            elapsed: Duration::from_secs(4),
+        };
+        let text = r.render();
+        assert_eq!(
+            text,
+            "message size: 64 [B]\nmessage count: 10000\npeers: 100\nroundtrips: 1000000 [msg]\nmean throughput: 250000 [msg/s]\nmean throughput: 128.000 [Mb/s]\n"
+        );
+        let p = parse_router(&text).unwrap();
+        assert_eq!(
+            (p.size, p.count, p.peers, p.roundtrips),
+            (64, 10_000, 100, 1_000_000)
+        );
+        assert_eq!(p.msgs_per_sec, 250_000.0);
+        assert_eq!(parse_router("message size: 64 [B]\npeers: 1\n"), None);
     }
 }

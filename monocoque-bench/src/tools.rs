@@ -1,4 +1,6 @@
-//! Entry points of the perf tool binaries.
+//! Entry points of the perf tool binaries: libzmq's four perf tools here,
+//! the many-socket scenario tools (`pub_fanout`, `sub_fanout`,
+//! `router_echo`, `dealers`) in a submodule, re-exported.
 //!
 //! Exit codes: 0 on success, 1 on a usage error or a failed run, 2 when the
 //! requested implementation is not available (not built in, or the sockets
@@ -7,6 +9,13 @@
 use std::io::Write;
 
 use crate::args::{Impl, ToolArgs, parse_tool_args};
+
+mod scenarios;
+
+pub use scenarios::{
+    dealers_main, dealers_with, pub_fanout_main, pub_fanout_with, router_echo_main,
+    router_echo_with, sub_fanout_main, sub_fanout_with,
+};
 
 /// Exit code for a usage error or a failed run.
 pub const EXIT_FAILURE: i32 = 1;
@@ -49,7 +58,16 @@ const NO_ZEROMQ: &str = "this build lacks the `zeromq` feature of monocoque-benc
 const NO_LAT: &str = "the latency tools run on monocoque or libzmq only";
 
 /// The tool names [`run_tool`] knows.
-pub const TOOLS: [&str; 4] = ["local_thr", "remote_thr", "local_lat", "remote_lat"];
+pub const TOOLS: [&str; 8] = [
+    "local_thr",
+    "remote_thr",
+    "local_lat",
+    "remote_lat",
+    "pub_fanout",
+    "sub_fanout",
+    "router_echo",
+    "dealers",
+];
 
 /// Runs the tool called `name` with `args` (program name excluded) and
 /// returns its exit code, or `None` for an unknown name.
@@ -59,6 +77,10 @@ pub fn run_tool(name: &str, args: Vec<String>) -> Option<i32> {
         "remote_thr" => remote_thr_with(args),
         "local_lat" => local_lat_with(args),
         "remote_lat" => remote_lat_with(args),
+        "pub_fanout" => pub_fanout_with(args),
+        "sub_fanout" => sub_fanout_with(args),
+        "router_echo" => router_echo_with(args),
+        "dealers" => dealers_with(args),
         _ => return None,
     })
 }

@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use monocoque_bench::output::{parse_latency, parse_throughput};
+use monocoque_bench::output::{parse_fanout, parse_latency, parse_router, parse_throughput};
 
 fn endpoint() -> String {
     let port = TcpListener::bind("127.0.0.1:0")
@@ -129,6 +129,112 @@ fn check_latency(out: &str, size: usize, roundtrips: u64, histogram: bool) {
     }
 }
 
+/// A free `127.0.0.1:port` for the fan-out tools' side channel.
+fn sync_addr() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// Waits for both tools of a pair, asserts both succeeded, and returns the
+/// stdout of each (`first`, `second`).
+fn finish_pair(first: (Child, &str), second: (Child, &str)) -> (String, String) {
+    let limit = Duration::from_secs(60);
+    let b = finish(second.0, second.1, limit);
+    let a = finish(first.0, first.1, limit);
+    for (out, what) in [(&a, first.1), (&b, second.1)] {
+        assert!(
+            out.status.success(),
+            "{what} failed ({:?}): {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    (
+        String::from_utf8(a.stdout).unwrap(),
+        String::from_utf8(b.stdout).unwrap(),
+    )
+}
+
+/// One pub_fanout/sub_fanout pair; returns sub_fanout's stdout after
+/// checking pub_fanout's.
+fn fanout_pair(
+    publisher: &[&str],
+    subscriber: &[&str],
+    size: usize,
+    count: u64,
+    subs: usize,
+) -> String {
+    let (ep, sync) = (endpoint(), sync_addr());
+    let (size, count, subs) = (size.to_string(), count.to_string(), subs.to_string());
+    let common = [
+        ep.as_str(),
+        size.as_str(),
+        count.as_str(),
+        subs.as_str(),
+        "--sync",
+        sync.as_str(),
+    ];
+    let pargs: Vec<&str> = common.iter().chain(publisher).copied().collect();
+    let sargs: Vec<&str> = common.iter().chain(subscriber).copied().collect();
+    let p = spawn(env!("CARGO_BIN_EXE_pub_fanout"), &pargs);
+    let s = spawn(env!("CARGO_BIN_EXE_sub_fanout"), &sargs);
+    let (pout, sout) = finish_pair((p, "pub_fanout"), (s, "sub_fanout"));
+    let lines: Vec<&str> = pout.lines().collect();
+    assert_eq!(lines.len(), 5, "{pout}");
+    assert_eq!(lines[0], format!("message size: {size} [B]"));
+    assert_eq!(lines[1], format!("message count: {count}"));
+    assert_eq!(lines[2], format!("subscribers: {subs}"));
+    assert!(lines[3].starts_with("mean send rate: ") && lines[3].ends_with(" [msg/s]"));
+    assert!(lines[4].starts_with("mean send rate: ") && lines[4].ends_with(" [Mb/s]"));
+    sout
+}
+
+fn check_fanout(out: &str, size: usize, count: u64, subs: usize) {
+    let p = parse_fanout(out).unwrap_or_else(|| panic!("unparsable: {out}"));
+    assert_eq!(
+        (p.size, p.count, p.subscribers),
+        (size, count, subs),
+        "{out}"
+    );
+    assert!(p.deliveries > 0 && p.min_per_sub > 0, "{out}");
+    assert!(
+        p.min_per_sub <= p.max_per_sub && p.max_per_sub <= count,
+        "{out}"
+    );
+    assert!(p.deliveries <= count * subs as u64, "{out}");
+    assert!(p.msgs_per_sec > 0.0, "{out}");
+    assert_eq!(out.lines().count(), 8, "{out}");
+}
+
+/// One router_echo/dealers pair; returns dealers' stdout after checking
+/// it.
+fn router_pair(router: &[&str], dealers: &[&str], size: usize, count: u64, peers: usize) -> String {
+    let ep = endpoint();
+    let (size_s, count_s, peers_s) = (size.to_string(), count.to_string(), peers.to_string());
+    let common = [
+        ep.as_str(),
+        size_s.as_str(),
+        count_s.as_str(),
+        peers_s.as_str(),
+    ];
+    let rargs: Vec<&str> = common.iter().chain(router).copied().collect();
+    let dargs: Vec<&str> = common.iter().chain(dealers).copied().collect();
+    let r = spawn(env!("CARGO_BIN_EXE_router_echo"), &rargs);
+    let d = spawn(env!("CARGO_BIN_EXE_dealers"), &dargs);
+    let (rout, dout) = finish_pair((r, "router_echo"), (d, "dealers"));
+    assert_eq!(rout, "", "router_echo prints nothing");
+    let p = parse_router(&dout).unwrap_or_else(|| panic!("unparsable: {dout}"));
+    assert_eq!((p.size, p.count, p.peers), (size, count, peers), "{dout}");
+    assert_eq!(p.roundtrips, peers as u64 * count, "{dout}");
+    assert!(p.msgs_per_sec > 0.0, "{dout}");
+    assert_eq!(dout.lines().count(), 6, "{dout}");
+    dout
+}
+
 #[test]
 fn raw_throughput_pair() {
     let raw: &[&str] = &["--impl", "raw"];
@@ -171,6 +277,40 @@ fn compare_over_ipc() {
     assert!(!stdout.contains("failed"), "{stdout}\n{stderr}");
     assert!(!stdout.contains("! "), "{stdout}\n{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn scenario_usage_errors() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sub_fanout"))
+        .args(["tcp://127.0.0.1:1", "64", "10", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--sync"));
+    let out = Command::new(env!("CARGO_BIN_EXE_dealers"))
+        .args(["tcp://127.0.0.1:1", "64", "10", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = Command::new(env!("CARGO_BIN_EXE_router_echo"))
+        .args(["tcp://127.0.0.1:1", "64", "10", "3", "--impl", "raw"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[cfg(feature = "zeromq")]
+#[test]
+fn zeromq_fanout_pair() {
+    let zmqrs: &[&str] = &["--impl", "zeromq"];
+    check_fanout(&fanout_pair(zmqrs, zmqrs, 64, 20_000, 3), 64, 20_000, 3);
+}
+
+#[cfg(feature = "zeromq")]
+#[test]
+fn zeromq_router_pair() {
+    let zmqrs: &[&str] = &["--impl", "zeromq"];
+    router_pair(zmqrs, zmqrs, 64, 2000, 10);
 }
 
 #[cfg(feature = "zeromq")]
@@ -222,6 +362,21 @@ mod libzmq {
         assert!(lines[2].starts_with("average latency: ") && lines[2].ends_with(" [us]"));
         let hist: &[&str] = &["--impl", "libzmq", "--histogram"];
         check_latency(&lat_pair(LIBZMQ, hist, 1024, 100), 1024, 100, true);
+    }
+
+    #[test]
+    fn fanout_pair() {
+        check_fanout(
+            &super::fanout_pair(LIBZMQ, LIBZMQ, 64, 20_000, 3),
+            64,
+            20_000,
+            3,
+        );
+    }
+
+    #[test]
+    fn router_pair() {
+        super::router_pair(LIBZMQ, LIBZMQ, 64, 2000, 10);
     }
 
     #[test]
@@ -359,5 +514,39 @@ mod monocoque {
         let ours: &[&str] = &["--impl", "monocoque", "--runtime", "tokio"];
         check_latency(&lat_pair(ours, theirs, 1024, 100), 1024, 100, false);
         check_latency(&lat_pair(theirs, ours, 1024, 100), 1024, 100, false);
+    }
+
+    #[test]
+    fn fanout_on_each_runtime() {
+        for rt in ["tokio", "async-std", "smol"] {
+            let ours = ["--impl", "monocoque", "--runtime", rt];
+            check_fanout(&fanout_pair(&ours, &ours, 64, 20_000, 3), 64, 20_000, 3);
+        }
+    }
+
+    #[cfg(feature = "libzmq")]
+    #[test]
+    fn fanout_against_libzmq() {
+        let ours: &[&str] = &["--impl", "monocoque", "--runtime", "tokio"];
+        let theirs: &[&str] = &["--impl", "libzmq"];
+        check_fanout(&fanout_pair(ours, theirs, 64, 20_000, 3), 64, 20_000, 3);
+        check_fanout(&fanout_pair(theirs, ours, 64, 20_000, 3), 64, 20_000, 3);
+    }
+
+    #[test]
+    fn router_on_each_runtime() {
+        for rt in ["tokio", "async-std", "smol"] {
+            let ours = ["--impl", "monocoque", "--runtime", rt];
+            router_pair(&ours, &ours, 64, 2000, 10);
+        }
+    }
+
+    #[cfg(feature = "libzmq")]
+    #[test]
+    fn router_against_libzmq() {
+        let ours: &[&str] = &["--impl", "monocoque", "--runtime", "tokio"];
+        let theirs: &[&str] = &["--impl", "libzmq"];
+        router_pair(ours, theirs, 64, 2000, 10);
+        router_pair(theirs, ours, 64, 2000, 10);
     }
 }

@@ -1,0 +1,5 @@
+//! `dealers`: a many-socket scenario tool; see `monocoque_bench::tools`.
+
+fn main() {
+    std::process::exit(monocoque_bench::tools::dealers_main());
+}
