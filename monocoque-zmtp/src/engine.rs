@@ -9,16 +9,20 @@
 //! writing and queue draining proceed independently without cancellation hazards or a boxed future
 //! per wake-up.
 
+mod read_buffer;
+
+use self::read_buffer::ReadBuffer;
 use crate::monitor::ConnectionError;
 use crate::proto::{Event, PeerInfo, Session};
+use crate::socket::queue;
 use crate::socket::shared::{InEvent, Inbound, Outbound, PeerId, Shared};
-use bytes::BytesMut;
 use futures::future::BoxFuture;
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use futures::{FutureExt, StreamExt};
 use monocoque_core::Message;
 use monocoque_core::runtime::RuntimeHandle;
 use monocoque_core::transport::BoxStream;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io::IoSlice;
 use std::pin::Pin;
@@ -26,21 +30,22 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-/// Bytes read per read call.
-const READ_CHUNK: usize = 64 * 1024;
 /// Stop taking messages off the peer's queue once this much output is pending.
 const WRITE_BATCH: usize = 256 * 1024;
 /// Most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
 /// Turns of the engine loop per poll before yielding to other tasks.
 const POLL_BUDGET: usize = 32;
+/// Most messages taken off the peer's queue at once.
+const OUT_BATCH: usize = 256;
+/// Received messages handed to the socket at once (one lock, at most one wake-up).
+const IN_BATCH: usize = 256;
 
 /// A connection's stream, protocol state and buffers.
 pub(crate) struct Engine {
     stream: BoxStream,
     session: Session,
-    read_buf: BytesMut,
-    scratch: Box<[u8]>,
+    input: ReadBuffer,
 }
 
 impl Engine {
@@ -48,8 +53,7 @@ impl Engine {
         Self {
             stream,
             session,
-            read_buf: BytesMut::with_capacity(READ_CHUNK),
-            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
+            input: ReadBuffer::new(),
         }
     }
 
@@ -58,7 +62,7 @@ impl Engine {
     pub async fn handshake(&mut self) -> Result<PeerInfo, ConnectionError> {
         loop {
             loop {
-                match self.session.poll_event(&mut self.read_buf) {
+                match self.session.poll_event(self.input.data()) {
                     Ok(Some(Event::Ready(info))) => {
                         self.flush().await?;
                         return Ok(info);
@@ -75,11 +79,11 @@ impl Engine {
             }
             // Our greeting, then whatever the input just provoked (READY), before waiting.
             self.flush().await?;
-            let n = self.stream.read(&mut self.scratch).await?;
+            let n = self.stream.read(self.input.spare()).await?;
             if n == 0 {
                 return Err(ConnectionError::PeerClosed);
             }
-            self.read_buf.extend_from_slice(&self.scratch[..n]);
+            self.input.commit(n);
         }
     }
 
@@ -119,8 +123,8 @@ impl Engine {
             link,
             closing: false,
             linger_timer: None,
-            pending_inbound: None,
-            delivered: false,
+            staged_out: VecDeque::new(),
+            staged_in: VecDeque::new(),
         }
     }
 }
@@ -133,11 +137,11 @@ pub(crate) struct Link {
     pub routing_id: Option<bytes::Bytes>,
     /// Messages to send; `None` when the socket never sends. When the socket drops its end, the
     /// engine writes what is left (within LINGER) and closes.
-    pub outbound: Option<flume::r#async::RecvStream<'static, Outbound>>,
+    pub outbound: Option<queue::Receiver<Outbound>>,
     /// Where received messages go; `None` when the socket never receives (they are dropped).
-    pub inbound: Option<flume::Sender<Inbound>>,
-    /// CONFLATE: the inbound queue's receiving end; a full queue's stale message is dropped.
-    pub conflate: Option<flume::Receiver<Inbound>>,
+    pub inbound: Option<queue::Sender<Inbound>>,
+    /// CONFLATE: a full inbound queue's stale message is replaced.
+    pub conflate: bool,
     /// Ends (yields `None`) when the endpoint is unbound/disconnected or the socket closes.
     pub shutdown: flume::r#async::RecvStream<'static, ()>,
     /// Yields an item when the socket evicts this peer (ROUTER_HANDOVER): close at once.
@@ -159,9 +163,10 @@ pub(crate) struct Run {
     link: Link,
     closing: bool,
     linger_timer: Option<BoxFuture<'static, ()>>,
-    pending_inbound: Option<flume::r#async::SendFut<'static, Inbound>>,
-    /// Something reached the inbound queue since the last wake of `receiver_waker`.
-    delivered: bool,
+    /// Taken off the peer's queue, not yet encoded.
+    staged_out: VecDeque<Outbound>,
+    /// Received, not yet in the socket's queue (it was full: reading waits).
+    staged_in: VecDeque<Inbound>,
 }
 
 impl Run {
@@ -172,33 +177,37 @@ impl Run {
         }
     }
 
-    /// Takes queued messages into the write queue; true if any were taken.
+    /// Encodes queued messages into the write queue, a batch at a time; true if any were taken.
     fn fill_output(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(outbound) = self.link.outbound.as_mut() else {
-            return false;
-        };
         let mut took = false;
         while self.engine.session.output().len() < WRITE_BATCH {
-            match outbound.poll_next_unpin(cx) {
-                Poll::Ready(Some(item)) => {
-                    let session = &mut self.engine.session;
-                    match item {
-                        Outbound::Message(msg) => session.send_message(&msg),
-                        Outbound::Subscribe(topic) => session.send_subscribe(&topic, true),
-                        Outbound::Cancel(topic) => session.send_subscribe(&topic, false),
-                    }
-                    took = true;
-                }
-                Poll::Ready(None) => {
-                    // The socket let go of this peer: finish what is queued, then close.
-                    self.link.outbound = None;
-                    self.begin_closing();
+            let Some(item) = self.staged_out.pop_front() else {
+                let Some(outbound) = self.link.outbound.as_ref() else {
                     break;
+                };
+                match outbound.poll_drain(cx, &mut self.staged_out, OUT_BATCH) {
+                    Poll::Ready(Some(_)) => {
+                        took = true;
+                        continue;
+                    }
+                    Poll::Ready(None) => {
+                        // The socket let go of this peer: finish what is queued, then close.
+                        self.link.outbound = None;
+                        self.begin_closing();
+                    }
+                    Poll::Pending => {}
                 }
-                Poll::Pending => break,
+                break;
+            };
+            let session = &mut self.engine.session;
+            match item {
+                Outbound::Message(msg) => session.send_message(&msg),
+                Outbound::Subscribe(topic) => session.send_subscribe(&topic, true),
+                Outbound::Cancel(topic) => session.send_subscribe(&topic, false),
             }
         }
         if took {
+            // The queue has room again: a sender waiting for it can go on.
             self.link.shared.sender_waker.wake();
         }
         took
@@ -224,63 +233,54 @@ impl Run {
         }
     }
 
-    /// Hands a received event to the socket. Returns false when the socket's queue is full (the
-    /// event is parked and reading pauses: backpressure instead of loss).
-    fn deliver(&mut self, event: InEvent) -> bool {
+    /// Hands the staged received events to the socket. Returns false while the socket's queue
+    /// is full (reading pauses until it has room: backpressure instead of loss) or gone.
+    fn deliver_staged(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(inbound) = self.link.inbound.as_ref() else {
-            return true; // this socket type does not receive; drop
+            self.staged_in.clear(); // this socket type does not receive; drop
+            return true;
         };
-        let item = Inbound {
-            peer: self.link.peer,
-            routing_id: self.link.routing_id.clone(),
-            event,
-        };
-        match inbound.try_send(item) {
-            Ok(()) => {
-                self.delivered = true;
-                true
-            }
-            Err(flume::TrySendError::Full(item)) => {
-                if let Some(queue) = &self.link.conflate {
-                    // CONFLATE: the newest message replaces the one not yet received.
-                    let _ = queue.try_recv();
-                    if let Err(flume::TrySendError::Full(item)) = inbound.try_send(item) {
-                        self.pending_inbound = Some(inbound.clone().into_send_async(item));
-                        return false;
-                    }
-                    self.delivered = true;
-                    return true;
-                }
-                self.pending_inbound = Some(inbound.clone().into_send_async(item));
-                false
-            }
-            Err(flume::TrySendError::Disconnected(_)) => {
+        if self.link.conflate {
+            // CONFLATE: the newest message replaces the one not yet received.
+            let gone = (self.staged_in.drain(..)).any(|item| inbound.send_replacing(item).is_err());
+            if gone {
+                self.staged_in.clear();
                 self.begin_closing();
-                false
+            }
+            return !gone;
+        }
+        loop {
+            if !inbound.send_batch(&mut self.staged_in) {
+                self.staged_in.clear();
+                self.begin_closing(); // the socket is gone
+                return false;
+            }
+            if self.staged_in.is_empty() {
+                return true;
+            }
+            match inbound.poll_room(cx) {
+                Poll::Ready(true) => {}
+                Poll::Ready(false) => {
+                    self.staged_in.clear();
+                    self.begin_closing();
+                    return false;
+                }
+                Poll::Pending => return false,
             }
         }
     }
 
-    /// Decodes buffered input and reads more; true on progress.
+    /// Decodes buffered input, hands it to the socket and reads more; true on progress.
     fn read_some(&mut self, cx: &mut Context<'_>) -> Result<bool, ConnectionError> {
         let mut progress = false;
-        if let Some(pending) = self.pending_inbound.as_mut() {
-            match pending.poll_unpin(cx) {
-                Poll::Ready(Ok(())) => {
-                    self.pending_inbound = None;
-                    self.delivered = true;
-                    progress = true;
-                }
-                Poll::Ready(Err(_)) => {
-                    self.pending_inbound = None;
-                    self.begin_closing();
-                    return Ok(true);
-                }
-                Poll::Pending => return Ok(false),
+        if !self.staged_in.is_empty() {
+            if !self.deliver_staged(cx) {
+                return Ok(false);
             }
+            progress = true;
         }
         loop {
-            let event = match self.engine.session.poll_event(&mut self.engine.read_buf)? {
+            let event = match self.engine.session.poll_event(self.engine.input.data())? {
                 Some(Event::Message(msg)) => InEvent::Message(msg),
                 Some(Event::Subscribe(topic)) if self.link.wants_subscriptions => {
                     InEvent::Subscribe(topic)
@@ -296,15 +296,23 @@ impl Run {
                 None => break,
             };
             progress = true;
-            if !self.deliver(event) {
+            self.staged_in.push_back(Inbound {
+                peer: self.link.peer,
+                routing_id: self.link.routing_id.clone(),
+                event,
+            });
+            if self.staged_in.len() >= IN_BATCH && !self.deliver_staged(cx) {
                 return Ok(progress);
             }
         }
+        if !self.staged_in.is_empty() && !self.deliver_staged(cx) {
+            return Ok(progress);
+        }
         let engine = &mut self.engine;
-        match Pin::new(&mut engine.stream).poll_read(cx, &mut engine.scratch) {
+        match Pin::new(&mut engine.stream).poll_read(cx, engine.input.spare()) {
             Poll::Ready(Ok(0)) => Err(ConnectionError::PeerClosed),
             Poll::Ready(Ok(n)) => {
-                engine.read_buf.extend_from_slice(&engine.scratch[..n]);
+                engine.input.commit(n);
                 Ok(true)
             }
             Poll::Ready(Err(e)) => Err(e.into()),
@@ -340,15 +348,11 @@ impl Future for Run {
             let mut progress = this.fill_output(cx);
             progress |= this.write_some(cx)?;
             if !this.closing {
-                let read = this.read_some(cx);
-                // One wake-up per batch of delivered messages, not one per message.
-                if std::mem::take(&mut this.delivered) {
-                    this.link.shared.receiver_waker.wake();
-                }
-                progress |= read?;
+                progress |= this.read_some(cx)?;
             }
             if this.closing
                 && this.link.outbound.is_none()
+                && this.staged_out.is_empty()
                 && this.engine.session.output().is_empty()
             {
                 return Poll::Ready(Ok(()));

@@ -74,19 +74,16 @@ impl<P: Copy + Eq + Hash> LoadBalancer<P> {
     /// returns true; the cursor then moves past it. `None` (cursor unchanged) when no peer is
     /// ready: the socket blocks or returns EAGAIN, it never drops.
     pub fn next_ready(&mut self, mut is_ready: impl FnMut(P) -> bool) -> Option<P> {
-        let n = self.peers.len();
-        let start = if self.cursor < n { self.cursor } else { 0 };
-        for step in 0..n {
-            let at = (start + step) % n;
-            let Some(&peer) = self.peers.get(at) else {
-                break;
-            };
-            if is_ready(peer) {
-                self.cursor = at + 1;
-                return Some(peer);
-            }
-        }
-        None
+        let peers = &self.peers;
+        let at = pick(peers.len(), &mut self.cursor, |at| is_ready(peers[at]))?;
+        Some(peers[at])
+    }
+
+    /// [`next_ready`](Self::next_ready) by position: `is_ready` gets, and the result is, an
+    /// index into [`peers`](Self::peers), for callers that keep each peer's state in a vector
+    /// in the same order (no lookup per pick).
+    pub fn next_ready_position(&mut self, is_ready: impl FnMut(usize) -> bool) -> Option<usize> {
+        pick(self.peers.len(), &mut self.cursor, is_ready)
     }
 
     /// True when `peer` is in the rotation.
@@ -112,6 +109,23 @@ impl<P: Copy + Eq + Hash> LoadBalancer<P> {
     pub fn is_empty(&self) -> bool {
         self.peers.is_empty()
     }
+}
+
+/// The first position, from `cursor` round `len` positions once, that `is_ready` accepts; the
+/// cursor then moves past it.
+fn pick(len: usize, cursor: &mut usize, mut is_ready: impl FnMut(usize) -> bool) -> Option<usize> {
+    let start = if *cursor < len { *cursor } else { 0 };
+    for step in 0..len {
+        let mut at = start + step;
+        if at >= len {
+            at -= len;
+        }
+        if is_ready(at) {
+            *cursor = at + 1;
+            return Some(at);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

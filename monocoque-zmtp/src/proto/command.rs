@@ -325,7 +325,9 @@ impl Properties {
             if size > data.len() - pos {
                 return Err(ZmtpError::MalformedCommand("property value is truncated"));
             }
-            entries.push((name, data.slice(pos..pos + size)));
+            // A copy, not a slice: a slice would keep the whole receive buffer the command
+            // arrived in alive for as long as the peer's properties are kept.
+            entries.push((name, Bytes::copy_from_slice(&data[pos..pos + size])));
             pos += size;
         }
         Ok(Properties { entries })

@@ -2,6 +2,7 @@
 //! snapshot used for sending, and the inbound queue used for receiving.
 
 use super::inproc::Connector;
+use super::queue;
 use super::shared::{EndpointKey, InEvent, Inbound, Outbound, PeerId, PeerTx, Shared};
 use super::tasks::{ConnParams, accept_loop, connect_loop};
 use crate::context::Context;
@@ -14,12 +15,16 @@ use monocoque_core::runtime::timeout;
 use monocoque_core::{
     Endpoint, Error, Message, Result, SocketOption, SocketOptions, SocketType, TrySendError,
 };
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
 /// How many monitor events may wait unread before new ones are dropped.
 const MONITOR_CAPACITY: usize = 1024;
+
+/// Most received events taken off the inbound queue at once (one lock for the batch).
+const RECV_BATCH: usize = 256;
 
 /// Extra time `close` allows beyond LINGER for tasks to notice and exit.
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
@@ -65,7 +70,9 @@ pub(crate) struct SocketCore {
     endpoints: Vec<EndpointEntry>,
     next_endpoint_key: EndpointKey,
     out: OutPeers,
-    inbound: Option<(flume::Sender<Inbound>, flume::Receiver<Inbound>)>,
+    inbound: Option<(queue::Sender<Inbound>, queue::Receiver<Inbound>)>,
+    /// Events taken off the inbound queue in one batch, not yet received.
+    received: VecDeque<Inbound>,
     alive_tx: Option<flume::Sender<()>>,
     alive_rx: flume::Receiver<()>,
 }
@@ -83,6 +90,7 @@ impl SocketCore {
             next_endpoint_key: 1,
             out: OutPeers::default(),
             inbound: None,
+            received: VecDeque::new(),
             alive_tx: Some(alive_tx),
             alive_rx,
         }
@@ -107,17 +115,14 @@ impl SocketCore {
     }
 
     /// The inbound queue, created on first use so that RCVHWM set after `new` still applies.
-    fn inbound(&mut self) -> &(flume::Sender<Inbound>, flume::Receiver<Inbound>) {
+    fn inbound(&mut self) -> &(queue::Sender<Inbound>, queue::Receiver<Inbound>) {
         // CONFLATE: a queue of one, whose occupant connections replace.
         let capacity = if self.options.conflate {
             1
         } else {
             self.options.rcvhwm
         };
-        self.inbound.get_or_insert_with(|| match capacity {
-            0 => flume::unbounded(),
-            hwm => flume::bounded(hwm),
-        })
+        self.inbound.get_or_insert_with(|| queue::queue(capacity))
     }
 
     fn params(&mut self) -> Result<ConnParams> {
@@ -126,7 +131,7 @@ impl SocketCore {
         } else {
             None
         };
-        let conflate = (self.receives && self.options.conflate).then(|| self.inbound().1.clone());
+        let conflate = self.receives && self.options.conflate;
         Ok(ConnParams {
             shared: self.shared.clone(),
             runtime: self.ctx.runtime().clone(),
@@ -301,60 +306,80 @@ impl SocketCore {
         self.alive_tx = None;
     }
 
-    // ----- sending: round-robin over peers with room (PUSH, PAIR; DEALER later) -----
+    // ----- sending: round-robin over peers with room (PUSH, DEALER, REQ, PAIR) -----
 
     fn refresh_peers(&mut self) {
         let generation = self.shared.generation();
-        if generation != self.out.seen_generation {
-            self.out.seen_generation = generation;
-            let mut senders = self.shared.senders();
-            if self.options.immediate {
-                // IMMEDIATE: endpoints still connecting get nothing queued.
-                senders.retain(|(_, _, attached)| *attached);
+        if generation == self.out.seen_generation {
+            return;
+        }
+        self.out.seen_generation = generation;
+        let mut senders = self.shared.senders();
+        if self.options.immediate {
+            // IMMEDIATE: endpoints still connecting get nothing queued.
+            senders.retain(|(_, _, attached)| *attached);
+        }
+        let out = &mut self.out;
+        out.connected = (senders.iter())
+            .filter(|(_, _, attached)| *attached)
+            .map(|(id, _, _)| *id)
+            .collect();
+        let mut by_peer: HashMap<PeerId, PeerTx> =
+            (senders.into_iter()).map(|(id, tx, _)| (id, tx)).collect();
+        let gone: Vec<PeerId> = (out.balancer.peers().iter())
+            .filter(|p| !by_peer.contains_key(*p))
+            .copied()
+            .collect();
+        for peer in gone {
+            out.balancer.remove(peer);
+        }
+        // Newcomers join the rotation in the order they joined the table.
+        for (peer, _, _) in self.shared.senders() {
+            if by_peer.contains_key(&peer) {
+                out.balancer.add(peer);
             }
-            self.out.connected = (senders.iter())
-                .filter(|(_, _, attached)| *attached)
-                .map(|(id, _, _)| *id)
-                .collect();
-            self.out.queues = (senders.into_iter()).map(|(id, tx, _)| (id, tx)).collect();
-            self.out.index = (self.out.queues.iter().enumerate())
-                .map(|(i, (id, _))| (*id, i))
-                .collect();
-            if self.shared.socket_type == SocketType::Router {
-                self.out.routes = self.shared.routes().into_iter().collect();
-            }
-            let out = &mut self.out;
-            let gone: Vec<PeerId> = (out.balancer.peers().iter())
-                .filter(|p| !out.index.contains_key(*p))
-                .copied()
-                .collect();
-            for peer in gone {
-                out.balancer.remove(peer);
-            }
-            for (peer, _) in &out.queues {
-                out.balancer.add(*peer);
-            }
+        }
+        // The queues sit in rotation order, so a pick needs no lookup.
+        out.queues = (out.balancer.peers().iter())
+            .filter_map(|peer| by_peer.remove(peer).map(|tx| (*peer, tx)))
+            .collect();
+        out.index = (out.queues.iter().enumerate())
+            .map(|(i, (id, _))| (*id, i))
+            .collect();
+        if self.shared.socket_type == SocketType::Router {
+            out.routes = self.shared.routes().into_iter().collect();
         }
     }
 
-    /// The next peer (round-robin) whose queue has room; gives the message back when every queue
-    /// is full (or there is no peer). Only this socket sends on the queues, so a queue that is not
-    /// full takes the message.
+    /// Queues the message for the next peer (round-robin) whose queue has room; gives it back
+    /// when every queue is full (or there is no peer). Only this socket sends on the queues, so
+    /// a queue that is not full takes the message.
     fn try_send_round_robin(&mut self, msg: Message) -> Result<PeerId, Message> {
         self.refresh_peers();
         let out = &mut self.out;
-        let queue = |peer: PeerId| &out.queues[out.index[&peer]].1;
-        let Some(peer) = out.balancer.next_ready(|peer| !queue(peer).is_full()) else {
-            return Err(msg);
-        };
-        match queue(peer).offer(Outbound::Message(msg)) {
-            Ok(()) => Ok(peer),
-            Err(flume::TrySendError::Full(item) | flume::TrySendError::Disconnected(item)) => {
-                match item {
-                    Outbound::Message(msg) => Err(msg),
-                    _ => unreachable!("a message went in"),
+        let queues = &out.queues;
+        let mut item = Some(Outbound::Message(msg));
+        let picked = out.balancer.next_ready_position(|i| {
+            let tx = &queues[i].1;
+            if tx.is_full() {
+                return false;
+            }
+            let Some(outbound) = item.take() else {
+                return false;
+            };
+            match tx.offer(outbound) {
+                Ok(()) => true,
+                // A peer whose connection is going away: try the next one.
+                Err(queue::TrySendError::Full(back) | queue::TrySendError::Disconnected(back)) => {
+                    item = Some(back);
+                    false
                 }
             }
+        });
+        match (picked, item) {
+            (Some(i), _) => Ok(queues[i].0),
+            (None, Some(Outbound::Message(msg))) => Err(msg),
+            (None, _) => unreachable!("the message is given back when no peer took it"),
         }
     }
 
@@ -391,10 +416,15 @@ impl SocketCore {
         if msg.is_empty() {
             return Err(Error::EmptyMessage);
         }
-        let mut msg = match self.try_send_round_robin(msg) {
-            Ok(peer) => return Ok(peer),
-            Err(msg) => msg,
-        };
+        match self.try_send_round_robin(msg) {
+            Ok(peer) => Ok(peer),
+            // Waiting is the rare case: its state lives on the heap, so that the future of
+            // every `send` stays small (it is moved on each call).
+            Err(msg) => Box::pin(self.send_waiting(msg)).await,
+        }
+    }
+
+    async fn send_waiting(&mut self, mut msg: Message) -> Result<PeerId> {
         let sndtimeo = self.options.sndtimeo;
         if sndtimeo == Some(Duration::ZERO) {
             return Err(Error::WouldBlock);
@@ -426,8 +456,8 @@ impl SocketCore {
         };
         let (error, item) = match self.out.queues[index].1.offer(Outbound::Message(msg)) {
             Ok(()) => return Ok(()),
-            Err(flume::TrySendError::Full(item)) => (Error::WouldBlock, item),
-            Err(flume::TrySendError::Disconnected(item)) => (Error::HostUnreachable, item),
+            Err(queue::TrySendError::Full(item)) => (Error::WouldBlock, item),
+            Err(queue::TrySendError::Disconnected(item)) => (Error::HostUnreachable, item),
         };
         let Outbound::Message(message) = item else {
             unreachable!("a message went in");
@@ -454,14 +484,17 @@ impl SocketCore {
 
     /// Sends to one peer, waiting (up to SNDTIMEO) while it is at SNDHWM (ROUTER_MANDATORY).
     pub async fn send_to(&mut self, peer: PeerId, msg: Message) -> Result<()> {
-        let mut msg = match self.try_send_to(peer, msg) {
-            Ok(()) => return Ok(()),
+        match self.try_send_to(peer, msg) {
+            Ok(()) => Ok(()),
             Err(TrySendError {
                 error: Error::WouldBlock,
                 message,
-            }) => message,
-            Err(e) => return Err(e.error),
-        };
+            }) => Box::pin(self.send_to_waiting(peer, message)).await,
+            Err(e) => Err(e.error),
+        }
+    }
+
+    async fn send_to_waiting(&mut self, peer: PeerId, mut msg: Message) -> Result<()> {
         let sndtimeo = self.options.sndtimeo;
         if sndtimeo == Some(Duration::ZERO) {
             return Err(Error::WouldBlock);
@@ -531,12 +564,22 @@ impl SocketCore {
 
     // ----- receiving: one fair queue fed by every connection -----
 
-    pub fn try_recv_inbound(&mut self) -> Result<Inbound> {
-        match self.inbound().1.try_recv() {
-            Ok(inbound) => Ok(inbound),
-            Err(flume::TryRecvError::Empty) => Err(Error::WouldBlock),
-            Err(flume::TryRecvError::Disconnected) => Err(Error::Closed),
+    /// The next event: from the batch taken earlier, else from a new batch off the queue.
+    fn next_inbound(&mut self) -> Option<Inbound> {
+        if let Some(inbound) = self.received.pop_front() {
+            return Some(inbound);
         }
+        // CONFLATE: one at a time, so that nothing stale waits outside the queue.
+        let max = if self.options.conflate { 1 } else { RECV_BATCH };
+        self.inbound();
+        let (_, rx) = self.inbound.as_ref()?;
+        rx.drain_into(&mut self.received, max);
+        self.received.pop_front()
+    }
+
+    pub fn try_recv_inbound(&mut self) -> Result<Inbound> {
+        // The socket holds a sender itself: the queue never reports disconnection.
+        self.next_inbound().ok_or(Error::WouldBlock)
     }
 
     /// Takes waiting events until `accept` takes one (others are dropped); never waits.
@@ -559,15 +602,24 @@ impl SocketCore {
         }
     }
 
-    /// Polls for the next event any peer sent (the proxy's way in: nothing is held across
-    /// polls, so polling several sockets in turn loses nothing). Connections wake
-    /// `receiver_waker` after each delivery; registering before looking means no wake-up is lost.
+    /// Polls for the next event any peer sent (also the proxy's way in: nothing is held across
+    /// polls, so polling several sockets in turn loses nothing). Connections wake the registered
+    /// task when they add to an empty queue.
     pub fn poll_recv_inbound(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<Inbound>> {
-        self.shared.receiver_waker.register(cx.waker());
-        match self.inbound().1.try_recv() {
-            Ok(inbound) => Poll::Ready(Ok(inbound)),
-            Err(flume::TryRecvError::Empty) => Poll::Pending,
-            Err(flume::TryRecvError::Disconnected) => Poll::Ready(Err(Error::Closed)),
+        if let Some(inbound) = self.next_inbound() {
+            return Poll::Ready(Ok(inbound));
+        }
+        let max = if self.options.conflate { 1 } else { RECV_BATCH };
+        let Some((_, rx)) = self.inbound.as_ref() else {
+            return Poll::Ready(Err(Error::Closed));
+        };
+        match rx.poll_drain(cx, &mut self.received, max) {
+            Poll::Ready(Some(_)) => match self.received.pop_front() {
+                Some(inbound) => Poll::Ready(Ok(inbound)),
+                None => Poll::Pending,
+            },
+            Poll::Ready(None) => Poll::Ready(Err(Error::Closed)),
+            Poll::Pending => Poll::Pending,
         }
     }
 
@@ -604,8 +656,7 @@ impl SocketCore {
         &mut self,
         mut accept: impl FnMut(Inbound) -> Option<T>,
     ) -> Result<T> {
-        let rx = self.inbound().1.clone();
-        while let Ok(inbound) = rx.try_recv() {
+        while let Some(inbound) = self.next_inbound() {
             if let Some(t) = accept(inbound) {
                 return Ok(t);
             }
@@ -614,22 +665,24 @@ impl SocketCore {
         if rcvtimeo == Some(Duration::ZERO) {
             return Err(Error::WouldBlock);
         }
-        let runtime = self.ctx.runtime().clone();
+        let runtime = rcvtimeo.map(|_| self.ctx.runtime().clone());
         let wait = async {
             loop {
-                match rx.recv_async().await {
-                    Ok(inbound) => {
-                        if let Some(t) = accept(inbound) {
-                            return Ok(t);
-                        }
-                    }
-                    Err(_) => return Err(Error::Closed),
+                let inbound = std::future::poll_fn(|cx| self.poll_recv_inbound(cx)).await?;
+                if let Some(t) = accept(inbound) {
+                    return Ok(t);
                 }
             }
         };
-        timeout(&*runtime, rcvtimeo, wait)
-            .await
-            .unwrap_or(Err(Error::Timeout))
+        match runtime {
+            None => wait.await,
+            Some(runtime) => {
+                // The timer's state lives on the heap: the future of every `recv` stays small.
+                Box::pin(timeout(&*runtime, rcvtimeo, wait))
+                    .await
+                    .unwrap_or(Err(Error::Timeout))
+            }
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! as a finished ZMTP handshake would, and starts one forwarding task per direction that moves
 //! the items of one socket's queue for the peer into the other socket's inbound queue.
 
+use super::queue;
 use super::shared::{Attached, EndpointKey, InEvent, Inbound, Outbound, PeerId, PeerTx};
 use super::tasks::ConnParams;
 use crate::monitor::{ConnectionError, SocketEvent};
@@ -41,7 +42,7 @@ pub(crate) struct Connector {
     pub params: WeakParams,
     pub peer: PeerId,
     pub origin: EndpointKey,
-    pub outbound: Option<flume::Receiver<Outbound>>,
+    pub outbound: Option<queue::Receiver<Outbound>>,
     pub shutdown: flume::Receiver<()>,
 }
 
@@ -53,7 +54,7 @@ struct Side {
     origin: EndpointKey,
     /// The queue to create the peer entry with (binder side only: a connector's exists).
     tx: Option<PeerTx>,
-    outbound: Option<flume::Receiver<Outbound>>,
+    outbound: Option<queue::Receiver<Outbound>>,
     shutdown: flume::Receiver<()>,
 }
 
@@ -227,7 +228,7 @@ fn join(name: &str, a: Side, b: Side) {
 struct Direction {
     endpoint: Endpoint,
     from: ConnParams,
-    queue: Option<flume::Receiver<Outbound>>,
+    queue: Option<queue::Receiver<Outbound>>,
     from_shutdown: flume::Receiver<()>,
     /// What `from` sends first: probe, welcome message, subscriptions.
     greeting: Vec<InEvent>,
@@ -294,22 +295,11 @@ impl Direction {
             routing_id: self.to_routing_id.clone(),
             event,
         };
-        let item = match (&self.to.conflate, inbound.try_send(item)) {
-            (_, Ok(())) => {
-                self.to.shared.receiver_waker.wake();
-                return true;
-            }
-            (_, Err(flume::TrySendError::Disconnected(_))) => return false,
+        if self.to.conflate {
             // CONFLATE: the newest message replaces the one not yet received.
-            (Some(queue), Err(flume::TrySendError::Full(item))) => {
-                let _ = queue.try_recv();
-                item
-            }
-            (None, Err(flume::TrySendError::Full(item))) => item,
-        };
-        let sent = inbound.send_async(item).await.is_ok();
-        self.to.shared.receiver_waker.wake();
-        sent
+            return inbound.send_replacing(item).is_ok();
+        }
+        inbound.send(item).await.is_ok()
     }
 
     fn convert(&self, item: Outbound) -> Option<InEvent> {
@@ -335,10 +325,10 @@ impl Direction {
                 self.to_shutdown.recv_async(),
             );
             let next = match &self.queue {
-                Some(queue) => match select(queue.recv_async(), stop).await {
-                    Either::Left((Ok(item), _)) => Some(item),
+                Some(queue) => match select(std::pin::pin!(queue.recv()), stop).await {
+                    Either::Left((Some(item), _)) => Some(item),
                     // The queue ended (peer let go) or an endpoint was shut down.
-                    Either::Left((Err(_), _)) | Either::Right(_) => None,
+                    Either::Left((None, _)) | Either::Right(_) => None,
                 },
                 None => {
                     stop.await;

@@ -3,6 +3,7 @@
 
 mod core;
 pub(crate) mod inproc;
+pub(crate) mod queue;
 pub(crate) mod shared;
 mod tasks;
 

@@ -5,6 +5,7 @@
 //! the peers' queues and refreshes it only when [`Shared::generation`] moved, which happens when a
 //! peer joins or leaves.
 
+use super::queue;
 use crate::monitor::SocketEvent;
 use bytes::Bytes;
 use futures::task::AtomicWaker;
@@ -33,37 +34,32 @@ pub(crate) enum Outbound {
 /// The socket's end of one peer's outgoing queue.
 #[derive(Debug, Clone)]
 pub(crate) struct PeerTx {
-    tx: flume::Sender<Outbound>,
-    /// CONFLATE: the queue's other end, to take out the stale item a newer one replaces.
-    conflate: Option<flume::Receiver<Outbound>>,
+    tx: queue::Sender<Outbound>,
+    /// CONFLATE: a newer item replaces the stale one instead of being refused.
+    conflate: bool,
 }
 
 impl PeerTx {
     /// A queue of `capacity` items (0: unbounded); with `conflate`, of one item that newer ones
     /// replace (ZMQ_CONFLATE).
-    pub fn queue(capacity: usize, conflate: bool) -> (PeerTx, flume::Receiver<Outbound>) {
-        let (tx, rx) = match (conflate, capacity) {
-            (true, _) => flume::bounded(1),
-            (false, 0) => flume::unbounded(),
-            (false, hwm) => flume::bounded(hwm),
-        };
-        let conflate = conflate.then(|| rx.clone());
+    pub fn queue(capacity: usize, conflate: bool) -> (PeerTx, queue::Receiver<Outbound>) {
+        let (tx, rx) = queue::queue(if conflate { 1 } else { capacity });
         (PeerTx { tx, conflate }, rx)
     }
 
     /// Whether an item would be refused now (a conflating queue never refuses).
     pub fn is_full(&self) -> bool {
-        self.conflate.is_none() && self.tx.is_full()
+        !self.conflate && self.tx.is_full()
     }
 
     /// Queues an item without waiting; a conflating queue drops its stale item to make room.
-    pub fn offer(&self, item: Outbound) -> Result<(), flume::TrySendError<Outbound>> {
-        match (self.tx.try_send(item), &self.conflate) {
-            (Err(flume::TrySendError::Full(item)), Some(queue)) => {
-                let _ = queue.try_recv();
-                self.tx.try_send(item)
-            }
-            (result, _) => result,
+    pub fn offer(&self, item: Outbound) -> Result<(), queue::TrySendError<Outbound>> {
+        if self.conflate {
+            self.tx
+                .send_replacing(item)
+                .map_err(queue::TrySendError::Disconnected)
+        } else {
+            self.tx.try_send(item)
         }
     }
 }
@@ -170,9 +166,6 @@ pub(crate) struct Shared {
     next_peer_id: AtomicU64,
     /// Woken when a peer joins or leaves, or when a peer queue has room again.
     pub sender_waker: AtomicWaker,
-    /// Woken when a connection delivered something to the inbound queue (for the proxy, which
-    /// polls sockets instead of awaiting them).
-    pub receiver_waker: AtomicWaker,
     monitor: Mutex<Option<flume::Sender<SocketEvent>>>,
 }
 
@@ -184,7 +177,6 @@ impl Shared {
             generation: AtomicU64::new(0),
             next_peer_id: AtomicU64::new(1),
             sender_waker: AtomicWaker::new(),
-            receiver_waker: AtomicWaker::new(),
             monitor: Mutex::new(None),
         }
     }

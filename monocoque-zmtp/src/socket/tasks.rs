@@ -1,6 +1,7 @@
 //! The background tasks of a socket: one accept loop per bound endpoint, one connect loop per
 //! connected endpoint (reconnecting with back-off), and one engine per connection.
 
+use super::queue;
 use super::shared::{Attached, EndpointKey, InEvent, Inbound, Outbound, PeerId, PeerTx, Shared};
 use crate::engine::{Engine, Link};
 use crate::monitor::{ConnectionError, SocketEvent};
@@ -25,10 +26,9 @@ pub(crate) struct ConnParams {
     /// The options as they were at bind/connect time (libzmq applies options that way too).
     pub options: SocketOptions,
     /// Where received messages go (`None`: the socket type never receives).
-    pub inbound: Option<flume::Sender<Inbound>>,
-    /// CONFLATE: the inbound queue's receiving end, to drop the stale message a newer one
-    /// replaces.
-    pub conflate: Option<flume::Receiver<Inbound>>,
+    pub inbound: Option<queue::Sender<Inbound>>,
+    /// CONFLATE: a newer message replaces the stale one in a full inbound queue.
+    pub conflate: bool,
     /// Whether the socket sends, i.e. each peer needs an outgoing queue.
     pub sends: bool,
     /// Held, never read, by every task: the socket's `close` waits until all are dropped.
@@ -48,7 +48,7 @@ impl ConnParams {
 
     /// A peer's outgoing queue, bounded by SNDHWM (0 = unbounded, as in libzmq); none for
     /// sockets that never send.
-    pub fn peer_queue(&self) -> (Option<PeerTx>, Option<flume::Receiver<Outbound>>) {
+    pub fn peer_queue(&self) -> (Option<PeerTx>, Option<queue::Receiver<Outbound>>) {
         if !self.sends {
             return (None, None);
         }
@@ -91,7 +91,7 @@ impl ConnParams {
         mut engine: Engine,
         id: PeerId,
         attached: Attached,
-        outbound: Option<flume::Receiver<Outbound>>,
+        outbound: Option<queue::Receiver<Outbound>>,
         shutdown: &flume::Receiver<()>,
     ) -> Result<(), ConnectionError> {
         let socket_type = self.shared.socket_type;
@@ -112,9 +112,9 @@ impl ConnParams {
         let link = Link {
             peer: id,
             routing_id: attached.routing_id.clone(),
-            outbound: outbound.map(flume::Receiver::into_stream),
+            outbound,
             inbound: self.inbound.clone(),
-            conflate: self.conflate.clone(),
+            conflate: self.conflate,
             shutdown: shutdown.clone().into_stream(),
             evicted: Some(attached.evicted.into_stream()),
             wants_subscriptions,
@@ -129,8 +129,7 @@ impl ConnParams {
                 routing_id: attached.routing_id,
                 event: InEvent::Left,
             };
-            let _ = inbound.send_async(left).await;
-            self.shared.receiver_waker.wake();
+            let _ = inbound.send(left).await;
         }
         result
     }
@@ -245,7 +244,7 @@ pub(crate) async fn connect_loop(
     params: ConnParams,
     id: PeerId,
     endpoint: Endpoint,
-    outbound: Option<flume::Receiver<Outbound>>,
+    outbound: Option<queue::Receiver<Outbound>>,
     shutdown: flume::Receiver<()>,
 ) {
     let attempt = ConnectAttempt {
@@ -284,7 +283,7 @@ struct ConnectAttempt<'a> {
     params: &'a ConnParams,
     id: PeerId,
     endpoint: &'a Endpoint,
-    outbound: Option<&'a flume::Receiver<Outbound>>,
+    outbound: Option<&'a queue::Receiver<Outbound>>,
     shutdown: &'a flume::Receiver<()>,
 }
 

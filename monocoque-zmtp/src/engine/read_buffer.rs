@@ -1,0 +1,133 @@
+//! The receive buffer: reads land straight in it and frames are split off its front without
+//! copying.
+//!
+//! The buffer is one allocation seen as two parts: `data`, received bytes not yet decoded, and
+//! right behind it `spare`, zeroed room for the next read. A read fills the front of `spare`,
+//! which then joins `data` (the two are adjacent, so joining copies nothing). Decoded frames are
+//! split off the front of `data` and keep the allocation alive while the application holds
+//! them. Only when `spare` runs out is a new allocation made, and only the undecoded tail (part
+//! of one frame) is copied into it.
+//!
+//! An idle connection holds a small allocation; the size of each new one doubles, up to a cap,
+//! while reads keep filling all the room offered, and also grows with a large frame in progress
+//! so that a frame of any size is copied a bounded number of times.
+
+use bytes::BytesMut;
+
+/// The first allocation's room, and the smallest.
+const MIN_CHUNK: usize = 4 * 1024;
+/// Largest room offered to a read by growth alone.
+const MAX_CHUNK: usize = 64 * 1024;
+/// Less room than this left: start a new allocation before reading.
+const MIN_READ: usize = 1024;
+
+/// Received bytes and room for more.
+#[derive(Debug)]
+pub(crate) struct ReadBuffer {
+    data: BytesMut,
+    spare: BytesMut,
+    /// Room of the next allocation.
+    chunk: usize,
+}
+
+impl ReadBuffer {
+    /// An empty buffer; nothing is allocated until the first read.
+    pub fn new() -> Self {
+        Self {
+            data: BytesMut::new(),
+            spare: BytesMut::new(),
+            chunk: MIN_CHUNK,
+        }
+    }
+
+    /// The received bytes not yet decoded.
+    pub fn data(&mut self) -> &mut BytesMut {
+        &mut self.data
+    }
+
+    /// Room for the next read (never empty).
+    pub fn spare(&mut self) -> &mut [u8] {
+        if self.spare.len() < MIN_READ {
+            self.reallocate();
+        }
+        &mut self.spare
+    }
+
+    /// Marks the first `n` bytes of [`spare`](Self::spare) as received.
+    pub fn commit(&mut self, n: usize) {
+        let n = n.min(self.spare.len());
+        let filled_all = n == self.spare.len();
+        let received = self.spare.split_to(n);
+        // Adjacent views of one allocation: joining them is O(1).
+        self.data.unsplit(received);
+        if filled_all && self.chunk < MAX_CHUNK {
+            self.chunk = (self.chunk * 2).min(MAX_CHUNK);
+        }
+    }
+
+    /// A new allocation with the undecoded bytes at its front and zeroed room behind them.
+    fn reallocate(&mut self) {
+        let kept = self.data.len();
+        // A frame larger than the chunk in progress: room grows with it (doubling), so a big
+        // frame is copied O(1) times on average rather than once per chunk.
+        let room = self.chunk.max(kept);
+        let mut fresh = BytesMut::zeroed(kept + room);
+        fresh[..kept].copy_from_slice(&self.data);
+        self.data = fresh.split_to(kept);
+        self.spare = fresh;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receive(buf: &mut ReadBuffer, bytes: &[u8]) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let room = buf.spare();
+            let n = room.len().min(rest.len());
+            room[..n].copy_from_slice(&rest[..n]);
+            buf.commit(n);
+            rest = &rest[n..];
+        }
+    }
+
+    #[test]
+    fn nothing_allocated_until_read() {
+        let mut buf = ReadBuffer::new();
+        assert!(buf.data().is_empty());
+        assert_eq!(buf.spare.capacity(), 0);
+        assert_eq!(buf.spare().len(), MIN_CHUNK);
+    }
+
+    #[test]
+    fn reads_join_without_copy_and_frames_split_off() {
+        let mut buf = ReadBuffer::new();
+        receive(&mut buf, b"hello ");
+        let start = buf.data().as_ptr();
+        receive(&mut buf, b"world");
+        assert_eq!(&buf.data()[..], b"hello world");
+        assert_eq!(buf.data().as_ptr(), start, "joined in place");
+        let frame = buf.data().split_to(6).freeze();
+        assert_eq!(&frame[..], b"hello ");
+        assert_eq!(&buf.data()[..], b"world");
+    }
+
+    #[test]
+    fn room_grows_while_reads_fill_it_and_with_large_frames() {
+        let mut buf = ReadBuffer::new();
+        let big = vec![7u8; 3 * 1024 * 1024];
+        receive(&mut buf, &big);
+        assert_eq!(buf.chunk, MAX_CHUNK);
+        assert_eq!(buf.data().len(), big.len());
+        assert!(buf.data().iter().all(|&b| b == 7));
+        // The undecoded tail moves to the next allocation; decoded frames stay valid.
+        let head = buf.data().split_to(1024 * 1024).freeze();
+        receive(&mut buf, &[1u8; 100_000]);
+        assert_eq!(head.len(), 1024 * 1024);
+        let data = buf.data();
+        assert_eq!(data.len(), 2 * 1024 * 1024 + 100_000);
+        assert_eq!(data[data.len() - 1], 1);
+    }
+}

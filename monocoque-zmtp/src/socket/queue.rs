@@ -1,0 +1,532 @@
+//! The queues between a socket and its connections: bounded, many producers, one consumer at a
+//! time, and built for batches.
+//!
+//! A general-purpose channel costs a lock, a waiter check and often a wake-up per message on each
+//! side. Here the consumer takes up to a whole batch under one lock ([`Receiver::drain_into`]),
+//! a producer can put a batch in under one lock ([`Sender::send_batch`]), a producer checks for
+//! room without the lock ([`Sender::is_full`]), and a side is woken only when it registered
+//! because it found nothing to do (empty queue, or no room), not once per message.
+//!
+//! Capacity is the high-water mark (SNDHWM/RCVHWM, 0 = unbounded). A consumer that drained a
+//! batch holds it outside the queue, so up to one batch more than the capacity can be on its way
+//! between the two ends, much as libzmq's pipes let a batch through beyond the HWM.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+/// Why [`Sender::try_send`] gave the item back.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TrySendError<T> {
+    /// The queue is at capacity.
+    Full(T),
+    /// Every receiver is gone.
+    Disconnected(T),
+}
+
+/// Why [`Receiver::try_recv`] returned nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TryRecvError {
+    /// Nothing queued now.
+    Empty,
+    /// Nothing queued and every sender is gone.
+    Disconnected,
+}
+
+struct State<T> {
+    items: VecDeque<T>,
+    senders: usize,
+    receivers: usize,
+    /// The consumer, waiting for an item (or for the last sender to leave).
+    recv_waker: Option<Waker>,
+    /// Producers waiting for room (or for the receivers to leave).
+    send_wakers: Vec<Waker>,
+}
+
+struct Inner<T> {
+    state: Mutex<State<T>>,
+    /// Most items queued at once (`usize::MAX`: unbounded).
+    capacity: usize,
+    /// `state.items.len()`, readable without the lock.
+    len: AtomicUsize,
+}
+
+impl<T> Inner<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // The lock is never held across user code that could panic half-way through an update.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Wakes what a state change released, after the lock is dropped.
+#[must_use]
+#[derive(Default)]
+struct Wakes {
+    receiver: Option<Waker>,
+    senders: Vec<Waker>,
+}
+
+impl Wakes {
+    fn run(self) {
+        if let Some(w) = self.receiver {
+            w.wake();
+        }
+        for w in self.senders {
+            w.wake();
+        }
+    }
+}
+
+/// A queue of `capacity` items (0: unbounded).
+pub(crate) fn queue<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    let inner = Arc::new(Inner {
+        state: Mutex::new(State {
+            items: VecDeque::new(),
+            senders: 1,
+            receivers: 1,
+            recv_waker: None,
+            send_wakers: Vec::new(),
+        }),
+        capacity: if capacity == 0 { usize::MAX } else { capacity },
+        len: AtomicUsize::new(0),
+    });
+    (
+        Sender {
+            inner: inner.clone(),
+        },
+        Receiver { inner },
+    )
+}
+
+/// The producing end; cloning adds a producer.
+pub(crate) struct Sender<T> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Whether an item would be refused for want of room now. Only a hint when other producers
+    /// are active; exact for a single producer (the consumer only makes room).
+    pub fn is_full(&self) -> bool {
+        self.inner.len.load(Ordering::Acquire) >= self.inner.capacity
+    }
+
+    /// Queues `item` if there is room and a receiver.
+    pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
+        let mut state = self.inner.lock();
+        if state.receivers == 0 {
+            return Err(TrySendError::Disconnected(item));
+        }
+        if state.items.len() >= self.inner.capacity {
+            return Err(TrySendError::Full(item));
+        }
+        state.items.push_back(item);
+        self.inner.len.store(state.items.len(), Ordering::Release);
+        let waker = state.recv_waker.take();
+        drop(state);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues `item`, dropping the oldest queued item if the queue is full (ZMQ_CONFLATE).
+    /// Gives the item back when every receiver is gone.
+    pub fn send_replacing(&self, item: T) -> Result<(), T> {
+        let mut state = self.inner.lock();
+        if state.receivers == 0 {
+            return Err(item);
+        }
+        let stale = if state.items.len() >= self.inner.capacity {
+            state.items.pop_front()
+        } else {
+            None
+        };
+        state.items.push_back(item);
+        self.inner.len.store(state.items.len(), Ordering::Release);
+        let waker = state.recv_waker.take();
+        drop(state);
+        drop(stale);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Moves items from the front of `batch` into the queue while there is room, under one
+    /// lock. Returns false when every receiver is gone (`batch` is left as it was).
+    pub fn send_batch(&self, batch: &mut VecDeque<T>) -> bool {
+        let mut state = self.inner.lock();
+        if state.receivers == 0 {
+            return false;
+        }
+        let room = self.inner.capacity.saturating_sub(state.items.len());
+        let n = room.min(batch.len());
+        if n == 0 {
+            return true;
+        }
+        state.items.extend(batch.drain(..n));
+        self.inner.len.store(state.items.len(), Ordering::Release);
+        let waker = state.recv_waker.take();
+        drop(state);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        true
+    }
+
+    /// Ready with `true` when there is room, `false` when every receiver is gone; otherwise
+    /// registers to be woken when either happens.
+    pub fn poll_room(&self, cx: &mut Context<'_>) -> Poll<bool> {
+        let mut state = self.inner.lock();
+        if state.receivers == 0 {
+            return Poll::Ready(false);
+        }
+        if state.items.len() < self.inner.capacity {
+            return Poll::Ready(true);
+        }
+        if !state.send_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            state.send_wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Queues `item`, waiting for room; gives it back when every receiver is gone.
+    pub async fn send(&self, item: T) -> Result<(), T> {
+        let mut item = item;
+        loop {
+            if !std::future::poll_fn(|cx| self.poll_room(cx)).await {
+                return Err(item);
+            }
+            match self.try_send(item) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Disconnected(back)) => return Err(back),
+                // Another producer took the room first.
+                Err(TrySendError::Full(back)) => item = back,
+            }
+        }
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.inner.lock().senders += 1;
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let mut state = self.inner.lock();
+        state.senders -= 1;
+        // The last producer leaving ends the queue for the consumer once it is drained.
+        let waker = if state.senders == 0 {
+            state.recv_waker.take()
+        } else {
+            None
+        };
+        drop(state);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender")
+            .field("len", &self.inner.len.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The consuming end. Clones share the queue; only one should wait on it at a time (the last
+/// one to register is the one woken).
+pub(crate) struct Receiver<T> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T> Receiver<T> {
+    /// Takes items the consumer popped: producers waiting for room are released.
+    fn took(&self, state: &mut State<T>) -> Wakes {
+        self.inner.len.store(state.items.len(), Ordering::Release);
+        Wakes {
+            receiver: None,
+            senders: std::mem::take(&mut state.send_wakers),
+        }
+    }
+
+    /// Whether nothing is queued now.
+    pub fn is_empty(&self) -> bool {
+        self.inner.len.load(Ordering::Acquire) == 0
+    }
+
+    /// Takes the oldest item without waiting.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        let mut state = self.inner.lock();
+        match state.items.pop_front() {
+            Some(item) => {
+                let wakes = self.took(&mut state);
+                drop(state);
+                wakes.run();
+                Ok(item)
+            }
+            None if state.senders == 0 => Err(TryRecvError::Disconnected),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Moves up to `max` items, oldest first, to the back of `out` under one lock; returns how
+    /// many.
+    pub fn drain_into(&self, out: &mut VecDeque<T>, max: usize) -> usize {
+        if self.inner.len.load(Ordering::Acquire) == 0 {
+            return 0;
+        }
+        let mut state = self.inner.lock();
+        let n = max.min(state.items.len());
+        if n == 0 {
+            return 0;
+        }
+        if n == state.items.len() && out.is_empty() {
+            // The whole queue: swap buffers instead of moving items one by one.
+            std::mem::swap(&mut state.items, out);
+        } else {
+            out.extend(state.items.drain(..n));
+        }
+        let wakes = self.took(&mut state);
+        drop(state);
+        wakes.run();
+        n
+    }
+
+    /// Like [`drain_into`](Self::drain_into), but when nothing is queued: ready with `None`
+    /// if every sender is gone, else pending (woken by the next item or the last sender
+    /// leaving).
+    pub fn poll_drain(
+        &self,
+        cx: &mut Context<'_>,
+        out: &mut VecDeque<T>,
+        max: usize,
+    ) -> Poll<Option<usize>> {
+        let n = self.drain_into(out, max);
+        if n > 0 {
+            return Poll::Ready(Some(n));
+        }
+        let mut state = self.inner.lock();
+        if !state.items.is_empty() {
+            drop(state);
+            // An item arrived between the two looks.
+            return Poll::Ready(Some(self.drain_into(out, max)));
+        }
+        if state.senders == 0 {
+            return Poll::Ready(None);
+        }
+        match &state.recv_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => state.recv_waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Waits for the oldest item; `None` once every sender is gone and the queue is empty.
+    pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut one = VecDeque::new();
+        match self.poll_drain(cx, &mut one, 1) {
+            Poll::Ready(Some(_)) => Poll::Ready(one.pop_front()),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Waits for the oldest item; `None` once every sender is gone and the queue is empty.
+    pub async fn recv(&self) -> Option<T> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.inner.lock().receivers += 1;
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let mut state = self.inner.lock();
+        state.receivers -= 1;
+        let wakes = if state.receivers == 0 {
+            // Producers waiting for room learn that nobody will make any.
+            Wakes {
+                receiver: None,
+                senders: std::mem::take(&mut state.send_wakers),
+            }
+        } else {
+            Wakes::default()
+        };
+        drop(state);
+        wakes.run();
+    }
+}
+
+impl<T> std::fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("len", &self.inner.len.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::task::{ArcWake, waker};
+    use std::sync::atomic::AtomicBool;
+
+    struct Flag(AtomicBool);
+    impl ArcWake for Flag {
+        fn wake_by_ref(arc_self: &Arc<Self>) {
+            arc_self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn flag() -> (Arc<Flag>, Waker) {
+        let f = Arc::new(Flag(AtomicBool::new(false)));
+        (f.clone(), waker(f))
+    }
+
+    #[test]
+    fn bounded_fifo() {
+        let (tx, rx) = queue(2);
+        assert!(!tx.is_full());
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        assert!(tx.is_full());
+        assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)));
+        assert_eq!(rx.try_recv(), Ok(1));
+        tx.try_send(3).unwrap();
+        let mut out = VecDeque::new();
+        assert_eq!(rx.drain_into(&mut out, 10), 2);
+        assert_eq!(out, [2, 3]);
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        drop(tx);
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    }
+
+    #[test]
+    fn unbounded_and_batches() {
+        let (tx, rx) = queue(0);
+        let mut batch: VecDeque<u32> = (0..10_000).collect();
+        assert!(tx.send_batch(&mut batch));
+        assert!(batch.is_empty());
+        let mut out = VecDeque::new();
+        assert_eq!(rx.drain_into(&mut out, 100), 100);
+        assert_eq!(rx.drain_into(&mut out, usize::MAX), 9_900);
+        assert!(out.iter().copied().eq(0..10_000));
+    }
+
+    #[test]
+    fn batch_stops_at_capacity() {
+        let (tx, rx) = queue(3);
+        let mut batch: VecDeque<u32> = (0..5).collect();
+        assert!(tx.send_batch(&mut batch));
+        assert_eq!(batch, [3, 4]);
+        assert!(tx.send_batch(&mut batch));
+        assert_eq!(batch, [3, 4]);
+        assert_eq!(rx.try_recv(), Ok(0));
+        assert!(tx.send_batch(&mut batch));
+        assert_eq!(batch, [4]);
+        drop(rx);
+        assert!(!tx.send_batch(&mut batch));
+        assert_eq!(tx.try_send(9), Err(TrySendError::Disconnected(9)));
+    }
+
+    #[test]
+    fn conflate_keeps_newest() {
+        let (tx, rx) = queue(1);
+        tx.send_replacing(1).unwrap();
+        tx.send_replacing(2).unwrap();
+        assert_eq!(rx.try_recv(), Ok(2));
+        drop(rx);
+        assert_eq!(tx.send_replacing(3), Err(3));
+    }
+
+    #[test]
+    fn consumer_woken_by_item_and_by_last_sender() {
+        let (tx, rx) = queue::<u8>(4);
+        let (woken, w) = flag();
+        let mut cx = Context::from_waker(&w);
+        let mut out = VecDeque::new();
+        assert_eq!(rx.poll_drain(&mut cx, &mut out, 8), Poll::Pending);
+        tx.try_send(7).unwrap();
+        assert!(woken.0.swap(false, Ordering::SeqCst));
+        // No waker registered now: further items wake nobody.
+        tx.try_send(8).unwrap();
+        assert!(!woken.0.load(Ordering::SeqCst));
+        assert_eq!(rx.poll_drain(&mut cx, &mut out, 8), Poll::Ready(Some(2)));
+        assert_eq!(rx.poll_drain(&mut cx, &mut out, 8), Poll::Pending);
+        let tx2 = tx.clone();
+        drop(tx);
+        assert!(!woken.0.load(Ordering::SeqCst));
+        drop(tx2);
+        assert!(woken.0.load(Ordering::SeqCst));
+        assert_eq!(rx.poll_drain(&mut cx, &mut out, 8), Poll::Ready(None));
+    }
+
+    #[test]
+    fn producer_woken_by_room_and_by_receiver_leaving() {
+        let (tx, rx) = queue::<u8>(1);
+        let (woken, w) = flag();
+        let mut cx = Context::from_waker(&w);
+        tx.try_send(1).unwrap();
+        assert_eq!(tx.poll_room(&mut cx), Poll::Pending);
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert!(woken.0.swap(false, Ordering::SeqCst));
+        assert_eq!(tx.poll_room(&mut cx), Poll::Ready(true));
+        tx.try_send(2).unwrap();
+        assert_eq!(tx.poll_room(&mut cx), Poll::Pending);
+        drop(rx);
+        assert!(woken.0.load(Ordering::SeqCst));
+        assert_eq!(tx.poll_room(&mut cx), Poll::Ready(false));
+    }
+
+    #[test]
+    fn threads_lose_nothing() {
+        let (tx, rx) = queue::<u64>(16);
+        let producers: Vec<_> = (0..4u64)
+            .map(|p| {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    futures::executor::block_on(async {
+                        for i in 0..10_000 {
+                            tx.send(p * 1_000_000 + i).await.unwrap();
+                        }
+                    });
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut next = [0u64; 4];
+        futures::executor::block_on(async {
+            let mut out = VecDeque::new();
+            while std::future::poll_fn(|cx| rx.poll_drain(cx, &mut out, 64))
+                .await
+                .is_some()
+            {
+                for v in out.drain(..) {
+                    let (p, i) = ((v / 1_000_000) as usize, v % 1_000_000);
+                    assert_eq!(i, next[p], "per-producer order");
+                    next[p] += 1;
+                }
+            }
+        });
+        for p in producers {
+            p.join().unwrap();
+        }
+        assert_eq!(next, [10_000; 4]);
+    }
+}
