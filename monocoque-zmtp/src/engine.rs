@@ -87,15 +87,11 @@ impl Engine {
         }
     }
 
-    /// Writes all pending output.
+    /// Writes all pending output (the handshake's few small frames: one segment at a time, so
+    /// that no array of buffers is held across the await, in the state of every connection).
     async fn flush(&mut self) -> Result<(), ConnectionError> {
         while !self.session.output().is_empty() {
-            let n = {
-                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-                let output = self.session.output();
-                let count = output.io_slices(&mut slices);
-                self.stream.write_vectored(&slices[..count]).await?
-            };
+            let n = self.stream.write(self.session.output().front()).await?;
             if n == 0 {
                 return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
             }

@@ -57,11 +57,12 @@ impl ConnParams {
     }
 
     async fn handshake(&self, engine: &mut Engine) -> Result<PeerInfo, ConnectionError> {
-        timeout(
+        // On the heap: freed when the handshake ends instead of sizing the connection's task.
+        Box::pin(timeout(
             &*self.runtime,
             self.options.handshake_ivl,
             engine.handshake(),
-        )
+        ))
         .await
         .unwrap_or(Err(ConnectionError::HandshakeTimeout))
     }
