@@ -36,8 +36,9 @@ const WRITE_BATCH: usize = 256 * 1024;
 const MAX_IOVECS: usize = 64;
 /// Turns of the engine loop per poll before yielding to other tasks.
 const POLL_BUDGET: usize = 32;
-/// Most messages taken off the peer's queue at once.
-const OUT_BATCH: usize = 256;
+/// Most messages taken off the peer's queue at once: all of them (swapping buffers with the
+/// queue when it can), so up to one queue's worth more than SNDHWM can be on its way.
+const OUT_BATCH: usize = usize::MAX;
 /// Received messages handed to the socket at once (one lock, at most one wake-up).
 const IN_BATCH: usize = 256;
 

@@ -23,8 +23,9 @@ use std::time::Duration;
 /// How many monitor events may wait unread before new ones are dropped.
 const MONITOR_CAPACITY: usize = 1024;
 
-/// Most received events taken off the inbound queue at once (one lock for the batch).
-const RECV_BATCH: usize = 256;
+/// Most received events taken off the inbound queue at once (one lock for the batch): all of
+/// them, swapping buffers with the queue, so up to RCVHWM more can be received meanwhile.
+const RECV_BATCH: usize = usize::MAX;
 
 /// Extra time `close` allows beyond LINGER for tasks to notice and exit.
 const CLOSE_GRACE: Duration = Duration::from_millis(500);

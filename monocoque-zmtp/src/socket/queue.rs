@@ -165,7 +165,12 @@ impl<T> Sender<T> {
         if n == 0 {
             return true;
         }
-        state.items.extend(batch.drain(..n));
+        if state.items.is_empty() && n == batch.len() {
+            // The whole batch into an empty queue: swap buffers, move nothing.
+            std::mem::swap(&mut state.items, batch);
+        } else {
+            state.items.extend(batch.drain(..n));
+        }
         self.inner.len.store(state.items.len(), Ordering::Release);
         let waker = state.recv_waker.take();
         drop(state);
