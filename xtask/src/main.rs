@@ -6,7 +6,8 @@
 //!   The libzmq interop matrix (`monocoque/tests/interop_matrix.rs`) writes one row per cell into
 //!   the matrix directory, which `test` empties first and prints as a table at the end.
 //! * `matrix`: prints that table again (from the last run).
-//! * `bench`: builds the perf tools, then `cargo run --release -p monocoque-bench --bin compare -- <args>`.
+//! * `bench`: builds the perf tools, then `cargo run --release -p monocoque-bench --bin compare -- <args>`
+//!   (throughput over tcp and ipc, latency; reports and SVG charts in `target/bench-report`).
 
 use std::env;
 use std::ffi::OsString;
@@ -25,7 +26,14 @@ commands:
                    prints the libzmq interop matrix (pair, our type, role, transport,
                    runtime, PASS/FAIL) at the end, whatever the outcome
   matrix           print the interop matrix table of the last test run again
-  bench [args...]  cargo run --release -p monocoque-bench --bin compare -- [args...]
+  bench [args...]  build the perf tools, then `cargo run --release -p monocoque-bench --bin
+                   compare -- [args...]`: PUSH/PULL throughput over tcp (16 B to 1 MiB) and
+                   ipc (64 B to 64 KiB) and REQ/REP latency of libzmq, monocoque (tokio,
+                   async-std, smol), zmq.rs and a raw socket, with a progress bar; tables on
+                   stdout, Markdown, JSON and SVG charts in target/bench-report; about 13 min
+                   (`--quick`: under 3 min on 2 cores; `--plan`: the plan and its estimated
+                   time only; `--transport tcp|ipc`, `--sizes`, `--ipc-sizes`, `--impls`,
+                   `--runs`...; `cargo xtask bench --help` lists them all)
   help             this text
 
 environment:
