@@ -7,7 +7,8 @@
 //!   the matrix directory, which `test` empties first and prints as a table at the end.
 //! * `matrix`: prints that table again (from the last run).
 //! * `bench`: builds the perf tools, then `cargo run --release -p monocoque-bench --bin compare -- <args>`
-//!   (throughput over tcp and ipc, latency; reports and SVG charts in `target/bench-report`).
+//!   (throughput over tcp and ipc, latency, PUB/SUB fan-out, ROUTER <-> DEALERs; reports and SVG
+//!   charts in `target/bench-report`).
 
 use std::env;
 use std::ffi::OsString;
@@ -28,12 +29,14 @@ commands:
   matrix           print the interop matrix table of the last test run again
   bench [args...]  build the perf tools, then `cargo run --release -p monocoque-bench --bin
                    compare -- [args...]`: PUSH/PULL throughput over tcp (16 B to 1 MiB) and
-                   ipc (64 B to 64 KiB) and REQ/REP latency of libzmq, monocoque (tokio,
+                   ipc (64 B to 64 KiB), REQ/REP latency, PUB/SUB fan-out to 1, 10 and 100
+                   subscribers and ROUTER <-> 100 DEALERs of libzmq, monocoque (tokio,
                    async-std, smol), zmq.rs and a raw socket, with a progress bar; tables on
-                   stdout, Markdown, JSON and SVG charts in target/bench-report; about 13 min
+                   stdout, Markdown, JSON and SVG charts in target/bench-report; about 15 min
                    (`--quick`: under 3 min on 2 cores; `--plan`: the plan and its estimated
-                   time only; `--transport tcp|ipc`, `--sizes`, `--ipc-sizes`, `--impls`,
-                   `--runs`...; `cargo xtask bench --help` lists them all)
+                   time only; `--scenarios throughput,latency,fanout,router`, `--no-fanout`,
+                   `--no-router`, `--transport tcp|ipc`, `--sizes`, `--impls`, `--runs`...;
+                   `cargo xtask bench --help` lists them all)
   help             this text
 
 environment:

@@ -1,30 +1,40 @@
 //! `compare`: monocoque against libzmq, zmq.rs and the raw socket limit,
 //! each perf tool in a process of its own. `cargo xtask bench` runs it.
 //!
-//! Scenarios, each a report with one section (table and SVG chart) per
-//! transport:
+//! Scenarios, in this order, each a report with one section (table and SVG
+//! chart) per transport:
 //! - PUSH/PULL throughput (`local_thr`/`remote_thr`) of libzmq, monocoque on
 //!   tokio, async-std and smol, zmq.rs and a raw socket, over tcp at 16 B to
 //!   1 MiB and over ipc at 64 B, 1 KiB and 64 KiB: `throughput.{md,json}`,
 //!   `throughput-tcp.svg`, `throughput-ipc.svg`;
 //! - REQ/REP latency (`local_lat`/`remote_lat --histogram`, mean, p50, p99)
-//!   of libzmq and monocoque over tcp: `latency.{md,json}`, `latency.svg`.
+//!   of libzmq and monocoque over tcp: `latency.{md,json}`, `latency.svg`;
+//! - PUB/SUB fan-out (`pub_fanout`/`sub_fanout`: deliveries/s, share
+//!   delivered, fewest and most per subscriber, send rate) of libzmq,
+//!   monocoque on each runtime and zmq.rs over tcp at 64 B to 1, 10 and 100
+//!   subscribers: `fanout.{md,json}`, `fanout.svg`;
+//! - ROUTER <-> DEALERs (`router_echo`/`dealers`: roundtrips/s) of the same
+//!   implementations over tcp at 64 B with 100 DEALERs: `router.{md,json}`,
+//!   `router.svg`.
 //!
-//! For each message size a short probe run first picks a message count that
-//! makes a run last about `--target-secs`, then each implementation runs
+//! For each throughput message size a short probe run first picks a message
+//! count that makes a run last about `--target-secs`; latency warms up
+//! once; fan-out and router use fixed counts. Then each implementation runs
 //! `--runs` times, the implementations taking turns. The whole plan (every
 //! probe, warm-up and run) is counted before the first run, so the progress
 //! bar on stderr knows its total and an honest ETA. Tables go to stdout, the
 //! reports to `<target-dir>/bench-report/`. `--quick` takes under 3 minutes
-//! on 2 cores, the full run about 13 minutes (`--plan` prints the estimate).
+//! on 2 cores, the full run about 15 minutes (`--plan` prints the estimate).
 //!
 //! Modules: [`options`] (command line), [`peers`] (implementations and
 //! variants), [`process`] (tool processes and endpoints), [`runner`] (the
-//! measuring loop shared by the scenarios), [`throughput`] and [`latency`]
-//! (the scenarios), [`report`] (tables, Markdown, JSON), [`chart`] (SVG),
-//! [`progress`] (the bar) and [`machine`] (what it ran on).
+//! measuring loop shared by the scenarios), [`throughput`], [`latency`],
+//! [`fanout`] and [`router`] (the scenarios), [`report`] (tables, Markdown,
+//! JSON), [`chart`] (SVG), [`progress`] (the bar) and [`machine`] (what it
+//! ran on).
 
 mod chart;
+mod fanout;
 mod latency;
 mod machine;
 mod options;
@@ -32,18 +42,21 @@ mod peers;
 mod process;
 mod progress;
 mod report;
+mod router;
 mod runner;
 mod throughput;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::fanout::Fanout;
 use crate::latency::Latency;
 use crate::machine::Machine;
 use crate::options::{Options, USAGE};
 use crate::process::Tools;
 use crate::progress::{Progress, clock};
 use crate::report::Report;
+use crate::router::Router;
 use crate::runner::Scenario;
 use crate::throughput::Throughput;
 
@@ -101,10 +114,17 @@ fn run(opts: &Options) -> Result<(), String> {
     if opts.latency {
         tool_names.extend(latency::TOOLS);
     }
+    if opts.fanout {
+        tool_names.extend(fanout::TOOLS);
+    }
+    if opts.router {
+        tool_names.extend(router::TOOLS);
+    }
     let tools = Tools::locate(&exe_path, &tool_names, opts.self_exec, &mut notes);
     let variants = peers::variants(opts, &mut notes);
     // Same notes as for the variants: not again.
     let lat_peers = peers::peers(opts, &mut Vec::new());
+    let many_peers = peers::scenario_peers(opts, &mut Vec::new());
     for n in &notes {
         eprintln!("compare: note: {n}");
     }
@@ -113,6 +133,9 @@ fn run(opts: &Options) -> Result<(), String> {
     }
     if opts.latency && lat_peers.is_empty() {
         return Err("nothing to run for latency".into());
+    }
+    if (opts.fanout || opts.router) && many_peers.is_empty() {
+        return Err("nothing to run for fan-out and router (libzmq, monocoque or zeromq)".into());
     }
 
     // The plan: every step of every scenario, before the first one runs.
@@ -131,19 +154,55 @@ fn run(opts: &Options) -> Result<(), String> {
         opts,
         tools: &tools,
     });
-    // (scenario, series, sizes, steps, estimated seconds)
-    let mut plan: Vec<(String, usize, usize, usize, f64)> = Vec::new();
+    let fan = opts.fanout.then_some(Fanout {
+        opts,
+        tools: &tools,
+    });
+    let rtr = opts.router.then_some(Router {
+        opts,
+        tools: &tools,
+    });
+    let router_points = [opts.router_peers];
+    let mut plan: Vec<PlanLine> = Vec::new();
     for t in &thr {
         let sizes = opts.sizes_for(t.transport);
-        let (n, s) = runner::plan(t, variants.len(), sizes, opts.runs);
-        plan.push((t.name(), variants.len(), sizes.len(), n, s));
+        plan.push(PlanLine::new(
+            t,
+            variants.len(),
+            sizes,
+            "size(s)",
+            opts.runs,
+        ));
     }
     if let Some(l) = &lat {
-        let (n, s) = runner::plan(l, lat_peers.len(), &opts.lat_sizes, opts.runs);
-        plan.push((l.name(), lat_peers.len(), opts.lat_sizes.len(), n, s));
+        plan.push(PlanLine::new(
+            l,
+            lat_peers.len(),
+            &opts.lat_sizes,
+            "size(s)",
+            opts.runs,
+        ));
     }
-    let steps: usize = plan.iter().map(|p| p.3).sum();
-    let secs: f64 = plan.iter().map(|p| p.4).sum();
+    if let Some(f) = &fan {
+        plan.push(PlanLine::new(
+            f,
+            many_peers.len(),
+            &opts.fanout_subs,
+            "subscriber count(s)",
+            opts.runs,
+        ));
+    }
+    if let Some(r) = &rtr {
+        plan.push(PlanLine::new(
+            r,
+            many_peers.len(),
+            &router_points,
+            "peer count(s)",
+            opts.runs,
+        ));
+    }
+    let steps: usize = plan.iter().map(|p| p.steps).sum();
+    let secs: f64 = plan.iter().map(|p| p.secs).sum();
     let machine = Machine::detect();
     eprintln!(
         "compare: {steps} steps ({} run(s) per series and size, probes and warm-ups included), about {}; {}; libzmq {}",
@@ -153,10 +212,15 @@ fn run(opts: &Options) -> Result<(), String> {
         monocoque_bench::libzmq_version().unwrap_or_else(|| "not built in".into()),
     );
     if opts.plan_only {
-        for (name, series, sizes, n, s) in &plan {
+        for p in &plan {
             println!(
-                "{name}: {series} series x {sizes} size(s): {n} steps, about {}",
-                clock(Duration::from_secs_f64(*s))
+                "{}: {} series x {} {}: {} steps, about {}",
+                p.name,
+                p.series,
+                p.points,
+                p.unit,
+                p.steps,
+                clock(Duration::from_secs_f64(p.secs))
             );
         }
         println!(
@@ -201,6 +265,34 @@ fn run(opts: &Options) -> Result<(), String> {
         let report = latency::report(opts, &machine, &notes, started.elapsed(), sections);
         publish(&report, &out_dir, &mut progress, started)?;
     }
+    if let Some(f) = &fan {
+        let started = Instant::now();
+        let cells = runner::run(
+            f,
+            &many_peers,
+            &opts.fanout_subs,
+            opts.runs,
+            opts.keep_going,
+            &mut progress,
+        );
+        let sections = vec![fanout::section(&cells, opts, &machine)];
+        let report = fanout::report(opts, &machine, &notes, started.elapsed(), sections);
+        publish(&report, &out_dir, &mut progress, started)?;
+    }
+    if let Some(r) = &rtr {
+        let started = Instant::now();
+        let cells = runner::run(
+            r,
+            &many_peers,
+            &router_points,
+            opts.runs,
+            opts.keep_going,
+            &mut progress,
+        );
+        let sections = vec![router::section(&cells, opts, &machine)];
+        let report = router::report(opts, &machine, &notes, started.elapsed(), sections);
+        publish(&report, &out_dir, &mut progress, started)?;
+    }
     progress.clear();
     if !notes.is_empty() {
         println!();
@@ -214,6 +306,44 @@ fn run(opts: &Options) -> Result<(), String> {
         clock(Duration::from_secs_f64(secs))
     );
     Ok(())
+}
+
+/// One scenario's line of the plan.
+struct PlanLine {
+    /// The scenario's name.
+    name: String,
+    /// How many series (implementations, pairs) it runs.
+    series: usize,
+    /// How many points (sizes, subscriber counts) it runs them at.
+    points: usize,
+    /// What the points are: `size(s)`.
+    unit: &'static str,
+    /// Steps: probes, warm-ups and runs.
+    steps: usize,
+    /// Estimated seconds.
+    secs: f64,
+}
+
+impl PlanLine {
+    /// The plan of running `series` series of `scenario` at `points`,
+    /// `runs` times each.
+    fn new<S: Scenario>(
+        scenario: &S,
+        series: usize,
+        points: &[usize],
+        unit: &'static str,
+        runs: usize,
+    ) -> PlanLine {
+        let (steps, secs) = runner::plan(scenario, series, points, runs);
+        PlanLine {
+            name: scenario.name(),
+            series,
+            points: points.len(),
+            unit,
+            steps,
+            secs,
+        }
+    }
 }
 
 /// Prints `report`'s tables to stdout and writes its files into `dir`.

@@ -1,4 +1,5 @@
-//! The command line of `compare`: [`USAGE`] and [`Options`].
+//! The command line of `compare`: [`USAGE`], [`Options`] and the
+//! scenarios it can pick ([`Which`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,9 +12,11 @@ use crate::process::Transport;
 pub const USAGE: &str = "\
 usage: compare [options]
   --quick              a smoke run in under 3 minutes on 2 cores (the full run:
-                       about 13 minutes): 3 runs of about 0.3 s, 3000 latency
-                       roundtrips (explicit options below win)
-  --runs N             runs per implementation and size (default 5)
+                       about 15 minutes): 3 runs of about 0.3 s, 3000 latency
+                       roundtrips, a fifth of the fan-out messages, 1000 router
+                       roundtrips per peer (explicit options below win)
+  --runs N             runs per implementation and size (default 5), in every
+                       scenario
   --sizes LIST         tcp message sizes in bytes, comma-separated; K suffix = KiB,
                        M = MiB (default 16,64,256,1K,4K,64K,1M)
   --ipc-sizes LIST     ipc message sizes (default 64,1K,64K; with `--transport ipc`
@@ -38,15 +41,68 @@ usage: compare [options]
                        the tool binaries next to compare (automatic when those
                        are missing or older than compare)
   --out DIR            report directory (default <target-dir>/bench-report)
+  --scenarios LIST     which scenarios to run, in this order whatever the list's:
+                       throughput,latency,fanout,router (default: all four)
   --no-latency         skip the REQ/REP latency scenario
-  --latency-only       run only the REQ/REP latency scenario
+  --no-fanout          skip the PUB/SUB fan-out scenario
+  --no-router          skip the ROUTER <-> DEALERs scenario
+  --latency-only       run only the REQ/REP latency scenario (= --scenarios latency)
   --lat-sizes LIST     latency message sizes (default 64,1K)
   --roundtrips N       roundtrips per latency run (default 20000; --quick 3000)
+  --fanout-subs LIST   subscriber counts of the PUB/SUB fan-out scenario, one
+                       publisher process and one subscriber process, 64 B over
+                       tcp (default 1,10,100); fixed message counts for about
+                       1-2 s per run: 3,000,000 to 1 subscriber, 750,000 to 10,
+                       20,000 to 100, log-interpolated between (--quick: a fifth)
+  --router-peers N     DEALERs of the ROUTER <-> DEALERs scenario, 64 B over tcp
+                       (default 100), 300,000 roundtrips in all per run (--quick:
+                       100,000): 3000 per peer at 100 peers
   --plan               print the plan (steps, estimated time) and exit
 
 Progress goes to stderr: a bar redrawn in place on a terminal, one line per run
 otherwise. The tables go to stdout; the reports (Markdown, JSON, SVG charts) to
-the report directory.";
+the report directory. Scenarios (libzmq, monocoque on each runtime, zmq.rs, and
+for throughput a raw socket): PUSH/PULL throughput, REQ/REP latency (libzmq and
+monocoque only), PUB/SUB fan-out, ROUTER <-> DEALERs.";
+
+/// One scenario of `compare`, as named by `--scenarios`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// PUSH/PULL throughput.
+    Throughput,
+    /// REQ/REP latency.
+    Latency,
+    /// PUB/SUB fan-out.
+    Fanout,
+    /// ROUTER <-> DEALERs.
+    Router,
+}
+
+impl Which {
+    /// Every scenario, in run order.
+    pub const ALL: [Which; 4] = [
+        Which::Throughput,
+        Which::Latency,
+        Which::Fanout,
+        Which::Router,
+    ];
+}
+
+impl std::str::FromStr for Which {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "throughput" | "thr" => Ok(Which::Throughput),
+            "latency" | "lat" => Ok(Which::Latency),
+            "fanout" | "fan-out" | "pubsub" => Ok(Which::Fanout),
+            "router" | "dealers" => Ok(Which::Router),
+            other => Err(format!(
+                "unknown scenario `{other}` (throughput, latency, fanout or router)"
+            )),
+        }
+    }
+}
 
 /// Everything the command line decides.
 #[derive(Debug, Clone)]
@@ -90,6 +146,14 @@ pub struct Options {
     pub lat_sizes: Vec<usize>,
     /// Roundtrips per latency run.
     pub roundtrips: u64,
+    /// Run the PUB/SUB fan-out scenario.
+    pub fanout: bool,
+    /// Subscriber counts of the fan-out scenario.
+    pub fanout_subs: Vec<usize>,
+    /// Run the ROUTER <-> DEALERs scenario.
+    pub router: bool,
+    /// DEALERs of the router scenario.
+    pub router_peers: usize,
     /// `--plan`: print the plan and exit.
     pub plan_only: bool,
 }
@@ -98,6 +162,10 @@ pub struct Options {
 pub const DEFAULT_SIZES: [usize; 7] = [16, 64, 256, 1024, 4096, 65536, 1 << 20];
 /// The default ipc throughput sizes.
 pub const DEFAULT_IPC_SIZES: [usize; 3] = [64, 1024, 65536];
+/// The default subscriber counts of the fan-out scenario.
+pub const DEFAULT_FANOUT_SUBS: [usize; 3] = [1, 10, 100];
+/// The default DEALER count of the router scenario.
+pub const DEFAULT_ROUTER_PEERS: usize = 100;
 
 impl Options {
     /// Parses the arguments (program name excluded); prints [`USAGE`] and
@@ -123,8 +191,15 @@ impl Options {
             latency: true,
             lat_sizes: vec![64, 1024],
             roundtrips: 20_000,
+            fanout: true,
+            fanout_subs: DEFAULT_FANOUT_SUBS.to_vec(),
+            router: true,
+            router_peers: DEFAULT_ROUTER_PEERS,
             plan_only: false,
         };
+        // --scenarios (or --latency-only): these only; --no-*: not these.
+        let mut chosen: Option<Vec<Which>> = None;
+        let mut dropped: Vec<Which> = Vec::new();
         let mut runs = None;
         let mut roundtrips = None;
         let mut target = None;
@@ -153,8 +228,18 @@ impl Options {
                 "--self-exec" => opts.self_exec = true,
                 "--keep-going" => opts.keep_going = true,
                 "--plan" => opts.plan_only = true,
-                "--no-latency" => opts.latency = false,
-                "--latency-only" => opts.throughput = false,
+                "--no-latency" => dropped.push(Which::Latency),
+                "--no-fanout" => dropped.push(Which::Fanout),
+                "--no-router" => dropped.push(Which::Router),
+                "--latency-only" => chosen = Some(vec![Which::Latency]),
+                "--scenarios" => chosen = Some(split_list(&value()?)?),
+                "--fanout-subs" => opts.fanout_subs = count_list(&value()?, "--fanout-subs")?,
+                "--router-peers" => {
+                    opts.router_peers = parse_num::<usize>(&value()?, "--router-peers")?;
+                    if opts.router_peers == 0 {
+                        return Err("--router-peers must be at least 1".into());
+                    }
+                }
                 "--transport" => {
                     let mut list: Vec<Transport> = split_list(&value()?)?;
                     list.dedup();
@@ -215,8 +300,17 @@ impl Options {
         if opts.transports == [Transport::Ipc] && sizes_given && !ipc_sizes_given {
             opts.ipc_sizes = opts.sizes.clone();
         }
-        if !opts.throughput && !opts.latency {
-            return Err("--latency-only and --no-latency exclude each other".into());
+        let chosen = chosen.unwrap_or_else(|| Which::ALL.to_vec());
+        let on = |w: Which| chosen.contains(&w) && !dropped.contains(&w);
+        opts.throughput = on(Which::Throughput);
+        opts.latency = on(Which::Latency);
+        opts.fanout = on(Which::Fanout);
+        opts.router = on(Which::Router);
+        if !(opts.throughput || opts.latency || opts.fanout || opts.router) {
+            return Err(
+                "no scenario left to run (--scenarios, --latency-only and --no-... exclude each other)"
+                    .into(),
+            );
         }
         Ok(opts)
     }
@@ -312,6 +406,25 @@ fn size_list(s: &str, what: &str) -> Result<Vec<usize>, String> {
     Ok(sizes)
 }
 
+/// A non-empty comma-separated list of counts, each at least 1, without
+/// repeats.
+fn count_list(s: &str, what: &str) -> Result<Vec<usize>, String> {
+    let mut counts: Vec<usize> = Vec::new();
+    for item in s.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let n: usize = parse_num(item, what)?;
+        if n == 0 {
+            return Err(format!("{what}: counts must be at least 1"));
+        }
+        if !counts.contains(&n) {
+            counts.push(n);
+        }
+    }
+    if counts.is_empty() {
+        return Err(format!("{what} is empty"));
+    }
+    Ok(counts)
+}
+
 /// A non-empty comma-separated list of values parsed with `FromStr`.
 fn split_list<T: std::str::FromStr<Err = String>>(s: &str) -> Result<Vec<T>, String> {
     let items: Vec<T> = s
@@ -365,8 +478,10 @@ mod tests {
         let o = opts(&["--quick", "--latency-only", "--lat-sizes", "16"]);
         assert!(o.latency && !o.throughput);
         assert_eq!((o.lat_sizes.clone(), o.roundtrips), (vec![16], 3_000));
+        assert!(!o.fanout && !o.router);
         let o = opts(&["--no-latency", "--roundtrips=7"]);
         assert!(!o.latency && o.throughput && o.roundtrips == 7);
+        assert!(o.fanout && o.router);
         assert!(
             Options::parse(["--no-latency".to_string(), "--latency-only".to_string()]).is_err()
         );
@@ -378,6 +493,28 @@ mod tests {
         assert_eq!(o.timeout_for(None), Duration::from_secs(60));
         let o = opts(&["--timeout", "3"]);
         assert_eq!(o.timeout_for(Some(100.0)), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn scenario_selection() {
+        let o = opts(&[]);
+        assert!(o.throughput && o.latency && o.fanout && o.router);
+        assert_eq!(o.fanout_subs, DEFAULT_FANOUT_SUBS);
+        assert_eq!(o.router_peers, DEFAULT_ROUTER_PEERS);
+        let o = opts(&["--scenarios", "router,fanout"]);
+        assert!(!o.throughput && !o.latency && o.fanout && o.router);
+        let o = opts(&["--scenarios=fanout,latency", "--no-fanout"]);
+        assert!(!o.throughput && o.latency && !o.fanout && !o.router);
+        let o = opts(&["--no-fanout", "--no-router", "--fanout-subs", "2,2,50"]);
+        assert!(o.throughput && o.latency && !o.fanout && !o.router);
+        assert_eq!(o.fanout_subs, [2, 50]);
+        assert_eq!(opts(&["--router-peers", "7"]).router_peers, 7);
+        let bad = |args: &[&str]| Options::parse(args.iter().map(|s| s.to_string())).is_err();
+        assert!(bad(&["--scenarios", "fanout", "--no-fanout"]));
+        assert!(bad(&["--scenarios", "nope"]));
+        assert!(bad(&["--fanout-subs", "0"]));
+        assert!(bad(&["--fanout-subs", ","]));
+        assert!(bad(&["--router-peers", "0"]));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Who runs on each side of a run: a [`Peer`] is one implementation (on one
 //! runtime), a [`Variant`] the receiving and the sending peer of a
-//! throughput run; [`variants`] lists those the options ask for and the
-//! build has.
+//! throughput run; [`variants`] (throughput), [`peers`] (latency) and
+//! [`scenario_peers`] (fan-out, router) list those the options ask for and
+//! the build has.
 
 use monocoque_bench::args::{Impl, Runtime};
 
@@ -182,6 +183,24 @@ pub fn peers(opts: &Options, notes: &mut Vec<String>) -> Vec<Peer> {
             "monocoque rows skipped: built without the `monocoque-impl` feature of monocoque-bench"
                 .into(),
         );
+    }
+    out
+}
+
+/// The [`peers`] and zmq.rs, as asked for and built: the peers of the
+/// PUB/SUB fan-out and ROUTER <-> DEALERs scenarios (their tools run on
+/// libzmq, monocoque and zmq.rs). Adds a note for each one asked for but
+/// not built in.
+pub fn scenario_peers(opts: &Options, notes: &mut Vec<String>) -> Vec<Peer> {
+    let mut out = peers(opts, notes);
+    if opts.impls.contains(&Impl::Zeromq) {
+        if monocoque_bench::HAS_ZEROMQ {
+            out.push(Peer::Zeromq);
+        } else {
+            notes.push(
+                "zmq.rs rows skipped: built without the `zeromq` feature of monocoque-bench".into(),
+            );
+        }
     }
     out
 }

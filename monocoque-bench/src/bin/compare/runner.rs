@@ -1,9 +1,11 @@
 //! The measuring loop every scenario shares.
 //!
 //! A [`Scenario`] measures one series (an implementation, a pair of them)
-//! at one message size: an optional preparation step (a probe run that
-//! picks the message count, or a warm-up), then measured runs. [`run`]
-//! goes size by size; at each size it prepares every series, then runs
+//! at one point of its axis, a message size (or a subscriber count, a peer
+//! count: whatever [`Scenario::point_label`] names): an optional
+//! preparation step (a probe run that picks the message count, or a
+//! warm-up), then measured runs. [`run`] goes size by size (point by
+//! point); at each size it prepares every series, then runs
 //! them in turns (`run 1` of each, then `run 2` of each, ...) so slow
 //! drifts of the machine hit all of them alike. A series that cannot run
 //! (exit code 2), or fails its preparation or its first two runs, is given
@@ -50,6 +52,12 @@ pub trait Scenario {
     fn prepare_secs(&self, size: usize) -> f64;
     /// Expected seconds of a measured run at `size`.
     fn run_secs(&self, size: usize) -> f64;
+    /// Names a point of the axis the runs go along, for progress lines:
+    /// by default a message size (`64 B`); a scenario whose `size` is
+    /// something else (a subscriber count) names it here.
+    fn point_label(&self, size: usize) -> String {
+        fmt_size(size)
+    }
 }
 
 /// The results of one series at one size.
@@ -131,6 +139,7 @@ pub fn run<S: Scenario>(
     };
     for (at, &size) in sizes.iter().enumerate() {
         let base = scenario.base_param(size);
+        let point = scenario.point_label(size);
         let mut cells: Vec<Cell<S::Series, S::Sample>> = series
             .iter()
             .map(|&s| Cell {
@@ -145,9 +154,9 @@ pub fn run<S: Scenario>(
         if scenario.prepares() {
             for cell in cells.iter_mut().filter(|c| !c.skipped) {
                 let label = scenario.label(cell.series);
-                let tag = format!("[{label} {}]", fmt_size(size));
+                let tag = format!("[{label} {point}]");
                 let step = scenario.prepare_name();
-                progress.start(format!("{name} {} {label} {step}", fmt_size(size)));
+                progress.start(format!("{name} {point} {label} {step}"));
                 let est = scenario.prepare_secs(size);
                 let mut result = scenario.prepare(cell.series, size, base);
                 // One flaky hang should not cost the series all its sizes:
@@ -157,7 +166,7 @@ pub fn run<S: Scenario>(
                     progress.log(&format!("{name} {tag} {step} failed, retrying: {e}"));
                     cell.errors.push(format!("{step}: {e}"));
                     progress.add(1, est);
-                    progress.start(format!("{name} {} {label} {step} (retry)", fmt_size(size)));
+                    progress.start(format!("{name} {point} {label} {step} (retry)"));
                     result = scenario.prepare(cell.series, size, base);
                 }
                 match result {
@@ -179,11 +188,8 @@ pub fn run<S: Scenario>(
         for run_no in 1..=runs {
             for cell in cells.iter_mut().filter(|c| !c.skipped) {
                 let label = scenario.label(cell.series);
-                let tag = format!("[{label} {}]", fmt_size(size));
-                progress.start(format!(
-                    "{name} {} {label} run {run_no}/{runs}",
-                    fmt_size(size)
-                ));
+                let tag = format!("[{label} {point}]");
+                progress.start(format!("{name} {point} {label} run {run_no}/{runs}"));
                 let est = scenario.run_secs(size);
                 let t0 = Instant::now();
                 match scenario.run(cell.series, size, cell.param) {
