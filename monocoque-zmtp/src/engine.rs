@@ -306,7 +306,10 @@ impl Run {
             return Ok(progress);
         }
         let engine = &mut self.engine;
-        match Pin::new(&mut engine.stream).poll_read(cx, engine.input.spare()) {
+        // The rest of a frame whose header is in: make room for it in one go.
+        let awaited = (engine.session.pending_frame_len())
+            .map_or(0, |len| len.saturating_sub(engine.input.data().len()));
+        match Pin::new(&mut engine.stream).poll_read(cx, engine.input.spare_for(awaited)) {
             Poll::Ready(Ok(0)) => Err(ConnectionError::PeerClosed),
             Poll::Ready(Ok(n)) => {
                 engine.input.commit(n);

@@ -20,6 +20,10 @@ const MIN_CHUNK: usize = 4 * 1024;
 const MAX_CHUNK: usize = 64 * 1024;
 /// Less room than this left: start a new allocation before reading.
 const MIN_READ: usize = 1024;
+/// Most room made ahead for the rest of a frame whose header announced its size. The
+/// announcement is the peer's word, so it is trusted only this far; beyond it, room grows with
+/// the bytes that actually arrive.
+const MAX_AHEAD: usize = 1024 * 1024;
 
 /// Received bytes and room for more.
 #[derive(Debug)]
@@ -47,8 +51,16 @@ impl ReadBuffer {
 
     /// Room for the next read (never empty).
     pub fn spare(&mut self) -> &mut [u8] {
-        if self.spare.len() < MIN_READ {
-            self.reallocate();
+        self.spare_for(0)
+    }
+
+    /// Room for the next read, made large enough at once (up to [`MAX_AHEAD`]) for `awaited`
+    /// more bytes: the rest of a large frame lands in one allocation instead of one grown
+    /// (and copied) step by step.
+    pub fn spare_for(&mut self, awaited: usize) -> &mut [u8] {
+        let ahead = awaited.min(MAX_AHEAD);
+        if self.spare.len() < MIN_READ || self.spare.len() < ahead {
+            self.reallocate(ahead);
         }
         &mut self.spare
     }
@@ -66,11 +78,11 @@ impl ReadBuffer {
     }
 
     /// A new allocation with the undecoded bytes at its front and zeroed room behind them.
-    fn reallocate(&mut self) {
+    fn reallocate(&mut self, ahead: usize) {
         let kept = self.data.len();
         // A frame larger than the chunk in progress: room grows with it (doubling), so a big
         // frame is copied O(1) times on average rather than once per chunk.
-        let room = self.chunk.max(kept);
+        let room = self.chunk.max(kept).max(ahead);
         let mut fresh = BytesMut::zeroed(kept + room);
         fresh[..kept].copy_from_slice(&self.data);
         self.data = fresh.split_to(kept);
@@ -91,6 +103,16 @@ mod tests {
             buf.commit(n);
             rest = &rest[n..];
         }
+    }
+
+    #[test]
+    fn room_for_an_announced_frame_is_made_at_once_within_limits() {
+        let mut buf = ReadBuffer::new();
+        receive(&mut buf, b"partial");
+        assert!(buf.spare_for(300_000).len() >= 300_000);
+        assert_eq!(&buf.data()[..], b"partial");
+        // A huge announcement gets MAX_AHEAD, not what it asks for.
+        assert_eq!(buf.spare_for(usize::MAX).len(), MAX_AHEAD);
     }
 
     #[test]
