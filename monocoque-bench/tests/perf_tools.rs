@@ -264,7 +264,14 @@ fn compare_over_ipc() {
         }
     }
     let out = Command::new(env!("CARGO_BIN_EXE_compare"))
-        .args(["--transport", "ipc", "--no-latency", "--impls", &impls])
+        .args([
+            "--transport",
+            "ipc",
+            "--scenarios",
+            "throughput",
+            "--impls",
+            &impls,
+        ])
         .args(["--runtimes", "smol", "--sizes", "64,70000", "--runs", "1"])
         .args(["--count", "300", "--out"])
         .arg(&dir)
@@ -413,6 +420,8 @@ mod libzmq {
                 "2000",
                 "--roundtrips",
                 "100",
+                "--scenarios",
+                "throughput,latency",
                 "--out",
             ])
             .arg(&dir)
@@ -452,7 +461,8 @@ mod libzmq {
                 "1",
                 "--count",
                 "500",
-                "--no-latency",
+                "--scenarios",
+                "throughput",
                 "--out",
             ])
             .arg(&dir)
