@@ -212,20 +212,6 @@ impl Scenario for Fanout<'_> {
         message_count(subs, self.opts.quick)
     }
 
-    fn prepares(&self) -> bool {
-        false
-    }
-
-    fn prepare_name(&self) -> &'static str {
-        "warm-up"
-    }
-
-    /// Not called ([`Scenario::prepares`] is false): an unrecorded run.
-    fn prepare(&self, peer: Peer, subs: usize, base: u64) -> Result<(u64, String), RunError> {
-        let r = self.run_pair(peer, subs, base)?;
-        Ok((base, self.describe(&r)))
-    }
-
     fn run(&self, peer: Peer, subs: usize, count: u64) -> Result<FanoutRun, RunError> {
         self.run_pair(peer, subs, count)
     }

@@ -108,10 +108,6 @@ impl Scenario for Latency<'_> {
         true
     }
 
-    fn prepare_name(&self) -> &'static str {
-        "warm-up"
-    }
-
     /// A tenth of a run, unrecorded (page cache, CPU frequency).
     fn prepare(&self, peer: Peer, size: usize, base: u64) -> Result<(u64, String), RunError> {
         let p = self.run_pair(peer, size, self.warm_up_roundtrips())?;

@@ -130,20 +130,6 @@ impl Scenario for Router<'_> {
         count_per_peer(peers, self.opts.quick)
     }
 
-    fn prepares(&self) -> bool {
-        false
-    }
-
-    fn prepare_name(&self) -> &'static str {
-        "warm-up"
-    }
-
-    /// Not called ([`Scenario::prepares`] is false): an unrecorded run.
-    fn prepare(&self, peer: Peer, peers: usize, base: u64) -> Result<(u64, String), RunError> {
-        let r = self.run_pair(peer, peers, base)?;
-        Ok((base, self.describe(&r)))
-    }
-
     fn run(&self, peer: Peer, peers: usize, count: u64) -> Result<ParsedRouter, RunError> {
         self.run_pair(peer, peers, count)
     }

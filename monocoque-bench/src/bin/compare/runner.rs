@@ -32,18 +32,27 @@ pub trait Scenario {
     fn label(&self, series: Self::Series) -> String;
     /// The run parameter (message or roundtrip count) before preparation.
     fn base_param(&self, size: usize) -> u64;
-    /// Whether each series is prepared at each size before its runs.
-    fn prepares(&self) -> bool;
+    /// Whether each series is prepared at each size before its runs (by
+    /// default not: the runs use [`base_param`](Self::base_param)).
+    fn prepares(&self) -> bool {
+        false
+    }
     /// Names the preparation step: `probe`, `warm-up`.
-    fn prepare_name(&self) -> &'static str;
+    fn prepare_name(&self) -> &'static str {
+        "warm-up"
+    }
     /// The preparation step: returns the parameter of the runs and a
-    /// description of what it found.
+    /// description of what it found. By default an unrecorded run with the
+    /// base parameter (called only when [`prepares`](Self::prepares) says so).
     fn prepare(
         &self,
         series: Self::Series,
         size: usize,
         base: u64,
-    ) -> Result<(u64, String), RunError>;
+    ) -> Result<(u64, String), RunError> {
+        let sample = self.run(series, size, base)?;
+        Ok((base, self.describe(&sample)))
+    }
     /// One measured run.
     fn run(&self, series: Self::Series, size: usize, param: u64) -> Result<Self::Sample, RunError>;
     /// The result of a run, for progress lines: `1,234 msg/s`.
