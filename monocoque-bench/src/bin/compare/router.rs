@@ -23,7 +23,7 @@ use crate::report::{
     Column, Figure, Report, Section, TableRow, chart_subtitle, common_intro, common_json_fields,
     fmt_int, json_num, json_str,
 };
-use crate::runner::{Cell, Scenario};
+use crate::runner::{Cell, Scenario, failure_lines};
 
 /// The perf tools this scenario runs.
 pub const TOOLS: [&str; 2] = ["router_echo", "dealers"];
@@ -196,18 +196,7 @@ pub fn section(cells: &[RouterCell], opts: &Options, machine: &Machine) -> Secti
         Column::num("vs libzmq"),
     ];
     let rows = cells.iter().map(|c| table_row(cells, c)).collect();
-    let failures = cells
-        .iter()
-        .filter(|c| !c.errors.is_empty())
-        .map(|c| {
-            format!(
-                "{} {}: {}",
-                c.series.label(),
-                peers_label(c.size),
-                c.errors.join("; ")
-            )
-        })
-        .collect();
+    let failures = failure_lines(cells, |s| s.label(), peers_label);
     Section {
         id: TRANSPORT.name().into(),
         title: format!("ROUTER <-> DEALERs, {}", TRANSPORT.describe()),

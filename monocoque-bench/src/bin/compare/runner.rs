@@ -86,6 +86,26 @@ pub struct Cell<S, R> {
     pub skipped: bool,
 }
 
+/// One line per cell that had failures, for a report's Failures list:
+/// `<series> <point>: <errors>`.
+pub fn failure_lines<S, R>(
+    cells: &[Cell<S, R>],
+    series: impl Fn(&S) -> String,
+    point: impl Fn(usize) -> String,
+) -> Vec<String> {
+    (cells.iter())
+        .filter(|c| !c.errors.is_empty())
+        .map(|c| {
+            format!(
+                "{} {}: {}",
+                series(&c.series),
+                point(c.size),
+                c.errors.join("; ")
+            )
+        })
+        .collect()
+}
+
 /// Steps and estimated seconds of running `series` series at `sizes` with
 /// `runs` runs each.
 pub fn plan<S: Scenario>(

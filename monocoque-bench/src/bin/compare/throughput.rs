@@ -19,7 +19,7 @@ use crate::report::{
     Column, Figure, Report, Section, TableRow, chart_subtitle, common_intro, common_json_fields,
     fmt_int, fmt_size, json_num, json_str,
 };
-use crate::runner::{Cell, Scenario};
+use crate::runner::{Cell, Scenario, failure_lines};
 
 /// The perf tools this scenario runs.
 pub const TOOLS: [&str; 2] = ["local_thr", "remote_thr"];
@@ -223,18 +223,7 @@ pub fn section(
         Column::num("vs libzmq"),
     ];
     let rows = cells.iter().map(|c| table_row(cells, c)).collect();
-    let failures = cells
-        .iter()
-        .filter(|c| !c.errors.is_empty())
-        .map(|c| {
-            format!(
-                "{} {}: {}",
-                c.series.label(),
-                fmt_size(c.size),
-                c.errors.join("; ")
-            )
-        })
-        .collect();
+    let failures = failure_lines(cells, |s| s.label(), fmt_size);
     Section {
         id: transport.name().into(),
         title: transport.describe().into(),
