@@ -2,8 +2,9 @@
 //!
 //! Every tool takes three positional arguments (endpoint, message size, and a
 //! message or roundtrip count), as libzmq's tools do, plus two options:
-//! `--impl monocoque|libzmq` and `--runtime tokio|async-std|smol` (the
-//! runtime only matters for monocoque). Options may come anywhere, as
+//! `--impl monocoque|libzmq|zeromq|omq|raw` and
+//! `--runtime tokio|async-std|smol` (the runtime only matters for
+//! monocoque). Options may come anywhere, as
 //! `--impl X` or `--impl=X`. `remote_lat` also takes the flag `--histogram`:
 //! it then times every roundtrip and prints percentiles after libzmq's lines.
 //!
@@ -23,6 +24,8 @@ pub enum Impl {
     Libzmq,
     /// zmq.rs, the `zeromq` crate (throughput tools only, on tokio).
     Zeromq,
+    /// omq, the `omq-tokio` crate (throughput tools only, on tokio).
+    Omq,
     /// Plain blocking TCP with ZMTP framing, perfectly batched: the
     /// loopback limit (throughput tools only).
     Raw,
@@ -35,6 +38,7 @@ impl Impl {
             Impl::Monocoque => "monocoque",
             Impl::Libzmq => "libzmq",
             Impl::Zeromq => "zeromq",
+            Impl::Omq => "omq",
             Impl::Raw => "raw",
         }
     }
@@ -54,9 +58,10 @@ impl FromStr for Impl {
             "monocoque" | "ours" => Ok(Impl::Monocoque),
             "libzmq" | "zmq" => Ok(Impl::Libzmq),
             "zeromq" | "zmq.rs" | "zmqrs" => Ok(Impl::Zeromq),
+            "omq" | "omq-tokio" => Ok(Impl::Omq),
             "raw" => Ok(Impl::Raw),
             other => Err(format!(
-                "unknown implementation `{other}` (expected monocoque, libzmq, zeromq or raw)"
+                "unknown implementation `{other}` (expected monocoque, libzmq, zeromq, omq or raw)"
             )),
         }
     }
@@ -310,6 +315,8 @@ mod tests {
         assert_eq!(a.runtime, Runtime::AsyncStd);
         let a = parse_tool_args(["e", "1", "2", "--impl=zmq.rs"]).unwrap();
         assert_eq!(a.imp, Impl::Zeromq);
+        let a = parse_tool_args(["e", "1", "2", "--impl", "omq"]).unwrap();
+        assert_eq!((a.imp, a.imp.name()), (Impl::Omq, "omq"));
     }
 
     #[test]

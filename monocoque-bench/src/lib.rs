@@ -12,6 +12,8 @@
 //! - `monocoque-impl` (default): the monocoque side.
 //! - `zeromq` (default): zmq.rs, the `zeromq` crate, in the throughput tools
 //!   (`--impl zeromq`, always on tokio).
+//! - `omq` (default): omq, the `omq-tokio` crate, in the throughput tools
+//!   (`--impl omq`, always on tokio).
 //!
 //! `--impl raw` (always built) moves the same bytes over plain blocking TCP
 //! with perfect batching: the loopback limit.
@@ -42,6 +44,9 @@ pub mod mono_impl;
 #[cfg(feature = "zeromq")]
 pub mod zeromq_impl;
 
+#[cfg(feature = "omq")]
+pub mod omq_impl;
+
 /// Error type of the perf tools.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -56,6 +61,9 @@ pub const HAS_MONOCOQUE: bool = cfg!(feature = "monocoque-impl");
 
 /// Whether this build has the zmq.rs side (`zeromq` crate).
 pub const HAS_ZEROMQ: bool = cfg!(feature = "zeromq");
+
+/// Whether this build has the omq side (`omq-tokio` crate).
+pub const HAS_OMQ: bool = cfg!(feature = "omq");
 
 /// The version of the linked libzmq, as `"major.minor.patch"`, if built in.
 pub fn libzmq_version() -> Option<String> {

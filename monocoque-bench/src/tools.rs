@@ -26,7 +26,7 @@ fn parse_or_usage(tool: &str, positional: &str, args: Vec<String>) -> Result<Too
     parse_tool_args(args).map_err(|e| {
         eprintln!("{tool}: {e}");
         eprintln!(
-            "usage: {tool} {positional} [--impl monocoque|libzmq|zeromq|raw] [--runtime tokio|async-std|smol] [--histogram]"
+            "usage: {tool} {positional} [--impl monocoque|libzmq|zeromq|omq|raw] [--runtime tokio|async-std|smol] [--histogram]"
         );
         EXIT_FAILURE
     })
@@ -55,6 +55,8 @@ const NO_LIBZMQ: &str = "this build lacks the `libzmq` feature of monocoque-benc
 const NO_MONOCOQUE: &str = "this build lacks the `monocoque-impl` feature of monocoque-bench";
 #[cfg(not(feature = "zeromq"))]
 const NO_ZEROMQ: &str = "this build lacks the `zeromq` feature of monocoque-bench";
+#[cfg(not(feature = "omq"))]
+const NO_OMQ: &str = "this build lacks the `omq` feature of monocoque-bench";
 const NO_LAT: &str = "the latency tools run on monocoque or libzmq only";
 
 /// The tool names [`run_tool`] knows.
@@ -130,6 +132,14 @@ pub fn local_thr_with(args: Vec<String>) -> i32 {
         )),
         #[cfg(not(feature = "zeromq"))]
         Impl::Zeromq => return unavailable(TOOL, args.imp, NO_ZEROMQ),
+        #[cfg(feature = "omq")]
+        Impl::Omq => crate::omq_impl::block_on(crate::omq_impl::local_thr(
+            &args.endpoint,
+            args.size,
+            args.count,
+        )),
+        #[cfg(not(feature = "omq"))]
+        Impl::Omq => return unavailable(TOOL, args.imp, NO_OMQ),
         Impl::Raw => crate::raw_impl::local_thr(&args.endpoint, args.size, args.count),
     };
     match result {
@@ -186,6 +196,14 @@ pub fn remote_thr_with(args: Vec<String>) -> i32 {
         )),
         #[cfg(not(feature = "zeromq"))]
         Impl::Zeromq => return unavailable(TOOL, args.imp, NO_ZEROMQ),
+        #[cfg(feature = "omq")]
+        Impl::Omq => crate::omq_impl::block_on(crate::omq_impl::remote_thr(
+            &args.endpoint,
+            args.size,
+            args.count,
+        )),
+        #[cfg(not(feature = "omq"))]
+        Impl::Omq => return unavailable(TOOL, args.imp, NO_OMQ),
         Impl::Raw => crate::raw_impl::remote_thr(&args.endpoint, args.size, args.count),
     };
     match result {
@@ -231,7 +249,7 @@ pub fn local_lat_with(args: Vec<String>) -> i32 {
         }
         #[cfg(not(feature = "monocoque-impl"))]
         Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
-        Impl::Zeromq | Impl::Raw => return unavailable(TOOL, args.imp, NO_LAT),
+        Impl::Zeromq | Impl::Omq | Impl::Raw => return unavailable(TOOL, args.imp, NO_LAT),
     };
     match result {
         Ok(()) => 0,
@@ -284,7 +302,7 @@ pub fn remote_lat_with(args: Vec<String>) -> i32 {
         }
         #[cfg(not(feature = "monocoque-impl"))]
         Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
-        Impl::Zeromq | Impl::Raw => return unavailable(TOOL, args.imp, NO_LAT),
+        Impl::Zeromq | Impl::Omq | Impl::Raw => return unavailable(TOOL, args.imp, NO_LAT),
     };
     match result {
         Ok(lat) => {

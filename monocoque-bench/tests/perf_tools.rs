@@ -257,6 +257,7 @@ fn compare_over_ipc() {
         (cfg!(feature = "libzmq"), "libzmq"),
         (cfg!(feature = "monocoque-impl"), "monocoque"),
         (cfg!(feature = "zeromq"), "zeromq"),
+        (cfg!(feature = "omq"), "omq"),
     ] {
         if built {
             impls.push(',');
@@ -326,6 +327,71 @@ fn zeromq_throughput_pair() {
     let zmqrs: &[&str] = &["--impl", "zeromq"];
     for (size, count) in [(64, 20_000), (70_000, 200)] {
         check_throughput(&throughput_pair(zmqrs, zmqrs, size, count), size, count);
+    }
+}
+
+/// omq (`omq-tokio`) runs the throughput pair, alone and against libzmq
+/// and monocoque; its other tools answer "not available" (exit code 2).
+#[cfg(feature = "omq")]
+mod omq {
+    use super::*;
+
+    const OMQ: &[&str] = &["--impl", "omq"];
+
+    #[test]
+    fn omq_to_omq() {
+        for (size, count) in [(64, 20_000), (0, 1000), (70_000, 200)] {
+            check_throughput(&throughput_pair(OMQ, OMQ, size, count), size, count);
+        }
+    }
+
+    #[cfg(feature = "libzmq")]
+    #[test]
+    fn libzmq_receives_from_omq() {
+        let libzmq: &[&str] = &["--impl", "libzmq"];
+        let out = throughput_pair(libzmq, OMQ, 64, 10_000);
+        check_throughput(&out, 64, 10_000);
+    }
+
+    #[cfg(feature = "monocoque-impl")]
+    #[test]
+    fn omq_receives_from_monocoque() {
+        let ours: &[&str] = &["--impl", "monocoque", "--runtime", "tokio"];
+        let out = throughput_pair(OMQ, ours, 64, 10_000);
+        check_throughput(&out, 64, 10_000);
+    }
+
+    #[test]
+    fn other_tools_are_unavailable() {
+        let ep = endpoint();
+        let tools = [
+            (
+                env!("CARGO_BIN_EXE_local_lat"),
+                &[ep.as_str(), "64", "10"][..],
+            ),
+            (
+                env!("CARGO_BIN_EXE_remote_lat"),
+                &[ep.as_str(), "64", "10"][..],
+            ),
+            (
+                env!("CARGO_BIN_EXE_router_echo"),
+                &[ep.as_str(), "64", "10", "3"][..],
+            ),
+            (
+                env!("CARGO_BIN_EXE_dealers"),
+                &[ep.as_str(), "64", "10", "3"][..],
+            ),
+            (
+                env!("CARGO_BIN_EXE_pub_fanout"),
+                &[ep.as_str(), "64", "10", "3", "--sync", "127.0.0.1:1"][..],
+            ),
+        ];
+        for (bin, args) in tools {
+            let out = Command::new(bin).args(args).args(OMQ).output().unwrap();
+            assert_eq!(out.status.code(), Some(2), "{bin}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("not available"), "{bin}: {stderr}");
+        }
     }
 }
 

@@ -105,7 +105,7 @@ pub fn pub_fanout_with(args: Vec<String>) -> i32 {
         )),
         #[cfg(not(feature = "zeromq"))]
         Impl::Zeromq => return unavailable(TOOL, args.imp, NO_ZEROMQ),
-        Impl::Raw => return unavailable(TOOL, args.imp, NO_SCENARIO),
+        Impl::Omq | Impl::Raw => return unavailable(TOOL, args.imp, NO_SCENARIO),
     };
     drop(dog);
     finish(TOOL, result, |r| r.render())
@@ -175,7 +175,7 @@ pub fn sub_fanout_with(args: Vec<String>) -> i32 {
         }),
         #[cfg(not(feature = "zeromq"))]
         Impl::Zeromq => return unavailable(TOOL, args.imp, NO_ZEROMQ),
-        Impl::Raw => return unavailable(TOOL, args.imp, NO_SCENARIO),
+        Impl::Omq | Impl::Raw => return unavailable(TOOL, args.imp, NO_SCENARIO),
     };
     drop(dog);
     finish(TOOL, result, |r| r.render())
@@ -227,7 +227,7 @@ pub fn router_echo_with(args: Vec<String>) -> i32 {
         )),
         #[cfg(not(feature = "zeromq"))]
         Impl::Zeromq => return unavailable(TOOL, args.imp, NO_ZEROMQ),
-        Impl::Raw => return unavailable(TOOL, args.imp, NO_SCENARIO),
+        Impl::Omq | Impl::Raw => return unavailable(TOOL, args.imp, NO_SCENARIO),
     };
     drop(dog);
     finish(TOOL, result, |()| String::new())
@@ -286,7 +286,7 @@ pub fn dealers_with(args: Vec<String>) -> i32 {
         )),
         #[cfg(not(feature = "zeromq"))]
         Impl::Zeromq => return unavailable(TOOL, args.imp, NO_ZEROMQ),
-        Impl::Raw => return unavailable(TOOL, args.imp, NO_SCENARIO),
+        Impl::Omq | Impl::Raw => return unavailable(TOOL, args.imp, NO_SCENARIO),
     };
     drop(dog);
     finish(TOOL, result, |r| r.render())

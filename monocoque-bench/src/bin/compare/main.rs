@@ -1,12 +1,12 @@
-//! `compare`: monocoque against libzmq, zmq.rs and the raw socket limit,
+//! `compare`: monocoque against libzmq, zmq.rs, omq and the raw socket limit,
 //! each perf tool in a process of its own. `cargo xtask bench` runs it.
 //!
 //! Scenarios, in this order, each a report with one section (table and SVG
 //! chart) per transport:
 //! - PUSH/PULL throughput (`local_thr`/`remote_thr`) of libzmq, monocoque on
-//!   tokio, async-std and smol, zmq.rs and a raw socket, over tcp at 16 B to
-//!   1 MiB and over ipc at 64 B, 1 KiB and 64 KiB: `throughput.{md,json}`,
-//!   `throughput-tcp.svg`, `throughput-ipc.svg`;
+//!   tokio, async-std and smol, zmq.rs, omq and a raw socket, over tcp at
+//!   16 B to 1 MiB and over ipc at 64 B, 1 KiB and 64 KiB:
+//!   `throughput.{md,json}`, `throughput-tcp.svg`, `throughput-ipc.svg`;
 //! - REQ/REP latency (`local_lat`/`remote_lat --histogram`, mean, p50, p99)
 //!   of libzmq and monocoque over tcp: `latency.{md,json}`, `latency.svg`;
 //! - PUB/SUB fan-out (`pub_fanout`/`sub_fanout`: deliveries/s, share

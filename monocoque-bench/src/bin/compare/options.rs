@@ -23,10 +23,11 @@ usage: compare [options]
                        and --sizes given: those)
   --transport LIST     tcp, ipc or tcp,ipc (default tcp,ipc) for the throughput
                        scenario, one report section each (latency always uses tcp)
-  --impls LIST         libzmq,monocoque,zeromq,raw (default: all, as built;
-                       zeromq = zmq.rs on tokio; raw = plain socket with ZMTP
-                       framing and perfect batching, the loopback limit;
-                       these two: throughput only)
+  --impls LIST         libzmq,monocoque,zeromq,omq,raw (default: all, as built;
+                       zeromq = zmq.rs on tokio; omq = omq-tokio on tokio,
+                       throughput only; raw = plain socket with ZMTP framing
+                       and perfect batching, the loopback limit, throughput
+                       only; zeromq: throughput, fan-out and router)
   --runtimes LIST      monocoque runtimes: tokio,async-std,smol (default: all)
   --mixed              also run monocoque PULL <- libzmq PUSH and the reverse
                        (on the first runtime)
@@ -62,8 +63,8 @@ usage: compare [options]
 Progress goes to stderr: a bar redrawn in place on a terminal, one line per run
 otherwise. The tables go to stdout; the reports (Markdown, JSON, SVG charts) to
 the report directory. Scenarios (libzmq, monocoque on each runtime, zmq.rs, and
-for throughput a raw socket): PUSH/PULL throughput, REQ/REP latency (libzmq and
-monocoque only), PUB/SUB fan-out, ROUTER <-> DEALERs.";
+for throughput omq and a raw socket): PUSH/PULL throughput, REQ/REP latency
+(libzmq and monocoque only), PUB/SUB fan-out, ROUTER <-> DEALERs.";
 
 /// One scenario of `compare`, as named by `--scenarios`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +177,13 @@ impl Options {
             sizes: DEFAULT_SIZES.to_vec(),
             ipc_sizes: DEFAULT_IPC_SIZES.to_vec(),
             transports: vec![Transport::Tcp, Transport::Ipc],
-            impls: vec![Impl::Libzmq, Impl::Monocoque, Impl::Zeromq, Impl::Raw],
+            impls: vec![
+                Impl::Libzmq,
+                Impl::Monocoque,
+                Impl::Zeromq,
+                Impl::Omq,
+                Impl::Raw,
+            ],
             runtimes: Runtime::ALL.to_vec(),
             mixed: false,
             target_secs: 2.0,
@@ -453,6 +460,9 @@ mod tests {
         assert_eq!(o.sizes, DEFAULT_SIZES);
         assert_eq!(o.ipc_sizes, DEFAULT_IPC_SIZES);
         assert_eq!(o.transports, [Transport::Tcp, Transport::Ipc]);
+        assert!(o.impls.contains(&Impl::Omq));
+        let o = opts(&["--impls", "libzmq,omq"]);
+        assert_eq!(o.impls, [Impl::Libzmq, Impl::Omq]);
         let o = opts(&["--quick", "--sizes", "64,1K,2KiB,3B,1M", "--runs=7"]);
         assert_eq!(o.runs, 7);
         assert!(o.target_secs < 1.0);

@@ -17,6 +17,8 @@ pub enum Peer {
     Monocoque(Runtime),
     /// zmq.rs, always on tokio.
     Zeromq,
+    /// omq (`omq-tokio`), always on tokio; throughput only.
+    Omq,
     /// Plain socket with ZMTP framing, perfectly batched: the loopback limit.
     Raw,
 }
@@ -33,6 +35,7 @@ impl Peer {
                 rt.name().into(),
             ],
             Peer::Zeromq => vec!["--impl".into(), "zeromq".into()],
+            Peer::Omq => vec!["--impl".into(), "omq".into()],
             Peer::Raw => vec!["--impl".into(), "raw".into()],
         }
     }
@@ -43,6 +46,7 @@ impl Peer {
             Peer::Libzmq => "libzmq".into(),
             Peer::Monocoque(rt) => format!("monocoque/{rt}"),
             Peer::Zeromq => "zmq.rs/tokio".into(),
+            Peer::Omq => "omq/tokio".into(),
             Peer::Raw => "raw socket (limit)".into(),
         }
     }
@@ -53,6 +57,7 @@ impl Peer {
             Peer::Libzmq => Impl::Libzmq,
             Peer::Monocoque(_) => Impl::Monocoque,
             Peer::Zeromq => Impl::Zeromq,
+            Peer::Omq => Impl::Omq,
             Peer::Raw => Impl::Raw,
         }
     }
@@ -62,7 +67,7 @@ impl Peer {
         match self {
             Peer::Libzmq => None,
             Peer::Monocoque(rt) => Some(rt),
-            Peer::Zeromq => Some(Runtime::Tokio),
+            Peer::Zeromq | Peer::Omq => Some(Runtime::Tokio),
             Peer::Raw => None,
         }
     }
@@ -75,6 +80,7 @@ impl Peer {
             Peer::Monocoque(Runtime::AsyncStd) => "#17becf",
             Peer::Monocoque(Runtime::Smol) => "#2ca02c",
             Peer::Zeromq => "#ff7f0e",
+            Peer::Omq => "#8c564b",
             Peer::Raw => "#bcbcbc",
         }
     }
@@ -156,6 +162,15 @@ pub fn variants(opts: &Options, notes: &mut Vec<String>) -> Vec<Variant> {
             );
         }
     }
+    if opts.impls.contains(&Impl::Omq) {
+        if monocoque_bench::HAS_OMQ {
+            out.push(Variant::same(Peer::Omq));
+        } else {
+            notes.push(
+                "omq rows skipped: built without the `omq` feature of monocoque-bench".into(),
+            );
+        }
+    }
     if opts.impls.contains(&Impl::Raw) {
         out.push(Variant::same(Peer::Raw));
     }
@@ -163,8 +178,9 @@ pub fn variants(opts: &Options, notes: &mut Vec<String>) -> Vec<Variant> {
 }
 
 /// libzmq and monocoque on each runtime, as asked for and built: the peers
-/// of the latency scenario (the latency tools run on nothing else). Adds a
-/// note for each one asked for but not built in.
+/// of the latency scenario (the latency tools run on nothing else: not on
+/// zmq.rs, omq or the raw socket). Adds a note for each one asked for but
+/// not built in.
 pub fn peers(opts: &Options, notes: &mut Vec<String>) -> Vec<Peer> {
     let mut out = Vec::new();
     let want_libzmq = opts.impls.contains(&Impl::Libzmq);
@@ -189,8 +205,8 @@ pub fn peers(opts: &Options, notes: &mut Vec<String>) -> Vec<Peer> {
 
 /// The [`peers`] and zmq.rs, as asked for and built: the peers of the
 /// PUB/SUB fan-out and ROUTER <-> DEALERs scenarios (their tools run on
-/// libzmq, monocoque and zmq.rs). Adds a note for each one asked for but
-/// not built in.
+/// libzmq, monocoque and zmq.rs; not on omq or the raw socket). Adds a note
+/// for each one asked for but not built in.
 pub fn scenario_peers(opts: &Options, notes: &mut Vec<String>) -> Vec<Peer> {
     let mut out = peers(opts, notes);
     if opts.impls.contains(&Impl::Zeromq) {
@@ -224,5 +240,9 @@ mod tests {
             ["--impl", "monocoque", "--runtime", "async-std"]
         );
         assert_eq!(Variant::same(m).color(), m.color());
+        assert_eq!(Peer::Omq.label(), "omq/tokio");
+        assert_eq!(Peer::Omq.tool_args(), ["--impl", "omq"]);
+        assert_eq!(Peer::Omq.imp(), Impl::Omq);
+        assert_ne!(Peer::Omq.color(), Peer::Zeromq.color());
     }
 }
