@@ -74,13 +74,24 @@ pub enum Runtime {
     Tokio,
     /// `async_std::task::block_on`.
     AsyncStd,
-    /// `smol::block_on`.
+    /// `smol::block_on`, connections on smol's global executor (its own thread).
     Smol,
+    /// tokio's current-thread runtime: the application and its connections on one thread.
+    TokioCurrentThread,
+    /// `smol::block_on(executor.run(..))` with the connections on that executor: the
+    /// application and its connections on one thread.
+    SmolSingleThread,
 }
 
 impl Runtime {
-    /// All runtimes, in report order.
+    /// Each runtime in its default set-up (what `#[tokio::main]`, `async_std::task::block_on`
+    /// and `smol::block_on` give), in report order: every scenario runs on these.
     pub const ALL: [Runtime; 3] = [Runtime::Tokio, Runtime::AsyncStd, Runtime::Smol];
+
+    /// The set-ups that keep the application and its connections on one thread; the
+    /// throughput and latency tools offer them (async-std has no such set-up).
+    pub const SINGLE_THREAD: [Runtime; 2] =
+        [Runtime::TokioCurrentThread, Runtime::SmolSingleThread];
 
     /// The name used on command lines and in reports.
     pub fn name(self) -> &'static str {
@@ -88,7 +99,14 @@ impl Runtime {
             Runtime::Tokio => "tokio",
             Runtime::AsyncStd => "async-std",
             Runtime::Smol => "smol",
+            Runtime::TokioCurrentThread => "tokio-current-thread",
+            Runtime::SmolSingleThread => "smol-single-thread",
         }
+    }
+
+    /// True for the one-thread set-ups ([`Runtime::SINGLE_THREAD`]).
+    pub fn is_single_thread(self) -> bool {
+        Runtime::SINGLE_THREAD.contains(&self)
     }
 }
 
@@ -106,8 +124,11 @@ impl FromStr for Runtime {
             "tokio" => Ok(Runtime::Tokio),
             "async-std" | "async_std" | "asyncstd" => Ok(Runtime::AsyncStd),
             "smol" => Ok(Runtime::Smol),
+            "tokio-current-thread" => Ok(Runtime::TokioCurrentThread),
+            "smol-single-thread" => Ok(Runtime::SmolSingleThread),
             other => Err(format!(
-                "unknown runtime `{other}` (expected tokio, async-std or smol)"
+                "unknown runtime `{other}` (expected tokio, async-std, smol, \
+                 tokio-current-thread or smol-single-thread)"
             )),
         }
     }
@@ -288,6 +309,15 @@ mod tests {
         assert_eq!(a.imp, Impl::Monocoque);
         assert_eq!(a.runtime, Runtime::Tokio);
         assert!(!a.histogram);
+    }
+
+    #[test]
+    fn runtime_names_round_trip() {
+        for rt in Runtime::ALL.into_iter().chain(Runtime::SINGLE_THREAD) {
+            assert_eq!(rt.name().parse::<Runtime>(), Ok(rt));
+            assert_eq!(rt.is_single_thread(), Runtime::SINGLE_THREAD.contains(&rt));
+        }
+        assert!("tokio-ct".parse::<Runtime>().is_err());
     }
 
     #[test]

@@ -29,6 +29,17 @@ where
             async_std::task::block_on(async { body(monocoque::async_std::context()).await })
         }
         Runtime::Smol => smol::block_on(async { body(monocoque::smol::context()).await }),
+        Runtime::TokioCurrentThread => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async { body(monocoque::tokio::context()).await })
+        }
+        Runtime::SmolSingleThread => {
+            let executor = std::sync::Arc::new(smol::Executor::new());
+            let ctx = monocoque::smol::context_on(executor.clone());
+            smol::block_on(executor.run(body(ctx)))
+        }
     }
 }
 

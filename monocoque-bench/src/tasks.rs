@@ -25,9 +25,10 @@ where
     T: Send + 'static,
 {
     match runtime {
-        Runtime::Tokio => Task::Tokio(tokio::spawn(future)),
+        Runtime::Tokio | Runtime::TokioCurrentThread => Task::Tokio(tokio::spawn(future)),
         Runtime::AsyncStd => Task::AsyncStd(async_std::task::spawn(future)),
-        Runtime::Smol => Task::Smol(smol::spawn(future)),
+        // The scenario tools refuse the one-thread smol set-up (its executor is not global).
+        Runtime::Smol | Runtime::SmolSingleThread => Task::Smol(smol::spawn(future)),
     }
 }
 

@@ -583,6 +583,39 @@ mod monocoque {
         }
     }
 
+    /// The one-thread set-ups (application and connections on one thread) deliver every
+    /// message, among themselves and to and from libzmq.
+    #[test]
+    fn single_thread_runtimes() {
+        for rt in ["tokio-current-thread", "smol-single-thread"] {
+            let ours = ["--impl", "monocoque", "--runtime", rt];
+            for (size, count) in [(64, 20_000), (70_000, 200)] {
+                check_throughput(&throughput_pair(&ours, &ours, size, count), size, count);
+            }
+            check_latency(&lat_pair(&ours, &ours, 64, 200), 64, 200, false);
+            #[cfg(feature = "libzmq")]
+            {
+                let theirs: &[&str] = &["--impl", "libzmq"];
+                check_throughput(&throughput_pair(&ours, theirs, 64, 20_000), 64, 20_000);
+                check_throughput(&throughput_pair(theirs, &ours, 64, 20_000), 64, 20_000);
+                check_latency(&lat_pair(&ours, theirs, 64, 100), 64, 100, false);
+                check_latency(&lat_pair(theirs, &ours, 64, 100), 64, 100, false);
+            }
+        }
+    }
+
+    /// The many-socket tools refuse the one-thread set-ups (exit 2), which they cannot spawn on.
+    #[test]
+    fn scenario_tools_refuse_single_thread_runtimes() {
+        let out = Command::new(env!("CARGO_BIN_EXE_router_echo"))
+            .args(["tcp://127.0.0.1:1", "64", "10", "3"])
+            .args(["--impl", "monocoque", "--runtime", "smol-single-thread"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("throughput and latency tools"));
+    }
+
     #[cfg(feature = "libzmq")]
     #[test]
     fn latency_pair_against_libzmq() {

@@ -31,8 +31,10 @@ commands:
                    compare -- [args...]`: PUSH/PULL throughput over tcp (16 B to 1 MiB) and
                    ipc (64 B to 64 KiB), REQ/REP latency, PUB/SUB fan-out to 1, 10 and 100
                    subscribers and ROUTER <-> 100 DEALERs of libzmq, monocoque (tokio,
-                   async-std, smol), zmq.rs and a raw socket, with a progress bar; tables on
-                   stdout, Markdown, JSON and SVG charts in target/bench-report; about 15 min
+                   async-std, smol; for throughput and latency also tokio current-thread and
+                   smol single-thread), zmq.rs, omq (throughput) and a raw socket, with a
+                   progress bar; tables on stdout, Markdown, JSON and SVG charts in
+                   target/bench-report; about 18 min
                    (`--quick`: under 3 min on 2 cores; `--plan`: the plan and its estimated
                    time only; `--scenarios throughput,latency,fanout,router`, `--no-fanout`,
                    `--no-router`, `--transport tcp|ipc`, `--sizes`, `--impls`, `--runs`...;

@@ -23,14 +23,24 @@ fn parse_or_usage(
     args: Vec<String>,
     sync: bool,
 ) -> Result<ScenarioArgs, i32> {
-    parse_scenario_args(args, sync).map_err(|e| {
+    let args = parse_scenario_args(args, sync).map_err(|e| {
         eprintln!("{tool}: {e}");
         let sync = if sync { " --sync <host:port>" } else { "" };
         eprintln!(
             "usage: {tool} {positional}{sync} [--impl monocoque|libzmq|zeromq] [--runtime tokio|async-std|smol]"
         );
         super::EXIT_FAILURE
-    })
+    })?;
+    // Their socket tasks are spawned with the runtime's global spawn function, which a
+    // one-thread set-up does not have.
+    if args.runtime.is_single_thread() {
+        eprintln!(
+            "{tool}: --runtime {} is offered by the throughput and latency tools only",
+            args.runtime
+        );
+        return Err(super::EXIT_UNAVAILABLE);
+    }
+    Ok(args)
 }
 
 /// Prints the result or the error; returns the exit code.

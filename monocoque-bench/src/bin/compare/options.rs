@@ -28,7 +28,11 @@ usage: compare [options]
                        throughput only; raw = plain socket with ZMTP framing
                        and perfect batching, the loopback limit, throughput
                        only; zeromq: throughput, fan-out and router)
-  --runtimes LIST      monocoque runtimes: tokio,async-std,smol (default: all)
+  --runtimes LIST      monocoque runtimes: tokio,async-std,smol (each in its
+                       default set-up) and tokio-current-thread,
+                       smol-single-thread (application and connections on
+                       one thread; throughput and latency only)
+                       (default: all five)
   --mixed              also run monocoque PULL <- libzmq PUSH and the reverse
                        (on the first runtime)
   --target-secs F      aim for throughput runs of about F seconds (default 2)
@@ -184,7 +188,10 @@ impl Options {
                 Impl::Omq,
                 Impl::Raw,
             ],
-            runtimes: Runtime::ALL.to_vec(),
+            runtimes: Runtime::ALL
+                .into_iter()
+                .chain(Runtime::SINGLE_THREAD)
+                .collect(),
             mixed: false,
             target_secs: 2.0,
             fixed_counts: false,

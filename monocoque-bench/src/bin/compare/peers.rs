@@ -79,6 +79,8 @@ impl Peer {
             Peer::Monocoque(Runtime::Tokio) => "#1f77b4",
             Peer::Monocoque(Runtime::AsyncStd) => "#17becf",
             Peer::Monocoque(Runtime::Smol) => "#2ca02c",
+            Peer::Monocoque(Runtime::TokioCurrentThread) => "#aec7e8",
+            Peer::Monocoque(Runtime::SmolSingleThread) => "#98df8a",
             Peer::Zeromq => "#ff7f0e",
             Peer::Omq => "#8c564b",
             Peer::Raw => "#bcbcbc",
@@ -209,6 +211,9 @@ pub fn peers(opts: &Options, notes: &mut Vec<String>) -> Vec<Peer> {
 /// for each one asked for but not built in.
 pub fn scenario_peers(opts: &Options, notes: &mut Vec<String>) -> Vec<Peer> {
     let mut out = peers(opts, notes);
+    // Their tools spawn a task per socket with the runtime's global spawn function, which the
+    // one-thread set-ups do not have.
+    out.retain(|p| !matches!(p, Peer::Monocoque(rt) if rt.is_single_thread()));
     if opts.impls.contains(&Impl::Zeromq) {
         if monocoque_bench::HAS_ZEROMQ {
             out.push(Peer::Zeromq);
