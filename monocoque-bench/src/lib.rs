@@ -65,6 +65,19 @@ pub const HAS_ZEROMQ: bool = cfg!(feature = "zeromq");
 /// Whether this build has the omq side (`omq-tokio` crate).
 pub const HAS_OMQ: bool = cfg!(feature = "omq");
 
+/// A message body of `size` zero bytes, allocated the way libzmq's `remote_thr` makes each
+/// message (`zmq_msg_init_size`, then `memset`): `malloc` and fill. `vec![0; size]` would
+/// ask for `calloc`, which glibc serves without its thread cache and, for large sizes, from
+/// fresh pages the kernel faults in and zeroes one by one: a different (slower) allocation
+/// path than the one libzmq's tool measures, for every Rust peer alike.
+// Deliberately not `vec![0; size]` (calloc): see above.
+#[allow(clippy::slow_vector_initialization)]
+pub fn zeroed_body(size: usize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(size);
+    body.resize(size, 0);
+    body
+}
+
 /// The version of the linked libzmq, as `"major.minor.patch"`, if built in.
 pub fn libzmq_version() -> Option<String> {
     #[cfg(feature = "libzmq")]

@@ -85,7 +85,7 @@ pub async fn remote_thr(ctx: Context, endpoint: &str, size: usize, count: u64) -
     let mut push = PushSocket::new(&ctx);
     push.connect(endpoint).await?;
     for _ in 0..count {
-        push.send(Message::single(Bytes::from(vec![0u8; size])))
+        push.send(Message::single(Bytes::from(crate::zeroed_body(size))))
             .await?;
     }
     push.close().await;
@@ -119,7 +119,7 @@ pub async fn remote_lat(
 ) -> Result<Latency> {
     let mut req = ReqSocket::new(&ctx);
     req.connect(endpoint).await?;
-    let mut msg = Message::single(Bytes::from(vec![0u8; size]));
+    let mut msg = Message::single(Bytes::from(crate::zeroed_body(size)));
     let start = Instant::now();
     for _ in 0..roundtrips {
         let t0 = samples.is_some().then(Instant::now);

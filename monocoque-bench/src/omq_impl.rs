@@ -68,7 +68,7 @@ pub async fn remote_thr(endpoint: &str, size: usize, count: u64) -> Result<()> {
     let push = Socket::new(SocketType::Push, Options::default().linger(LINGER));
     push.connect(endpoint).await?;
     for _ in 0..count {
-        push.send(Message::single(vec![0u8; size])).await?;
+        push.send(Message::single(crate::zeroed_body(size))).await?;
     }
     let closing = Instant::now();
     push.close().await?;

@@ -72,12 +72,17 @@ pub async fn remote_thr(endpoint: &str, size: usize, count: u64) -> Result<()> {
     let mut push = PushSocket::new();
     push.connect(endpoint).await?;
     for _ in 0..count {
-        push.send(ZmqMessage::from(vec![0u8; size])).await?;
+        push.send(ZmqMessage::from(crate::zeroed_body(size)))
+            .await?;
     }
     let deadline = Instant::now() + LINGER;
     loop {
         tokio::time::sleep(Duration::from_millis(5)).await;
-        if push.send(ZmqMessage::from(vec![0u8; size])).await.is_err() {
+        if push
+            .send(ZmqMessage::from(crate::zeroed_body(size)))
+            .await
+            .is_err()
+        {
             break;
         }
         if Instant::now() > deadline {

@@ -39,7 +39,7 @@ pub async fn router_echo(
 }
 
 fn payload(size: usize) -> Message {
-    Message::single(Bytes::from(vec![0u8; size]))
+    Message::single(Bytes::from(crate::zeroed_body(size)))
 }
 
 /// One dealer: warm-up, barrier, then `count` roundtrips with [`WINDOW`] in

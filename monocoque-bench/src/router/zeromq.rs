@@ -79,20 +79,26 @@ async fn dealer(
     go: smol::channel::Receiver<()>,
     progress: Progress,
 ) -> Result<Instant> {
-    dealer.send(ZmqMessage::from(vec![0u8; size])).await?;
+    dealer
+        .send(ZmqMessage::from(crate::zeroed_body(size)))
+        .await?;
     check_size(payload_len(&dealer.recv().await?), size)?;
     tasks::arrived(&ready);
     // Nothing is ever sent: the channel closing is the signal.
     let _ = go.recv().await;
     let mut sent = count.min(WINDOW);
     for _ in 0..sent {
-        dealer.send(ZmqMessage::from(vec![0u8; size])).await?;
+        dealer
+            .send(ZmqMessage::from(crate::zeroed_body(size)))
+            .await?;
     }
     for _ in 0..count {
         check_size(payload_len(&dealer.recv().await?), size)?;
         progress.tick();
         if sent < count {
-            dealer.send(ZmqMessage::from(vec![0u8; size])).await?;
+            dealer
+                .send(ZmqMessage::from(crate::zeroed_body(size)))
+                .await?;
             sent += 1;
         }
     }

@@ -24,6 +24,11 @@ const MIN_READ: usize = 1024;
 /// announcement is the peer's word, so it is trusted only this far; beyond it, room grows with
 /// the bytes that actually arrive.
 const MAX_AHEAD: usize = 1024 * 1024;
+/// Allocations at least this large are kept when left behind and used again once the
+/// application has dropped every frame in them. Fresh memory this large comes straight from
+/// the kernel (or the top of the heap), so each one costs a page fault per 4 KiB and the
+/// kernel zeroing every page: several times what clearing a reused block costs.
+const RECYCLE_MIN: usize = 256 * 1024;
 
 /// Received bytes and room for more.
 #[derive(Debug)]
@@ -32,6 +37,11 @@ pub(crate) struct ReadBuffer {
     spare: BytesMut,
     /// Room of the next allocation.
     chunk: usize,
+    /// Size of the allocation `data` and `spare` view.
+    allocated: usize,
+    /// An empty view of the last large allocation left behind, to use again when the
+    /// application has let go of all of it.
+    recycled: Option<BytesMut>,
 }
 
 impl ReadBuffer {
@@ -41,6 +51,8 @@ impl ReadBuffer {
             data: BytesMut::new(),
             spare: BytesMut::new(),
             chunk: MIN_CHUNK,
+            allocated: 0,
+            recycled: None,
         }
     }
 
@@ -83,10 +95,31 @@ impl ReadBuffer {
         // A frame larger than the chunk in progress: room grows with it (doubling), so a big
         // frame is copied O(1) times on average rather than once per chunk.
         let room = self.chunk.max(kept).max(ahead);
-        let mut fresh = BytesMut::zeroed(kept + room);
+        let size = kept + room;
+        let mut fresh = self
+            .take_recycled(size)
+            .unwrap_or_else(|| BytesMut::zeroed(size));
         fresh[..kept].copy_from_slice(&self.data);
-        self.data = fresh.split_to(kept);
-        self.spare = fresh;
+        let mut left = std::mem::replace(&mut self.spare, fresh.split_off(kept));
+        self.data = fresh;
+        // Keep a handle on a large allocation left behind (`left`, an empty or partial view of
+        // it, keeps it alive and can reclaim it whole once it is the last one); let go of it
+        // once frames are small again.
+        self.recycled = (self.allocated >= RECYCLE_MIN && size >= RECYCLE_MIN)
+            .then(|| left.split_off(left.len()));
+        self.allocated = size;
+    }
+
+    /// The recycled allocation, cleared to `size` zeroed bytes, if the application has let go
+    /// of every frame in it and it is large enough.
+    fn take_recycled(&mut self, size: usize) -> Option<BytesMut> {
+        let mut block = self.recycled.take()?;
+        if !block.try_reclaim(size) {
+            return None;
+        }
+        // Safe Rust reads only into initialised memory: clear the block (it holds old frames).
+        block.resize(size, 0);
+        Some(block)
     }
 }
 
@@ -113,6 +146,39 @@ mod tests {
         assert_eq!(&buf.data()[..], b"partial");
         // A huge announcement gets MAX_AHEAD, not what it asks for.
         assert_eq!(buf.spare_for(usize::MAX).len(), MAX_AHEAD);
+    }
+
+    #[test]
+    fn large_allocations_are_used_again_once_released() {
+        let mut buf = ReadBuffer::new();
+        let frame_len = 512 * 1024;
+        // Three large frames in a row, each taken by the application in turn.
+        let mut starts = Vec::new();
+        for k in 0..3u8 {
+            buf.spare_for(frame_len);
+            starts.push(buf.spare().as_ptr() as usize);
+            receive(&mut buf, &vec![k + 1; frame_len]);
+            let frame = buf.data().split_to(frame_len).freeze();
+            assert!(frame.iter().all(|&b| b == k + 1));
+            // Less room left than a frame: the next one needs another allocation.
+            drop(frame);
+        }
+        // The first allocation came back for the third frame (the second was still current).
+        assert_eq!(starts[2], starts[0]);
+        // A frame still held is never overwritten: its allocation is not reused.
+        buf.spare_for(frame_len);
+        receive(&mut buf, &vec![9; frame_len]);
+        let held = buf.data().split_to(frame_len).freeze();
+        for _ in 0..2 {
+            buf.spare_for(frame_len);
+            receive(&mut buf, &vec![7; frame_len]);
+            drop(buf.data().split_to(frame_len));
+        }
+        assert!(held.iter().all(|&b| b == 9));
+        assert!(buf.recycled.is_some());
+        // Small frames again: the spare large allocation is let go.
+        receive(&mut buf, b"small");
+        assert!(buf.recycled.is_none());
     }
 
     #[test]
