@@ -65,6 +65,16 @@ pub const HAS_ZEROMQ: bool = cfg!(feature = "zeromq");
 /// Whether this build has the omq side (`omq-tokio` crate).
 pub const HAS_OMQ: bool = cfg!(feature = "omq");
 
+/// Fails unless a received payload has the expected size (every perf tool checks each one).
+pub fn check_size(got: usize, want: usize) -> Result<()> {
+    if got != want {
+        return Err(
+            format!("message of incorrect size received: {got} B, expected {want} B").into(),
+        );
+    }
+    Ok(())
+}
+
 /// A message body of `size` zero bytes, allocated the way libzmq's `remote_thr` makes each
 /// message (`zmq_msg_init_size`, then `memset`): `malloc` and fill. `vec![0; size]` would
 /// ask for `calloc`, which glibc serves without its thread cache and, for large sizes, from

@@ -43,15 +43,6 @@ where
     }
 }
 
-fn check_size(got: usize, want: usize) -> Result<()> {
-    if got != want {
-        return Err(
-            format!("message of incorrect size received: {got} B, expected {want} B").into(),
-        );
-    }
-    Ok(())
-}
-
 /// `local_thr`: binds a PULL socket and times `count` messages, from the
 /// first one's arrival to the last one's.
 pub async fn local_thr(
@@ -63,11 +54,11 @@ pub async fn local_thr(
     let mut pull = PullSocket::new(&ctx);
     let _bound: Endpoint = pull.bind(endpoint).await?;
     let first: Message = pull.recv().await?;
-    check_size(first.payload_len(), size)?;
+    crate::check_size(first.payload_len(), size)?;
     let start = Instant::now();
     for _ in 1..count {
         let msg = pull.recv().await?;
-        check_size(msg.payload_len(), size)?;
+        crate::check_size(msg.payload_len(), size)?;
     }
     let elapsed = start.elapsed();
     drop(pull);
@@ -98,7 +89,7 @@ pub async fn local_lat(ctx: Context, endpoint: &str, size: usize, roundtrips: u6
     let _bound: Endpoint = rep.bind(endpoint).await?;
     for _ in 0..roundtrips {
         let msg = rep.recv().await?;
-        check_size(msg.payload_len(), size)?;
+        crate::check_size(msg.payload_len(), size)?;
         rep.send(msg).await?;
     }
     // Waits for the last reply to be written (default linger).
@@ -128,7 +119,7 @@ pub async fn remote_lat(
         if let (Some(t0), Some(s)) = (t0, samples.as_deref_mut()) {
             s.push(t0.elapsed().as_secs_f64() * 1e6);
         }
-        check_size(msg.payload_len(), size)?;
+        crate::check_size(msg.payload_len(), size)?;
     }
     let elapsed = start.elapsed();
     req.close().await;

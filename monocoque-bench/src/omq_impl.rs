@@ -31,26 +31,17 @@ pub fn block_on<T>(body: impl Future<Output = Result<T>>) -> Result<T> {
         .block_on(body)
 }
 
-fn check_size(got: usize, want: usize) -> Result<()> {
-    if got != want {
-        return Err(
-            format!("message of incorrect size received: {got} B, expected {want} B").into(),
-        );
-    }
-    Ok(())
-}
-
 /// `local_thr`: binds a PULL socket and times `count` messages, from the
 /// first one's arrival to the last one's.
 pub async fn local_thr(endpoint: &str, size: usize, count: u64) -> Result<Throughput> {
     let pull = Socket::new(SocketType::Pull, Options::default());
     pull.bind(endpoint).await?;
     let first = pull.recv().await?;
-    check_size(first.byte_len(), size)?;
+    crate::check_size(first.byte_len(), size)?;
     let start = Instant::now();
     for _ in 1..count {
         let msg = pull.recv().await?;
-        check_size(msg.byte_len(), size)?;
+        crate::check_size(msg.byte_len(), size)?;
     }
     let elapsed = start.elapsed();
     pull.close().await?;

@@ -30,26 +30,17 @@ fn payload_len(msg: &ZmqMessage) -> usize {
     msg.iter().map(|frame| frame.len()).sum()
 }
 
-fn check_size(got: usize, want: usize) -> Result<()> {
-    if got != want {
-        return Err(
-            format!("message of incorrect size received: {got} B, expected {want} B").into(),
-        );
-    }
-    Ok(())
-}
-
 /// `local_thr`: binds a PULL socket and times `count` messages, from the
 /// first one's arrival to the last one's.
 pub async fn local_thr(endpoint: &str, size: usize, count: u64) -> Result<Throughput> {
     let mut pull = PullSocket::new();
     pull.bind(endpoint).await?;
     let first = pull.recv().await?;
-    check_size(payload_len(&first), size)?;
+    crate::check_size(payload_len(&first), size)?;
     let start = Instant::now();
     for _ in 1..count {
         let msg = pull.recv().await?;
-        check_size(payload_len(&msg), size)?;
+        crate::check_size(payload_len(&msg), size)?;
     }
     let elapsed = start.elapsed();
     drop(pull);

@@ -9,15 +9,6 @@ use std::time::Instant;
 use crate::Result;
 use crate::output::{Latency, Throughput};
 
-fn check_size(got: usize, want: usize) -> Result<()> {
-    if got != want {
-        return Err(
-            format!("message of incorrect size received: {got} B, expected {want} B").into(),
-        );
-    }
-    Ok(())
-}
-
 /// `local_thr`: binds a PULL socket and times `count` messages, from the
 /// first one's arrival to the last one's.
 pub fn local_thr(endpoint: &str, size: usize, count: u64) -> Result<Throughput> {
@@ -26,11 +17,11 @@ pub fn local_thr(endpoint: &str, size: usize, count: u64) -> Result<Throughput> 
     pull.bind(endpoint)?;
     let mut msg = zmq::Message::new();
     pull.recv(&mut msg, 0)?;
-    check_size(msg.len(), size)?;
+    crate::check_size(msg.len(), size)?;
     let start = Instant::now();
     for _ in 1..count {
         pull.recv(&mut msg, 0)?;
-        check_size(msg.len(), size)?;
+        crate::check_size(msg.len(), size)?;
     }
     let elapsed = start.elapsed();
     drop(pull);
@@ -67,7 +58,7 @@ pub fn local_lat(endpoint: &str, size: usize, roundtrips: u64) -> Result<()> {
     let mut msg = zmq::Message::new();
     for _ in 0..roundtrips {
         rep.recv(&mut msg, 0)?;
-        check_size(msg.len(), size)?;
+        crate::check_size(msg.len(), size)?;
         let reply = std::mem::replace(&mut msg, zmq::Message::new());
         rep.send(reply, 0)?;
     }
@@ -98,7 +89,7 @@ pub fn remote_lat(
         if let (Some(t0), Some(s)) = (t0, samples.as_deref_mut()) {
             s.push(t0.elapsed().as_secs_f64() * 1e6);
         }
-        check_size(msg.len(), size)?;
+        crate::check_size(msg.len(), size)?;
     }
     let elapsed = start.elapsed();
     drop(req);

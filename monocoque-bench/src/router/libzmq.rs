@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::{WINDOW, check_size, echoes, summarize};
+use super::{WINDOW, echoes, summarize};
 use crate::Result;
 use crate::output::Roundtrips;
 use crate::watchdog::Progress;
@@ -36,7 +36,7 @@ pub fn router_echo(
         if body.get_more() {
             return Err("a message with more than one payload frame".into());
         }
-        check_size(body.len(), size)?;
+        crate::check_size(body.len(), size)?;
         router.send(
             std::mem::replace(&mut id, zmq::Message::new()),
             zmq::SNDMORE,
@@ -106,7 +106,7 @@ pub fn dealers(
         for (i, item) in items.iter().enumerate() {
             if item.is_readable() {
                 drain(&sockets[i], &mut msg, |len| {
-                    check_size(len, size)?;
+                    crate::check_size(len, size)?;
                     if std::mem::replace(&mut warm[i], true) {
                         return Err("a second echo before the barrier".into());
                     }
@@ -142,7 +142,7 @@ pub fn dealers(
             let d = &mut state[i];
             let socket = &sockets[i];
             drain(socket, &mut msg, |len| {
-                check_size(len, size)?;
+                crate::check_size(len, size)?;
                 progress.tick();
                 d.received += 1;
                 if d.sent < count {

@@ -30,16 +30,6 @@ pub fn echoes(peers: usize, count: u64) -> u64 {
     peers as u64 * (count + 1)
 }
 
-/// Fails unless a received payload has the expected size.
-pub fn check_size(got: usize, want: usize) -> Result<()> {
-    if got != want {
-        return Err(
-            format!("message of incorrect size received: {got} B, expected {want} B").into(),
-        );
-    }
-    Ok(())
-}
-
 /// Fails unless a ROUTER message is a routing id and one payload frame.
 pub fn check_frames(frames: usize) -> Result<()> {
     if frames != 2 {

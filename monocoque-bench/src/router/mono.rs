@@ -6,7 +6,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use monocoque::{Context, DealerSocket, Message, RouterSocket};
 
-use super::{WINDOW, check_frames, check_size, echoes, summarize};
+use super::{WINDOW, check_frames, echoes, summarize};
 use crate::Result;
 use crate::args::Runtime;
 use crate::output::Roundtrips;
@@ -29,7 +29,7 @@ pub async fn router_echo(
     for _ in 0..echoes(peers, count) {
         let msg = router.recv().await?;
         check_frames(msg.len())?;
-        check_size(msg.frames()[1].len(), size)?;
+        crate::check_size(msg.frames()[1].len(), size)?;
         router.send(msg).await?;
         progress.tick();
     }
@@ -53,7 +53,7 @@ async fn dealer(
     progress: Progress,
 ) -> Result<Instant> {
     dealer.send(payload(size)).await?;
-    check_size(dealer.recv().await?.payload_len(), size)?;
+    crate::check_size(dealer.recv().await?.payload_len(), size)?;
     tasks::arrived(&ready);
     // Nothing is ever sent: the channel closing is the signal.
     let _ = go.recv().await;
@@ -62,7 +62,7 @@ async fn dealer(
         dealer.send(payload(size)).await?;
     }
     for _ in 0..count {
-        check_size(dealer.recv().await?.payload_len(), size)?;
+        crate::check_size(dealer.recv().await?.payload_len(), size)?;
         progress.tick();
         if sent < count {
             dealer.send(payload(size)).await?;

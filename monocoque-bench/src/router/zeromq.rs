@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use zeromq::{DealerSocket, RouterSocket, Socket, SocketEvent, SocketRecv, SocketSend, ZmqMessage};
 
-use super::{WINDOW, check_frames, check_size, echoes, summarize};
+use super::{WINDOW, check_frames, echoes, summarize};
 use crate::Result;
 use crate::args::Runtime;
 use crate::output::Roundtrips;
@@ -48,7 +48,7 @@ pub async fn router_echo(
     for n in 0..echoes(peers, count) {
         let msg = router.recv().await?;
         check_frames(msg.len())?;
-        check_size(msg.get(1).map_or(0, |f| f.len()), size)?;
+        crate::check_size(msg.get(1).map_or(0, |f| f.len()), size)?;
         router.send(msg).await?;
         progress.tick();
         if n % 256 == 0 {
@@ -82,7 +82,7 @@ async fn dealer(
     dealer
         .send(ZmqMessage::from(crate::zeroed_body(size)))
         .await?;
-    check_size(payload_len(&dealer.recv().await?), size)?;
+    crate::check_size(payload_len(&dealer.recv().await?), size)?;
     tasks::arrived(&ready);
     // Nothing is ever sent: the channel closing is the signal.
     let _ = go.recv().await;
@@ -93,7 +93,7 @@ async fn dealer(
             .await?;
     }
     for _ in 0..count {
-        check_size(payload_len(&dealer.recv().await?), size)?;
+        crate::check_size(payload_len(&dealer.recv().await?), size)?;
         progress.tick();
         if sent < count {
             dealer
