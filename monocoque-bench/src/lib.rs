@@ -65,6 +65,16 @@ pub const HAS_ZEROMQ: bool = cfg!(feature = "zeromq");
 /// Whether this build has the omq side (`omq-tokio` crate).
 pub const HAS_OMQ: bool = cfg!(feature = "omq");
 
+/// Runs `body` on a new tokio multi-thread runtime with the default worker count (what
+/// `#[tokio::main]` gives): monocoque's default tokio set-up, and the runtime zmq.rs and omq
+/// spawn their tasks on.
+pub fn block_on_tokio<T>(body: impl Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(body)
+}
+
 /// Fails unless a received payload has the expected size (every perf tool checks each one).
 pub fn check_size(got: usize, want: usize) -> Result<()> {
     if got != want {

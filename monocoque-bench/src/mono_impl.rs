@@ -19,12 +19,7 @@ where
     Fut: Future<Output = Result<T>>,
 {
     match runtime {
-        Runtime::Tokio => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(async { body(monocoque::tokio::context()).await })
-        }
+        Runtime::Tokio => crate::block_on_tokio(async { body(monocoque::tokio::context()).await }),
         Runtime::AsyncStd => {
             async_std::task::block_on(async { body(monocoque::async_std::context()).await })
         }

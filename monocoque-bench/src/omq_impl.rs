@@ -22,15 +22,6 @@ use crate::output::Throughput;
 /// How long `remote_thr`'s close waits for queued messages to be written.
 const LINGER: Duration = Duration::from_secs(120);
 
-/// Runs `body` on a tokio multi-thread runtime (omq's `Socket::new` spawns
-/// its driver on the current tokio runtime).
-pub fn block_on<T>(body: impl Future<Output = Result<T>>) -> Result<T> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(body)
-}
-
 /// `local_thr`: binds a PULL socket and times `count` messages, from the
 /// first one's arrival to the last one's.
 pub async fn local_thr(endpoint: &str, size: usize, count: u64) -> Result<Throughput> {

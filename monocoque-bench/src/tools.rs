@@ -125,7 +125,7 @@ pub fn local_thr_with(args: Vec<String>) -> i32 {
         #[cfg(not(feature = "monocoque-impl"))]
         Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
         #[cfg(feature = "zeromq")]
-        Impl::Zeromq => crate::zeromq_impl::block_on(crate::zeromq_impl::local_thr(
+        Impl::Zeromq => crate::block_on_tokio(crate::zeromq_impl::local_thr(
             &args.endpoint,
             args.size,
             args.count,
@@ -133,7 +133,7 @@ pub fn local_thr_with(args: Vec<String>) -> i32 {
         #[cfg(not(feature = "zeromq"))]
         Impl::Zeromq => return unavailable(TOOL, args.imp, NO_ZEROMQ),
         #[cfg(feature = "omq")]
-        Impl::Omq => crate::omq_impl::block_on(crate::omq_impl::local_thr(
+        Impl::Omq => crate::block_on_tokio(crate::omq_impl::local_thr(
             &args.endpoint,
             args.size,
             args.count,
@@ -189,7 +189,7 @@ pub fn remote_thr_with(args: Vec<String>) -> i32 {
         #[cfg(not(feature = "monocoque-impl"))]
         Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
         #[cfg(feature = "zeromq")]
-        Impl::Zeromq => crate::zeromq_impl::block_on(crate::zeromq_impl::remote_thr(
+        Impl::Zeromq => crate::block_on_tokio(crate::zeromq_impl::remote_thr(
             &args.endpoint,
             args.size,
             args.count,
@@ -197,7 +197,7 @@ pub fn remote_thr_with(args: Vec<String>) -> i32 {
         #[cfg(not(feature = "zeromq"))]
         Impl::Zeromq => return unavailable(TOOL, args.imp, NO_ZEROMQ),
         #[cfg(feature = "omq")]
-        Impl::Omq => crate::omq_impl::block_on(crate::omq_impl::remote_thr(
+        Impl::Omq => crate::block_on_tokio(crate::omq_impl::remote_thr(
             &args.endpoint,
             args.size,
             args.count,

@@ -17,15 +17,6 @@ use crate::output::Throughput;
 /// message is queued.
 const LINGER: Duration = Duration::from_secs(120);
 
-/// Runs `body` on a tokio multi-thread runtime (zmq.rs spawns its tasks on
-/// tokio).
-pub fn block_on<T>(body: impl Future<Output = Result<T>>) -> Result<T> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(body)
-}
-
 fn payload_len(msg: &ZmqMessage) -> usize {
     msg.iter().map(|frame| frame.len()).sum()
 }

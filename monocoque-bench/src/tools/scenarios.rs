@@ -110,7 +110,7 @@ pub fn pub_fanout_with(args: Vec<String>) -> i32 {
         #[cfg(not(feature = "monocoque-impl"))]
         Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
         #[cfg(feature = "zeromq")]
-        Impl::Zeromq => crate::zeromq_impl::block_on(crate::fanout::zeromq::pub_fanout(
+        Impl::Zeromq => crate::block_on_tokio(crate::fanout::zeromq::pub_fanout(
             endpoint, sync, *size, *count, *peers, progress,
         )),
         #[cfg(not(feature = "zeromq"))]
@@ -179,7 +179,7 @@ pub fn sub_fanout_with(args: Vec<String>) -> i32 {
         Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
         #[cfg(feature = "zeromq")]
         Impl::Zeromq => connect_sync(&args).and_then(|mut sync| {
-            crate::zeromq_impl::block_on(crate::fanout::zeromq::sub_fanout(
+            crate::block_on_tokio(crate::fanout::zeromq::sub_fanout(
                 endpoint, &mut sync, *size, *count, *peers, progress,
             ))
         }),
@@ -232,7 +232,7 @@ pub fn router_echo_with(args: Vec<String>) -> i32 {
         #[cfg(not(feature = "monocoque-impl"))]
         Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
         #[cfg(feature = "zeromq")]
-        Impl::Zeromq => crate::zeromq_impl::block_on(crate::router::zeromq::router_echo(
+        Impl::Zeromq => crate::block_on_tokio(crate::router::zeromq::router_echo(
             endpoint, *size, *count, *peers, progress,
         )),
         #[cfg(not(feature = "zeromq"))]
@@ -291,7 +291,7 @@ pub fn dealers_with(args: Vec<String>) -> i32 {
         #[cfg(not(feature = "monocoque-impl"))]
         Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
         #[cfg(feature = "zeromq")]
-        Impl::Zeromq => crate::zeromq_impl::block_on(crate::router::zeromq::dealers(
+        Impl::Zeromq => crate::block_on_tokio(crate::router::zeromq::dealers(
             endpoint, *size, *count, *peers, progress,
         )),
         #[cfg(not(feature = "zeromq"))]
