@@ -30,6 +30,9 @@
 #[cfg(all(unix, any(feature = "tokio", feature = "async-std", feature = "smol")))]
 mod common;
 
+#[cfg(all(unix, any(feature = "async-std", feature = "smol")))]
+mod reactor;
+
 #[cfg(all(unix, feature = "async-std"))]
 pub mod async_std;
 #[cfg(all(unix, feature = "smol"))]

@@ -1,15 +1,17 @@
 //! The `ipc://` transport on smol.
 //!
-//! smol streams implement the `futures-io` traits natively (closing one shuts its write half
-//! down) and are boxed as they are. Abstract names are bound and connected with std, then
-//! registered with smol's reactor through its fallible `TryFrom` conversions.
+//! Sockets are registered with async-io, smol's reactor, through the shared
+//! [`reactor`](crate::reactor) module rather than smol's own Unix types, which write only the
+//! first slice of a vectored write. Abstract names are bound and connected with std, then
+//! registered through async-io's fallible `Async::new`.
 
 use crate::common::{self, SocketFile};
+use crate::reactor::{self, Async, IpcStream};
 use async_trait::async_trait;
 use monocoque_core::endpoint::{Endpoint, IpcAddr};
 use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
-use smol::net::unix::{UnixListener, UnixStream};
 use std::io;
+use std::os::unix::net as std_net;
 
 /// The `ipc://` transport for smol. Stateless: copy it freely.
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,10 +23,10 @@ impl IpcTransport {
         match common::ipc_addr(endpoint)? {
             IpcAddr::Path(path) => {
                 common::clear_stale_socket(path, || async {
-                    UnixStream::connect(path).await.map(drop)
+                    reactor::connect_path(path).await.map(drop)
                 })
                 .await?;
-                let inner = UnixListener::bind(path)?;
+                let inner = reactor::bind_path(path)?;
                 let file = SocketFile::claim(path)?;
                 Ok(SmolIpcListener {
                     inner,
@@ -33,7 +35,7 @@ impl IpcTransport {
                 })
             }
             IpcAddr::Abstract(name) => Ok(SmolIpcListener {
-                inner: UnixListener::try_from(common::abstract_listener(name)?)?,
+                inner: reactor::listener(common::abstract_listener(name)?)?,
                 local: endpoint.clone(),
                 _file: None,
             }),
@@ -45,15 +47,15 @@ impl IpcTransport {
         &self,
         endpoint: &Endpoint,
         options: &ConnectOptions,
-    ) -> io::Result<UnixStream> {
+    ) -> io::Result<IpcStream> {
         let addr = common::ipc_addr(endpoint)?;
         let attempt = async {
             match addr {
-                IpcAddr::Path(path) => UnixStream::connect(path).await,
+                IpcAddr::Path(path) => reactor::connect_path(path).await,
                 IpcAddr::Abstract(name) => {
                     let name = name.clone();
                     let stream = smol::unblock(move || common::abstract_connect(&name)).await?;
-                    UnixStream::try_from(stream)
+                    reactor::stream(stream)
                 }
             }
         };
@@ -96,7 +98,7 @@ impl Transport for IpcTransport {
 /// A bound smol Unix listener; dropping it removes its socket file.
 #[derive(Debug)]
 pub(crate) struct SmolIpcListener {
-    inner: UnixListener,
+    inner: Async<std_net::UnixListener>,
     local: Endpoint,
     /// Dropped after `inner`: the socket closes, then its file goes.
     _file: Option<SocketFile>,
@@ -109,7 +111,7 @@ impl Listener for SmolIpcListener {
     }
 
     async fn accept(&mut self) -> io::Result<Connection> {
-        let (stream, peer) = self.inner.accept().await?;
+        let (stream, peer) = reactor::accept(&self.inner).await?;
         Ok(Connection {
             stream: Box::new(stream),
             peer_addr: common::peer_name(&peer),

@@ -43,6 +43,7 @@ macro_rules! ipc_suite {
             connect_with_timeout_succeeds
             abstract_namespace
             bad_endpoints_are_invalid_input
+            vectored_write_takes_every_slice
         );
     };
 }
@@ -278,4 +279,26 @@ pub async fn bad_endpoints_are_invalid_input(t: &dyn Transport) {
         let err = t.connect(&endpoint, &options).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "connect {endpoint}");
     }
+}
+
+/// One vectored write of a few small slices into an empty socket buffer takes them all: the
+/// engine writes a frame header and its body as separate slices, and a stream that wrote only
+/// the first slice per call (the `futures-io` default) would cost a system call per slice.
+pub async fn vectored_write_takes_every_slice(t: &dyn Transport) {
+    let path = unique_path("vectored");
+    let mut listener = t.bind(&path_endpoint(&path)).await.unwrap();
+    let (mut server, mut client) = pair(t, listener.as_mut()).await;
+    let parts = [
+        IoSlice::new(b"head"),
+        IoSlice::new(b"body"),
+        IoSlice::new(b"tail"),
+    ];
+    let written = client.stream.write_vectored(&parts).await.unwrap();
+    assert_eq!(
+        written, 12,
+        "the stream wrote only part of a small vectored write"
+    );
+    let mut buf = [0u8; 12];
+    server.stream.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"headbodytail");
 }

@@ -42,6 +42,7 @@ macro_rules! tcp_suite {
             names_are_resolved
             rebind_right_after_close
             bad_endpoints_are_invalid_input
+            vectored_write_takes_every_slice
         );
     };
 }
@@ -284,4 +285,25 @@ pub async fn bad_endpoints_are_invalid_input(t: &dyn Transport) {
         let err = t.connect(&ep(endpoint), &options).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "connect {endpoint}");
     }
+}
+
+/// One vectored write of a few small slices into an empty socket buffer takes them all: the
+/// engine writes a frame header and its body as separate slices, and a stream that wrote only
+/// the first slice per call (the `futures-io` default) would cost a system call per slice.
+pub async fn vectored_write_takes_every_slice(t: &dyn Transport) {
+    let mut listener = t.bind(&ep("tcp://127.0.0.1:0")).await.unwrap();
+    let (mut server, mut client) = pair(t, listener.as_mut()).await;
+    let parts = [
+        IoSlice::new(b"head"),
+        IoSlice::new(b"body"),
+        IoSlice::new(b"tail"),
+    ];
+    let written = client.stream.write_vectored(&parts).await.unwrap();
+    assert_eq!(
+        written, 12,
+        "the stream wrote only part of a small vectored write"
+    );
+    let mut buf = [0u8; 12];
+    server.stream.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"headbodytail");
 }
