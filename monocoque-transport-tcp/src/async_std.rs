@@ -7,13 +7,10 @@
 use crate::common::{self, Target};
 use async_std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use async_trait::async_trait;
-use futures::io::{AsyncRead, AsyncWrite};
 use monocoque_core::endpoint::Endpoint;
-use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
-use std::io::{self, IoSlice, IoSliceMut};
+use monocoque_core::transport::{ConnectOptions, Connection, Listener, ShutdownOnClose, Transport};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 /// The `tcp://` transport for async-std. Stateless: copy it freely.
 #[derive(Debug, Clone, Copy, Default)]
@@ -71,7 +68,7 @@ impl Transport for TcpTransport {
     ) -> io::Result<Connection> {
         let (stream, peer) = self.connect_tcp(endpoint, options).await?;
         Ok(Connection {
-            stream: Box::new(ClosingStream(stream)),
+            stream: Box::new(closing(stream)),
             peer_addr: peer.to_string(),
         })
     }
@@ -116,59 +113,16 @@ impl Listener for AsyncStdTcpListener {
     async fn accept(&mut self) -> io::Result<Connection> {
         let (stream, peer) = self.accept_tcp().await?;
         Ok(Connection {
-            stream: Box::new(ClosingStream(stream)),
+            stream: Box::new(closing(stream)),
             peer_addr: peer.to_string(),
         })
     }
 }
 
-/// An async-std stream whose `poll_close` flushes and then shuts the write half down.
-#[derive(Debug)]
-struct ClosingStream(TcpStream);
-
-impl AsyncRead for ClosingStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-
-    fn poll_read_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_read_vectored(cx, bufs)
-    }
-}
-
-impl AsyncWrite for ClosingStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        futures::ready!(Pin::new(&mut self.0).poll_flush(cx))?;
-        Poll::Ready(self.0.shutdown(Shutdown::Write))
-    }
+/// The stream handed to the engine: async-std's `poll_close` only flushes, so closing also
+/// shuts the write half down (the peer reads end-of-stream, as with the other runtimes).
+fn closing(stream: TcpStream) -> ShutdownOnClose<TcpStream> {
+    ShutdownOnClose::new(stream, |s| s.shutdown(Shutdown::Write))
 }
 
 #[cfg(test)]
