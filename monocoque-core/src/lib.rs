@@ -21,6 +21,8 @@ pub mod endpoint;
 pub mod error;
 pub mod message;
 pub mod options;
+#[cfg(feature = "async-io")]
+pub mod reactor_stream;
 pub mod routing;
 pub mod runtime;
 pub mod socket_type;

@@ -8,9 +8,7 @@
 use crate::endpoint::Endpoint;
 use async_trait::async_trait;
 use futures::io::{AsyncRead, AsyncWrite};
-use std::io::{self, IoSlice, IoSliceMut};
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::io;
 use std::time::Duration;
 
 /// A connected, bidirectional byte stream.
@@ -20,71 +18,6 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> ByteStream for T {}
 
 /// A boxed [`ByteStream`], as transports hand them to the engine.
 pub type BoxStream = Box<dyn ByteStream>;
-
-/// A stream whose `poll_close` flushes and then shuts its write half down, so the peer reads
-/// end-of-stream, for runtimes whose own `poll_close` only flushes (async-std's TCP streams,
-/// async-io's). Reads and writes, vectored ones included, pass straight through.
-#[derive(Debug)]
-pub struct ShutdownOnClose<S> {
-    stream: S,
-    shutdown_write: fn(&S) -> io::Result<()>,
-}
-
-impl<S> ShutdownOnClose<S> {
-    /// Wraps `stream`; `shutdown_write` shuts its write half down (e.g.
-    /// `|s| s.shutdown(std::net::Shutdown::Write)`).
-    pub fn new(stream: S, shutdown_write: fn(&S) -> io::Result<()>) -> Self {
-        Self {
-            stream,
-            shutdown_write,
-        }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for ShutdownOnClose<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
-    }
-
-    fn poll_read_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_read_vectored(cx, bufs)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for ShutdownOnClose<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        futures::ready!(Pin::new(&mut self.stream).poll_flush(cx))?;
-        Poll::Ready((self.shutdown_write)(&self.stream))
-    }
-}
 
 /// A stream from `connect` or `accept`, with a printable peer address for logs and monitor events.
 pub struct Connection {

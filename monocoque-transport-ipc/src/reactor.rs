@@ -5,11 +5,11 @@
 //! the `futures-io` default writes only the first non-empty slice of a vectored write. The
 //! engine hands the socket a frame header and the frame's body as separate slices, so that
 //! cost one system call per slice (measured at 64 KiB messages: ~14,000 msg/s against tokio's
-//! ~22,000). async-io's `Async<UnixStream>` writes every slice with one `writev`.
+//! ~22,000). async-io's `Async<UnixStream>` writes every slice with one `writev`; the engine
+//! gets it as a `monocoque_core::reactor_stream::ReactorStream`.
 
-use monocoque_core::transport::ShutdownOnClose;
+use monocoque_core::reactor_stream::ReactorStream;
 use std::io;
-use std::net::Shutdown;
 use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
 use std::path::Path;
 
@@ -41,12 +41,12 @@ pub(crate) async fn accept(listener: &Async<UnixListener>) -> io::Result<(IpcStr
     Ok((closing(stream), peer))
 }
 
-/// A connected Unix stream: vectored writes in one system call, and a `poll_close` that
-/// shuts the write half down after flushing (async-io's only flushes), so the peer reads
-/// end-of-stream as with tokio.
-pub(crate) type IpcStream = ShutdownOnClose<Async<UnixStream>>;
+/// A connected Unix stream as the engine's byte stream: vectored writes in one system call,
+/// no read attempted while the reactor has not seen the socket readable, and a close that
+/// shuts the write half down.
+pub(crate) type IpcStream = ReactorStream<UnixStream>;
 
 /// Wraps an accepted or connected stream.
 fn closing(stream: Async<UnixStream>) -> IpcStream {
-    ShutdownOnClose::new(stream, |s| s.get_ref().shutdown(Shutdown::Write))
+    ReactorStream::new(stream)
 }

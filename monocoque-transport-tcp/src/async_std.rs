@@ -1,16 +1,19 @@
 //! The `tcp://` transport on async-std.
 //!
-//! async-std streams implement the `futures-io` traits natively, but their `poll_close` only
-//! flushes; connections are boxed in a thin wrapper whose `poll_close` also shuts the write half
-//! down, so the peer reads end-of-stream as with the other runtimes.
+//! Connections are made and accepted with async-std's types, then reach the engine as
+//! `monocoque_core::reactor_stream::ReactorStream`s on the same reactor (async-io): those skip
+//! the `recv` async-std's streams try on every poll of a quiet socket, and shut the write half
+//! down on close (async-std's close only flushes), so the peer reads end-of-stream as with the
+//! other runtimes.
 
 use crate::common::{self, Target};
 use async_std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use async_trait::async_trait;
 use monocoque_core::endpoint::Endpoint;
-use monocoque_core::transport::{ConnectOptions, Connection, Listener, ShutdownOnClose, Transport};
+use monocoque_core::reactor_stream::ReactorStream;
+use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
 use std::io;
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 
 /// The `tcp://` transport for async-std. Stateless: copy it freely.
 #[derive(Debug, Clone, Copy, Default)]
@@ -68,7 +71,7 @@ impl Transport for TcpTransport {
     ) -> io::Result<Connection> {
         let (stream, peer) = self.connect_tcp(endpoint, options).await?;
         Ok(Connection {
-            stream: Box::new(closing(stream)),
+            stream: Box::new(engine_stream(stream)?),
             peer_addr: peer.to_string(),
         })
     }
@@ -113,16 +116,17 @@ impl Listener for AsyncStdTcpListener {
     async fn accept(&mut self) -> io::Result<Connection> {
         let (stream, peer) = self.accept_tcp().await?;
         Ok(Connection {
-            stream: Box::new(closing(stream)),
+            stream: Box::new(engine_stream(stream)?),
             peer_addr: peer.to_string(),
         })
     }
 }
 
-/// The stream handed to the engine: async-std's `poll_close` only flushes, so closing also
-/// shuts the write half down (the peer reads end-of-stream, as with the other runtimes).
-fn closing(stream: TcpStream) -> ShutdownOnClose<TcpStream> {
-    ShutdownOnClose::new(stream, |s| s.shutdown(Shutdown::Write))
+/// The stream handed to the engine: the socket taken out of async-std's wrapper and registered
+/// with the same reactor as a [`ReactorStream`] (async-std's streams try a `recv` on every
+/// poll of a quiet socket, and their close does not shut the write half down).
+fn engine_stream(stream: TcpStream) -> io::Result<ReactorStream<std::net::TcpStream>> {
+    ReactorStream::register(std::net::TcpStream::try_from(stream)?)
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! The `tcp://` transport on smol.
 //!
-//! smol streams implement the `futures-io` traits natively and are boxed as they are. The
-//! transport runs on any executor: smol's reactor (async-io) drives its own I/O.
+//! Connections reach the engine as `monocoque_core::reactor_stream::ReactorStream`s on smol's
+//! reactor (async-io), which drives its own I/O: the transport runs on any executor.
 
 use crate::common::{self, Target};
 use async_trait::async_trait;
 use monocoque_core::endpoint::Endpoint;
+use monocoque_core::reactor_stream::ReactorStream;
 use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
 use smol::net::{TcpListener, TcpStream};
 use std::io;
@@ -71,10 +72,17 @@ impl Transport for TcpTransport {
     ) -> io::Result<Connection> {
         let (stream, peer) = self.connect_tcp(endpoint, options).await?;
         Ok(Connection {
-            stream: Box::new(stream),
+            stream: Box::new(engine_stream(stream)),
             peer_addr: peer.to_string(),
         })
     }
+}
+
+/// The stream handed to the engine: the same socket as a [`ReactorStream`], which asks the
+/// reactor before trying a `recv` on a socket known to be empty (smol's streams try one on
+/// every poll).
+fn engine_stream(stream: TcpStream) -> ReactorStream<std::net::TcpStream> {
+    ReactorStream::new(stream)
 }
 
 /// Resolves a bind or connect target with smol's resolver (its blocking pool).
@@ -116,7 +124,7 @@ impl Listener for SmolTcpListener {
     async fn accept(&mut self) -> io::Result<Connection> {
         let (stream, peer) = self.accept_tcp().await?;
         Ok(Connection {
-            stream: Box::new(stream),
+            stream: Box::new(engine_stream(stream)),
             peer_addr: peer.to_string(),
         })
     }
