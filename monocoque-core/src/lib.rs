@@ -12,7 +12,9 @@
 //!   implementation per enabled runtime feature (`tokio`, `async-std`, `smol`);
 //! * [`backoff`]: the reconnect back-off schedule;
 //! * [`routing`]: the sans-I/O routing core (load balancer, fair queue, ROUTER table,
-//!   subscription tries, REQ/REP envelopes) each socket owns.
+//!   subscription tries, REQ/REP envelopes) each socket owns;
+//! * `reactor_stream` (feature `async-io`, which the async-std and smol transports turn on):
+//!   the byte stream those transports hand the engine for a socket on async-io's reactor.
 //!
 //! Nothing here opens a socket or starts a task by itself.
 
