@@ -227,13 +227,21 @@ where
 mod tests {
     use super::*;
     use futures::io::{AsyncReadExt, AsyncWriteExt};
+    use std::os::unix::net::UnixStream;
+
+    /// Two connected streams on the reactor.
+    fn pair() -> (ReactorStream<UnixStream>, ReactorStream<UnixStream>) {
+        let (a, b) = UnixStream::pair().unwrap();
+        (
+            ReactorStream::register(a).unwrap(),
+            ReactorStream::register(b).unwrap(),
+        )
+    }
 
     #[test]
     fn reads_after_blocking_and_closes_to_end_of_stream() {
         async_io::block_on(async {
-            let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-            let mut a = ReactorStream::register(a).unwrap();
-            let mut b = ReactorStream::register(b).unwrap();
+            let (mut a, mut b) = pair();
             let mut buf = [0u8; 5];
             // Nothing to read yet: the read waits for the reactor, then gets the bytes.
             let (read, wrote) = futures::join!(a.read(&mut buf), async {
@@ -255,9 +263,7 @@ mod tests {
     #[test]
     fn polls_while_blocked_lose_nothing() {
         async_io::block_on(async {
-            let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-            let mut a = ReactorStream::register(a).unwrap();
-            let mut b = ReactorStream::register(b).unwrap();
+            let (mut a, mut b) = pair();
             let mut buf = [0u8; 8];
             let noop = futures::task::noop_waker();
             let mut cx = Context::from_waker(&noop);
