@@ -27,26 +27,23 @@ pub(crate) fn listener(std: UnixListener) -> io::Result<Async<UnixListener>> {
 
 /// Connects to the filesystem path `path`.
 pub(crate) async fn connect_path(path: &Path) -> io::Result<IpcStream> {
-    Ok(closing(Async::<UnixStream>::connect(path).await?))
+    Ok(ReactorStream::new(
+        Async::<UnixStream>::connect(path).await?,
+    ))
 }
 
 /// Registers a connected std stream (an abstract-namespace one) with the reactor.
 pub(crate) fn stream(std: UnixStream) -> io::Result<IpcStream> {
-    Ok(closing(Async::new(std)?))
+    ReactorStream::register(std)
 }
 
 /// Accepts the next connection and its peer's address.
 pub(crate) async fn accept(listener: &Async<UnixListener>) -> io::Result<(IpcStream, SocketAddr)> {
     let (stream, peer) = listener.accept().await?;
-    Ok((closing(stream), peer))
+    Ok((ReactorStream::new(stream), peer))
 }
 
 /// A connected Unix stream as the engine's byte stream: vectored writes in one system call,
 /// no read attempted while the reactor has not seen the socket readable, and a close that
 /// shuts the write half down.
 pub(crate) type IpcStream = ReactorStream<UnixStream>;
-
-/// Wraps an accepted or connected stream.
-fn closing(stream: Async<UnixStream>) -> IpcStream {
-    ReactorStream::new(stream)
-}
