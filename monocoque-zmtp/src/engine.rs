@@ -309,7 +309,9 @@ impl Run {
         // The rest of a frame whose header is in: make room for it in one go.
         let awaited = (engine.session.pending_frame_len())
             .map_or(0, |len| len.saturating_sub(engine.input.data().len()));
-        match Pin::new(&mut engine.stream).poll_read(cx, engine.input.spare_for(awaited)) {
+        let largest_frame = engine.session.take_largest_frame_len();
+        let room = engine.input.spare_for(awaited, largest_frame);
+        match Pin::new(&mut engine.stream).poll_read(cx, room) {
             Poll::Ready(Ok(0)) => Err(ConnectionError::PeerClosed),
             Poll::Ready(Ok(n)) => {
                 engine.input.commit(n);

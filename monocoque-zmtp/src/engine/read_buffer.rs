@@ -10,7 +10,10 @@
 //!
 //! An idle connection holds a small allocation; the size of each new one doubles, up to a cap,
 //! while reads keep filling all the room offered, and also grows with a large frame in progress
-//! so that a frame of any size is copied a bounded number of times.
+//! so that a frame of any size is copied a bounded number of times. After a large frame, the
+//! next allocation has room for one more like it: a stream of large messages then lands each
+//! one whole in its own allocation, rather than its start in a chunk-sized one from which it
+//! is copied once its header tells how large it is.
 
 use bytes::BytesMut;
 
@@ -29,6 +32,10 @@ const MAX_AHEAD: usize = 1024 * 1024;
 /// the kernel (or the top of the heap), so each one costs a page fault per 4 KiB and the
 /// kernel zeroing every page: several times what clearing a reused block costs.
 const RECYCLE_MIN: usize = 256 * 1024;
+/// Room beyond the body of a large frame expected next: its header, and the frames before it
+/// in the same message (a routing id, say), up to this many bytes. Kept under [`MIN_READ`] so
+/// that, once such a frame is in, the next read starts a new allocation.
+const EXPECTED_FRAME_SLACK: usize = MIN_READ - 1;
 
 /// Received bytes and room for more.
 #[derive(Debug)]
@@ -39,6 +46,9 @@ pub(crate) struct ReadBuffer {
     chunk: usize,
     /// Size of the allocation `data` and `spare` view.
     allocated: usize,
+    /// Body size of the largest frame (at least [`RECYCLE_MIN`]) received into the current
+    /// allocation: the next one makes room for one more like it. 0: none.
+    large_frame: usize,
     /// An empty view of the last large allocation left behind, to use again when the
     /// application has let go of all of it.
     recycled: Option<BytesMut>,
@@ -52,6 +62,7 @@ impl ReadBuffer {
             spare: BytesMut::new(),
             chunk: MIN_CHUNK,
             allocated: 0,
+            large_frame: 0,
             recycled: None,
         }
     }
@@ -63,13 +74,18 @@ impl ReadBuffer {
 
     /// Room for the next read (never empty).
     pub fn spare(&mut self) -> &mut [u8] {
-        self.spare_for(0)
+        self.spare_for(0, 0)
     }
 
     /// Room for the next read, made large enough at once (up to [`MAX_AHEAD`]) for `awaited`
     /// more bytes: the rest of a large frame lands in one allocation instead of one grown
-    /// (and copied) step by step.
-    pub fn spare_for(&mut self, awaited: usize) -> &mut [u8] {
+    /// (and copied) step by step. `largest_frame` is the largest frame body announced since
+    /// the last call; when a new allocation is made, it has room for one more that large
+    /// (again up to [`MAX_AHEAD`]).
+    pub fn spare_for(&mut self, awaited: usize, largest_frame: usize) -> &mut [u8] {
+        if largest_frame >= RECYCLE_MIN {
+            self.large_frame = self.large_frame.max(largest_frame.min(MAX_AHEAD));
+        }
         let ahead = awaited.min(MAX_AHEAD);
         if self.spare.len() < MIN_READ || self.spare.len() < ahead {
             self.reallocate(ahead);
@@ -94,7 +110,18 @@ impl ReadBuffer {
         let kept = self.data.len();
         // A frame larger than the chunk in progress: room grows with it (doubling), so a big
         // frame is copied O(1) times on average rather than once per chunk.
-        let room = self.chunk.max(kept).max(ahead);
+        let mut room = self.chunk.max(kept).max(ahead);
+        if ahead == 0 && self.large_frame > 0 {
+            // No frame in progress, and large ones came in the allocation left behind: expect
+            // another.
+            room = room.max(self.large_frame + EXPECTED_FRAME_SLACK);
+        }
+        // Only the frame in progress (if large) counts as received into the new allocation.
+        self.large_frame = if kept + ahead >= RECYCLE_MIN {
+            (kept + ahead).min(MAX_AHEAD)
+        } else {
+            0
+        };
         let size = kept + room;
         let mut fresh = self
             .take_recycled(size)
@@ -142,10 +169,35 @@ mod tests {
     fn room_for_an_announced_frame_is_made_at_once_within_limits() {
         let mut buf = ReadBuffer::new();
         receive(&mut buf, b"partial");
-        assert!(buf.spare_for(300_000).len() >= 300_000);
+        assert!(buf.spare_for(300_000, 0).len() >= 300_000);
         assert_eq!(&buf.data()[..], b"partial");
         // A huge announcement gets MAX_AHEAD, not what it asks for.
-        assert_eq!(buf.spare_for(usize::MAX).len(), MAX_AHEAD);
+        assert_eq!(buf.spare_for(usize::MAX, 0).len(), MAX_AHEAD);
+    }
+
+    #[test]
+    fn after_a_large_frame_the_next_allocation_has_room_for_another() {
+        let mut buf = ReadBuffer::new();
+        let frame_len = 512 * 1024;
+        // The first frame's start arrives in a chunk; its header announces the rest.
+        receive(&mut buf, &[1; 1000]);
+        let rest = frame_len - 1000;
+        assert!(buf.spare_for(rest, frame_len).len() >= rest);
+        receive(&mut buf, &vec![1; rest]);
+        drop(buf.data().split_to(frame_len));
+        // Nothing of the next frame is known yet, but it gets room for one as large, so it
+        // lands whole (with its header and a short routing-id frame) in one allocation.
+        let room = buf.spare_for(0, 0).len();
+        assert!(room >= frame_len + 100, "room {room}");
+        // Small frames in that allocation: the one after is chunk-sized again.
+        receive(&mut buf, &vec![2; room]);
+        buf.data().clear();
+        assert!(buf.spare_for(0, 0).len() <= MAX_CHUNK);
+        // An announcement is trusted only up to MAX_AHEAD.
+        buf.spare_for(0, usize::MAX);
+        let room = buf.spare().len();
+        receive(&mut buf, &vec![3; room]);
+        assert!(buf.spare().len() <= MAX_AHEAD + EXPECTED_FRAME_SLACK);
     }
 
     #[test]
@@ -155,7 +207,7 @@ mod tests {
         // Three large frames in a row, each taken by the application in turn.
         let mut starts = Vec::new();
         for k in 0..3u8 {
-            buf.spare_for(frame_len);
+            buf.spare_for(frame_len, 0);
             starts.push(buf.spare().as_ptr() as usize);
             receive(&mut buf, &vec![k + 1; frame_len]);
             let frame = buf.data().split_to(frame_len).freeze();
@@ -166,17 +218,21 @@ mod tests {
         // The first allocation came back for the third frame (the second was still current).
         assert_eq!(starts[2], starts[0]);
         // A frame still held is never overwritten: its allocation is not reused.
-        buf.spare_for(frame_len);
+        buf.spare_for(frame_len, 0);
         receive(&mut buf, &vec![9; frame_len]);
         let held = buf.data().split_to(frame_len).freeze();
         for _ in 0..2 {
-            buf.spare_for(frame_len);
+            buf.spare_for(frame_len, 0);
             receive(&mut buf, &vec![7; frame_len]);
             drop(buf.data().split_to(frame_len));
         }
         assert!(held.iter().all(|&b| b == 9));
         assert!(buf.recycled.is_some());
-        // Small frames again: the spare large allocation is let go.
+        // Small frames again: they fill the allocation made for one more large frame, and the
+        // next, small one lets go of the spare large allocation.
+        let room = buf.spare().len();
+        receive(&mut buf, &vec![5; room]);
+        buf.data().clear();
         receive(&mut buf, b"small");
         assert!(buf.recycled.is_none());
     }

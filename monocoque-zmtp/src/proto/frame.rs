@@ -48,6 +48,9 @@ struct PendingHeader {
 pub struct FrameDecoder {
     max_frame_size: u64,
     pending: Option<PendingHeader>,
+    /// The largest body announced by a header since [`take_largest_body`](Self::take_largest_body)
+    /// was last called.
+    largest_body: usize,
 }
 
 impl FrameDecoder {
@@ -58,6 +61,7 @@ impl FrameDecoder {
         Self {
             max_frame_size: max_frame_size.unwrap_or(u64::MAX),
             pending: None,
+            largest_body: 0,
         }
     }
 
@@ -79,6 +83,13 @@ impl FrameDecoder {
         self.pending.map(|h| h.size)
     }
 
+    /// The largest body size announced by a header (within the limit) since the last call; 0
+    /// if none. An engine may use it to size its next receive buffer for a frame like the last
+    /// large one.
+    pub fn take_largest_body(&mut self) -> usize {
+        std::mem::take(&mut self.largest_body)
+    }
+
     /// Decodes the next frame from the front of `buf`.
     ///
     /// `Ok(None)` means more bytes are needed; the header, once complete, is consumed from `buf`
@@ -88,7 +99,10 @@ impl FrameDecoder {
         let header = match self.pending {
             Some(h) => h,
             None => match self.decode_header(buf)? {
-                Some(h) => h,
+                Some(h) => {
+                    self.largest_body = self.largest_body.max(h.size);
+                    h
+                }
                 None => return Ok(None),
             },
         };
@@ -317,6 +331,19 @@ mod tests {
         assert_eq!(f.body.as_ptr(), ptr);
         assert_eq!(&f.body[..], b"abcd");
         assert_eq!(dec.pending_body_len(), None);
+    }
+
+    #[test]
+    fn largest_announced_body_is_reported_once() {
+        let mut dec = FrameDecoder::new(None);
+        let mut buf = BytesMut::new();
+        encode_frame(false, false, &[1; 300], &mut buf);
+        encode_frame(false, false, b"small", &mut buf);
+        // A long header whose body has not arrived counts too: it is the frame in progress.
+        encode_frame_header(false, false, 1000, &mut buf);
+        assert_eq!(decode_all(&mut dec, &mut buf).len(), 2);
+        assert_eq!(dec.take_largest_body(), 1000);
+        assert_eq!(dec.take_largest_body(), 0);
     }
 
     proptest! {

@@ -220,6 +220,12 @@ impl Session {
         self.decoder.pending_body_len()
     }
 
+    /// The largest frame body announced since the last call (0: none): an engine may size its
+    /// next receive buffer for one more like it.
+    pub fn take_largest_frame_len(&mut self) -> usize {
+        self.decoder.take_largest_body()
+    }
+
     /// Consumes bytes from `input` and returns the next event, `Ok(None)` when more input is
     /// needed (everything in `input` has then been consumed, except the start of an incomplete
     /// frame).
