@@ -85,11 +85,15 @@ pub fn check_size(got: usize, want: usize) -> Result<()> {
     Ok(())
 }
 
-/// A message body of `size` zero bytes, allocated the way libzmq's `remote_thr` makes each
-/// message (`zmq_msg_init_size`, then `memset`): `malloc` and fill. `vec![0; size]` would
-/// ask for `calloc`, which glibc serves without its thread cache and, for large sizes, from
-/// fresh pages the kernel faults in and zeroes one by one: a different (slower) allocation
-/// path than the one libzmq's tool measures, for every Rust peer alike.
+/// A message body of `size` zero bytes, made once per message by every Rust peer's tools.
+///
+/// libzmq's `remote_thr` makes each body with `zmq_msg_init_size` and never writes it (its
+/// `perf/remote_thr.cpp`). Safe Rust cannot hand out memory it has not initialised, so the Rust
+/// tools `malloc` and fill: at 1 MiB that fill (and the page faults of its first touch) is
+/// about a third of the sender's CPU, work libzmq's tool does not do. `vec![0; size]` would ask
+/// for `calloc` instead: glibc serves that without its thread cache, and at 1 MiB it measured
+/// worse still (sender CPU 2.2-2.4 s -> 3.3-3.9 s per 3,000 messages: fresh mappings, faulted
+/// in and unmapped each time).
 // Deliberately not `vec![0; size]` (calloc): see above.
 #[allow(clippy::slow_vector_initialization)]
 pub fn zeroed_body(size: usize) -> Vec<u8> {
