@@ -10,18 +10,22 @@
 //!
 //! An idle connection holds a small allocation; the size of each new one doubles, up to a cap,
 //! while reads keep filling all the room offered, and also grows with a large frame in progress
-//! so that a frame of any size is copied a bounded number of times. After a large frame, the
-//! next allocation has room for one more like it: a stream of large messages then lands each
-//! one whole in its own allocation, rather than its start in a chunk-sized one from which it
-//! is copied once its header tells how large it is.
+//! so that a frame of any size is copied a bounded number of times.
+//!
+//! Large frames (from [`LARGE_FRAME_MIN`]) are received frame-aligned: the rest of one in
+//! progress gets exactly its room, and the allocation after it room for one more as large. A
+//! stream of large messages then lands each one whole in an allocation of its own, instead of
+//! ending mid-frame in every allocation and copying that frame's start into the next.
 
+use crate::proto::frame::MAX_HEADER_LEN;
 use bytes::BytesMut;
 
 /// The first allocation's room, and the smallest.
 const MIN_CHUNK: usize = 4 * 1024;
 /// Largest room offered to a read by growth alone.
 const MAX_CHUNK: usize = 64 * 1024;
-/// Less room than this left: start a new allocation before reading.
+/// Less room than this left and no frame in progress: start a new allocation before reading
+/// (with a frame in progress, a new one is made only when its rest does not fit).
 const MIN_READ: usize = 1024;
 /// Most room made ahead for the rest of a frame whose header announced its size. The
 /// announcement is the peer's word, so it is trusted only this far; beyond it, room grows with
@@ -32,6 +36,9 @@ const MAX_AHEAD: usize = 1024 * 1024;
 /// the kernel (or the top of the heap), so each one costs a page fault per 4 KiB and the
 /// kernel zeroing every page: several times what clearing a reused block costs.
 const RECYCLE_MIN: usize = 256 * 1024;
+/// Frames at least this large are received frame-aligned (see the module's description);
+/// smaller ones share chunks.
+const LARGE_FRAME_MIN: usize = 32 * 1024;
 /// Room beyond the body of a large frame expected next: its header, and the frames before it
 /// in the same message (a routing id, say), up to this many bytes. Kept under [`MIN_READ`] so
 /// that, once such a frame is in, the next read starts a new allocation.
@@ -46,12 +53,18 @@ pub(crate) struct ReadBuffer {
     chunk: usize,
     /// Size of the allocation `data` and `spare` view.
     allocated: usize,
-    /// Body size of the largest frame (at least [`RECYCLE_MIN`]) received into the current
+    /// Body size of the largest frame (at least [`LARGE_FRAME_MIN`]) received into the current
     /// allocation: the next one makes room for one more like it. 0: none.
     large_frame: usize,
     /// An empty view of the last large allocation left behind, to use again when the
     /// application has let go of all of it.
     recycled: Option<BytesMut>,
+    /// Bytes copied from one allocation to the next, so far.
+    #[cfg(test)]
+    copied: usize,
+    /// Allocations not recycled, so far.
+    #[cfg(test)]
+    fresh_allocations: usize,
 }
 
 impl ReadBuffer {
@@ -64,6 +77,10 @@ impl ReadBuffer {
             allocated: 0,
             large_frame: 0,
             recycled: None,
+            #[cfg(test)]
+            copied: 0,
+            #[cfg(test)]
+            fresh_allocations: 0,
         }
     }
 
@@ -78,16 +95,21 @@ impl ReadBuffer {
     }
 
     /// Room for the next read, made large enough at once (up to [`MAX_AHEAD`]) for `awaited`
-    /// more bytes: the rest of a large frame lands in one allocation instead of one grown
-    /// (and copied) step by step. `largest_frame` is the largest frame body announced since
-    /// the last call; when a new allocation is made, it has room for one more that large
-    /// (again up to [`MAX_AHEAD`]).
+    /// more bytes, the rest of a frame in progress: a large frame lands in one allocation
+    /// instead of one grown (and copied) step by step. `largest_frame` is the largest frame
+    /// body announced since the last call; when a new allocation is made with no frame in
+    /// progress, it has room for one more that large (again up to [`MAX_AHEAD`]).
     pub fn spare_for(&mut self, awaited: usize, largest_frame: usize) -> &mut [u8] {
-        if largest_frame >= RECYCLE_MIN {
+        if largest_frame >= LARGE_FRAME_MIN {
             self.large_frame = self.large_frame.max(largest_frame.min(MAX_AHEAD));
         }
         let ahead = awaited.min(MAX_AHEAD);
-        if self.spare.len() < MIN_READ || self.spare.len() < ahead {
+        let enough = if ahead > 0 {
+            self.spare.len() >= ahead
+        } else {
+            self.spare.len() >= MIN_READ
+        };
+        if !enough {
             self.reallocate(ahead);
         }
         &mut self.spare
@@ -108,26 +130,53 @@ impl ReadBuffer {
     /// A new allocation with the undecoded bytes at its front and zeroed room behind them.
     fn reallocate(&mut self, ahead: usize) {
         let kept = self.data.len();
-        // A frame larger than the chunk in progress: room grows with it (doubling), so a big
-        // frame is copied O(1) times on average rather than once per chunk.
-        let mut room = self.chunk.max(kept).max(ahead);
-        if ahead == 0 && self.large_frame > 0 {
-            // No frame in progress, and large ones came in the allocation left behind: expect
-            // another.
-            room = room.max(self.large_frame + EXPECTED_FRAME_SLACK);
-        }
+        let in_progress = kept + ahead;
+        let exact = ahead > 0 && ahead < MAX_AHEAD && in_progress >= LARGE_FRAME_MIN;
+        let expected = std::mem::take(&mut self.large_frame);
+        let room = if exact {
+            // The rest of a large frame, all announced: exactly that much, so that the read
+            // after it starts a new allocation at a frame boundary.
+            ahead
+        } else if ahead == 0 && expected > 0 {
+            // No frame in progress, and large ones came in the allocation left behind: room
+            // for another (and no more, even if the chunk is larger: the read after it then
+            // starts a new allocation at a frame boundary again).
+            kept.max(expected + EXPECTED_FRAME_SLACK)
+        } else {
+            // A frame larger than the chunk in progress: room grows with it (doubling), so a
+            // big frame is copied O(1) times on average rather than once per chunk.
+            self.chunk.max(kept).max(ahead)
+        };
         // Only the frame in progress (if large) counts as received into the new allocation.
-        self.large_frame = if kept + ahead >= RECYCLE_MIN {
-            (kept + ahead).min(MAX_AHEAD)
+        if ahead > 0 && in_progress >= LARGE_FRAME_MIN {
+            self.large_frame = in_progress.min(MAX_AHEAD);
+        }
+        // Both kinds of allocation for frames of one size are made the same size (a little
+        // beyond the room they offer), so that either can reuse the one left behind.
+        let frame_block = |frame: usize| frame + EXPECTED_FRAME_SLACK + 2 * MAX_HEADER_LEN;
+        let block = if exact {
+            frame_block(in_progress)
+        } else if ahead == 0 && expected > 0 {
+            frame_block(expected)
         } else {
             0
         };
-        let size = kept + room;
-        let mut fresh = self
-            .take_recycled(size)
-            .unwrap_or_else(|| BytesMut::zeroed(size));
+        let size = block.max(kept + room);
+        let mut fresh = self.take_recycled(size).unwrap_or_else(|| {
+            #[cfg(test)]
+            {
+                self.fresh_allocations += 1;
+            }
+            BytesMut::zeroed(size)
+        });
         fresh[..kept].copy_from_slice(&self.data);
-        let mut left = std::mem::replace(&mut self.spare, fresh.split_off(kept));
+        #[cfg(test)]
+        {
+            self.copied += kept;
+        }
+        let mut spare = fresh.split_off(kept);
+        spare.truncate(room);
+        let mut left = std::mem::replace(&mut self.spare, spare);
         self.data = fresh;
         // Keep a handle on a large allocation left behind (`left`, an empty or partial view of
         // it, keeps it alive and can reclaim it whole once it is the last one); let go of it
@@ -198,6 +247,64 @@ mod tests {
         let room = buf.spare().len();
         receive(&mut buf, &vec![3; room]);
         assert!(buf.spare().len() <= MAX_AHEAD + EXPECTED_FRAME_SLACK);
+    }
+
+    /// Receives `count` frames of `body` bytes (each behind a 9-byte header) the way the
+    /// engine does, at most `read_max` bytes per read, each frame dropped at once; returns the
+    /// buffer.
+    fn stream_frames(count: usize, body: usize, read_max: usize) -> ReadBuffer {
+        const HEADER: usize = 9;
+        let mut buf = ReadBuffer::new();
+        let mut wire = Vec::new();
+        for k in 0..count {
+            wire.extend_from_slice(&[k as u8; HEADER]);
+            wire.extend(std::iter::repeat_n(k as u8, body));
+        }
+        let (mut sent, mut got, mut pending, mut announced) = (0, 0, false, 0);
+        while got < count {
+            loop {
+                let data = buf.data();
+                if !pending && data.len() >= HEADER {
+                    drop(data.split_to(HEADER));
+                    (pending, announced) = (true, body);
+                } else if pending && data.len() >= body {
+                    let frame = data.split_to(body);
+                    assert!(frame.iter().all(|&b| b == got as u8), "frame {got} intact");
+                    (pending, got) = (false, got + 1);
+                } else {
+                    break;
+                }
+            }
+            let awaited = if pending { body - buf.data().len() } else { 0 };
+            let room = buf.spare_for(awaited, std::mem::take(&mut announced));
+            let n = room.len().min(read_max).min(wire.len() - sent);
+            room[..n].copy_from_slice(&wire[sent..sent + n]);
+            buf.commit(n);
+            sent += n;
+        }
+        buf
+    }
+
+    #[test]
+    fn a_stream_of_large_frames_is_received_without_copies() {
+        for read_max in [usize::MAX, 16 * 1024, 10_000] {
+            for body in [LARGE_FRAME_MIN, 64 * 1024, 1024 * 1024] {
+                let buf = stream_frames(20, body, read_max);
+                // The first frame's start may be copied once; after that, frames are aligned
+                // to allocations and at most the next header and a little more move along.
+                assert!(
+                    buf.copied <= MAX_CHUNK + 20 * MIN_READ,
+                    "{body} B frames, reads of {read_max}: {} B copied",
+                    buf.copied
+                );
+                if body >= RECYCLE_MIN {
+                    // Released at once, so allocations alternate between two blocks.
+                    assert!(buf.fresh_allocations <= 4, "{}", buf.fresh_allocations);
+                }
+            }
+        }
+        // Small frames share chunks; what is copied is bounded by one frame per chunk.
+        assert!(stream_frames(2000, 100, usize::MAX).copied < 2000 * 100 / 10);
     }
 
     #[test]
