@@ -24,8 +24,8 @@ use bytes::BytesMut;
 const MIN_CHUNK: usize = 4 * 1024;
 /// Largest room offered to a read by growth alone.
 const MAX_CHUNK: usize = 64 * 1024;
-/// Less room than this left and no frame in progress: start a new allocation before reading
-/// (with a frame in progress, a new one is made only when its rest does not fit).
+/// Less room than this left: start a new allocation before reading (unless the rest of a
+/// large frame in progress fits).
 const MIN_READ: usize = 1024;
 /// Most room made ahead for the rest of a frame whose header announced its size. The
 /// announcement is the peer's word, so it is trusted only this far; beyond it, room grows with
@@ -104,11 +104,11 @@ impl ReadBuffer {
             self.large_frame = self.large_frame.max(largest_frame.min(MAX_AHEAD));
         }
         let ahead = awaited.min(MAX_AHEAD);
-        let enough = if ahead > 0 {
-            self.spare.len() >= ahead
-        } else {
-            self.spare.len() >= MIN_READ
-        };
+        // The rest of a large frame that fits is read where it is, however little room is
+        // left (a new allocation would copy the frame's start); otherwise little room left
+        // means a new allocation first, so that reads stay large.
+        let large_rest_fits = ahead > 0 && self.data.len() + ahead >= LARGE_FRAME_MIN;
+        let enough = self.spare.len() >= ahead && (self.spare.len() >= MIN_READ || large_rest_fits);
         if !enough {
             self.reallocate(ahead);
         }
@@ -342,6 +342,22 @@ mod tests {
         buf.data().clear();
         receive(&mut buf, b"small");
         assert!(buf.recycled.is_none());
+    }
+
+    #[test]
+    fn little_room_left_means_a_new_allocation_unless_a_large_frame_ends_there() {
+        let mut buf = ReadBuffer::new();
+        let room = buf.spare().len();
+        receive(&mut buf, &vec![1; room - 100]);
+        // A small frame awaits 50 more bytes: 100 would do, but reads stay large.
+        assert!(buf.spare_for(50, 0).len() >= MIN_READ);
+        // The rest of a large frame is read where it is, into the little room left.
+        let mut buf = ReadBuffer::new();
+        buf.spare_for(LARGE_FRAME_MIN, LARGE_FRAME_MIN);
+        receive(&mut buf, &vec![2; LARGE_FRAME_MIN - 100]);
+        let start = buf.data().as_ptr();
+        assert_eq!(buf.spare_for(100, 0).len(), 100);
+        assert_eq!(buf.data().as_ptr(), start, "not moved");
     }
 
     #[test]
