@@ -107,8 +107,8 @@ impl ReadBuffer {
         // The rest of a large frame that fits is read where it is, however little room is
         // left (a new allocation would copy the frame's start); otherwise little room left
         // means a new allocation first, so that reads stay large.
-        let large_rest_fits = ahead > 0 && self.data.len() + ahead >= LARGE_FRAME_MIN;
-        let enough = self.spare.len() >= ahead && (self.spare.len() >= MIN_READ || large_rest_fits);
+        let enough = self.spare.len() >= ahead
+            && (self.spare.len() >= MIN_READ || self.large_frame_in_progress(ahead));
         if !enough {
             self.reallocate(ahead);
         }
@@ -127,40 +127,40 @@ impl ReadBuffer {
         }
     }
 
+    /// Whether a large frame is in progress, `ahead` bytes of it still to come.
+    fn large_frame_in_progress(&self, ahead: usize) -> bool {
+        ahead > 0 && self.data.len() + ahead >= LARGE_FRAME_MIN
+    }
+
     /// A new allocation with the undecoded bytes at its front and zeroed room behind them.
     fn reallocate(&mut self, ahead: usize) {
         let kept = self.data.len();
-        let in_progress = kept + ahead;
-        let exact = ahead > 0 && ahead < MAX_AHEAD && in_progress >= LARGE_FRAME_MIN;
+        let large_in_progress = self.large_frame_in_progress(ahead);
         let expected = std::mem::take(&mut self.large_frame);
-        let room = if exact {
+        // Allocations made for large frames of one size all get the same size, a little
+        // beyond the room they offer, so that each can reuse the block left behind.
+        let frame_block = |frame: usize| frame + EXPECTED_FRAME_SLACK + 2 * MAX_HEADER_LEN;
+        let (room, block) = if large_in_progress && ahead < MAX_AHEAD {
             // The rest of a large frame, all announced: exactly that much, so that the read
             // after it starts a new allocation at a frame boundary.
-            ahead
+            (ahead, frame_block(kept + ahead))
         } else if ahead == 0 && expected > 0 {
             // No frame in progress, and large ones came in the allocation left behind: room
             // for another (and no more, even if the chunk is larger: the read after it then
             // starts a new allocation at a frame boundary again).
-            kept.max(expected + EXPECTED_FRAME_SLACK)
+            (
+                kept.max(expected + EXPECTED_FRAME_SLACK),
+                frame_block(expected),
+            )
         } else {
             // A frame larger than the chunk in progress: room grows with it (doubling), so a
             // big frame is copied O(1) times on average rather than once per chunk.
-            self.chunk.max(kept).max(ahead)
+            (self.chunk.max(kept).max(ahead), 0)
         };
         // Only the frame in progress (if large) counts as received into the new allocation.
-        if ahead > 0 && in_progress >= LARGE_FRAME_MIN {
-            self.large_frame = in_progress.min(MAX_AHEAD);
+        if large_in_progress {
+            self.large_frame = (kept + ahead).min(MAX_AHEAD);
         }
-        // Both kinds of allocation for frames of one size are made the same size (a little
-        // beyond the room they offer), so that either can reuse the one left behind.
-        let frame_block = |frame: usize| frame + EXPECTED_FRAME_SLACK + 2 * MAX_HEADER_LEN;
-        let block = if exact {
-            frame_block(in_progress)
-        } else if ahead == 0 && expected > 0 {
-            frame_block(expected)
-        } else {
-            0
-        };
         let size = block.max(kept + room);
         let mut fresh = self.take_recycled(size).unwrap_or_else(|| {
             #[cfg(test)]
@@ -305,6 +305,25 @@ mod tests {
         }
         // Small frames share chunks; what is copied is bounded by one frame per chunk.
         assert!(stream_frames(2000, 100, usize::MAX).copied < 2000 * 100 / 10);
+    }
+
+    #[test]
+    fn blocks_for_one_frame_size_serve_either_kind_of_allocation() {
+        let mut buf = ReadBuffer::new();
+        let frame = RECYCLE_MIN;
+        // Frame 1 starts in a chunk; its rest gets an exact allocation.
+        receive(&mut buf, &[1; 100]);
+        let rest = frame - 100;
+        let exact_block = buf.spare_for(rest, frame).as_ptr() as usize - 100;
+        receive(&mut buf, &vec![1; rest]);
+        drop(buf.data().split_to(frame));
+        // Frames 2 and 3 each land whole in an allocation made for one like them; frame 3's
+        // is the block frame 1's rest came in, though that one offered less room.
+        buf.spare_for(0, 0);
+        receive(&mut buf, &vec![2; frame]);
+        drop(buf.data().split_to(frame));
+        let start = buf.spare_for(0, frame).as_ptr() as usize;
+        assert_eq!(start, exact_block);
     }
 
     #[test]
