@@ -8,23 +8,21 @@
 //! * [`SocketOptions`]: the socket options users know from `zmq_setsockopt`;
 //! * [`Error`]: the typed errors of the public API;
 //! * [`transport`]: the [`Transport`](transport::Transport) trait each transport crate implements;
-//! * [`runtime`]: the small [`Runtime`](runtime::Runtime) trait (spawn, timers), with one
-//!   implementation per enabled runtime feature (`tokio`, `async-std`, `smol`);
+//! * [`runtime`]: the small [`Runtime`](runtime::Runtime) trait (spawn, timers) the engine runs
+//!   on; its implementations, one per runtime, are in `monocoque-runtime`;
 //! * [`backoff`]: the reconnect back-off schedule;
-//! * [`routing`]: the sans-I/O routing core (load balancer, fair queue, ROUTER table,
-//!   subscription tries, REQ/REP envelopes) each socket owns;
-//! * `reactor_stream` (feature `async-io`, which the async-std and smol transports turn on):
-//!   the byte stream those transports hand the engine for a socket on async-io's reactor.
+//! * [`routing`]: the sans-I/O routing core (load balancer, ROUTER table, subscription tries,
+//!   REQ/REP envelopes) each socket owns.
 //!
-//! Nothing here opens a socket or starts a task by itself.
+//! Nothing here opens a socket, starts a task or names a runtime.
+
+#![forbid(unsafe_code)]
 
 pub mod backoff;
 pub mod endpoint;
 pub mod error;
 pub mod message;
 pub mod options;
-#[cfg(feature = "async-io")]
-pub mod reactor_stream;
 pub mod routing;
 pub mod runtime;
 pub mod socket_type;

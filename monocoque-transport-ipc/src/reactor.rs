@@ -6,9 +6,9 @@
 //! engine hands the socket a frame header and the frame's body as separate slices, so that
 //! cost one system call per slice (measured at 64 KiB messages: ~14,000 msg/s against tokio's
 //! ~22,000). async-io's `Async<UnixStream>` writes every slice with one `writev`; the engine
-//! gets it as a `monocoque_core::reactor_stream::ReactorStream`.
+//! gets it as a `monocoque_runtime::reactor_stream::ReactorStream`.
 
-use monocoque_core::reactor_stream::ReactorStream;
+use monocoque_runtime::reactor_stream::ReactorStream;
 use std::io;
 use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
 use std::path::Path;

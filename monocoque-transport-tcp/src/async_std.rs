@@ -1,7 +1,7 @@
 //! The `tcp://` transport on async-std.
 //!
 //! Connections are made and accepted with async-std's types, then reach the engine as
-//! `monocoque_core::reactor_stream::ReactorStream`s on the same reactor (async-io): those skip
+//! `monocoque_runtime::reactor_stream::ReactorStream`s on the same reactor (async-io): those skip
 //! the `recv` async-std's streams try on every poll of a quiet socket, and shut the write half
 //! down on close (async-std's close only flushes), so the peer reads end-of-stream as with the
 //! other runtimes.
@@ -10,7 +10,7 @@ use crate::common::{self, Target};
 use async_std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use async_trait::async_trait;
 use monocoque_core::endpoint::Endpoint;
-use monocoque_core::reactor_stream::ReactorStream;
+use monocoque_runtime::reactor_stream::ReactorStream;
 use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
 use std::io;
 use std::net::SocketAddr;

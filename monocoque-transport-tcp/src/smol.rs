@@ -1,12 +1,12 @@
 //! The `tcp://` transport on smol.
 //!
-//! Connections reach the engine as `monocoque_core::reactor_stream::ReactorStream`s on smol's
+//! Connections reach the engine as `monocoque_runtime::reactor_stream::ReactorStream`s on smol's
 //! reactor (async-io), which drives its own I/O: the transport runs on any executor.
 
 use crate::common::{self, Target};
 use async_trait::async_trait;
 use monocoque_core::endpoint::Endpoint;
-use monocoque_core::reactor_stream::ReactorStream;
+use monocoque_runtime::reactor_stream::ReactorStream;
 use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
 use smol::net::{TcpListener, TcpStream};
 use std::io;

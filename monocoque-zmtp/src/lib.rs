@@ -17,6 +17,8 @@ mod socket;
 
 pub use context::Context;
 pub use monitor::{ConnectionError, SocketEvent};
+/// The runtimes sockets can run on (re-exported from `monocoque-runtime`).
+pub use monocoque_runtime as runtime;
 pub use socket::{
     DealerSocket, PairSocket, ProxyCommand, ProxySocket, ProxyStatistics, PubSocket, PullSocket,
     PushSocket, RepSocket, ReqSocket, RouterSocket, SubSocket, XPubSocket, XSubSocket, proxy,

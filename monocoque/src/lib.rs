@@ -23,7 +23,7 @@
 //! ```
 
 pub use monocoque_core::endpoint::ToEndpoint;
-pub use monocoque_core::runtime::{self, Runtime, RuntimeHandle};
+pub use monocoque_runtime::{self as runtime, Runtime, RuntimeHandle};
 pub use monocoque_core::transport::Transport;
 pub use monocoque_core::{
     Endpoint, EndpointError, Error, Message, MessageBuilder, Result, SocketOption, SocketOptions,
@@ -40,7 +40,7 @@ pub use monocoque_zmtp::{
 #[cfg(feature = "tokio")]
 pub mod tokio {
     use super::Context;
-    use monocoque_core::runtime::TokioRuntime;
+    use monocoque_runtime::TokioRuntime;
     use std::sync::Arc;
 
     /// A [`Context`] on the tokio runtime the caller runs on, with `tcp://` and `ipc://`.
@@ -67,7 +67,7 @@ pub mod tokio {
 #[cfg(feature = "async-std")]
 pub mod async_std {
     use super::Context;
-    use monocoque_core::runtime::AsyncStdRuntime;
+    use monocoque_runtime::AsyncStdRuntime;
     use std::sync::Arc;
 
     /// A [`Context`] on async-std's executor, with `tcp://` and `ipc://`.
@@ -83,7 +83,7 @@ pub mod async_std {
 #[cfg(feature = "smol")]
 pub mod smol {
     use super::Context;
-    use monocoque_core::runtime::SmolRuntime;
+    use monocoque_runtime::SmolRuntime;
     use std::sync::Arc;
 
     /// A [`Context`] on smol's global executor, with `tcp://` and `ipc://`.

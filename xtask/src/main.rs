@@ -49,7 +49,11 @@ environment:
 ";
 
 /// Crates that must build with exactly one runtime feature.
-const SINGLE_RUNTIME_CRATES: &[&str] = &["monocoque-transport-tcp", "monocoque-transport-ipc"];
+const SINGLE_RUNTIME_CRATES: &[&str] = &[
+    "monocoque-runtime",
+    "monocoque-transport-tcp",
+    "monocoque-transport-ipc",
+];
 /// The runtime features.
 const RUNTIMES: &[&str] = &["tokio", "async-std", "smol"];
 

@@ -45,24 +45,6 @@ pub fn join_envelope(mut envelope: Vec<Bytes>, body: Message) -> Message {
     Message::from(envelope)
 }
 
-/// Adds the empty delimiter REQ puts in front of each request.
-#[must_use]
-pub fn push_delimiter(mut msg: Message) -> Message {
-    msg.push_front(Bytes::new());
-    msg
-}
-
-/// Strips the empty delimiter from a reply received by REQ. `None` when the reply does not start
-/// with an empty frame followed by a body: REQ drops it (libzmq `req_t::xrecv`).
-#[must_use]
-pub fn pop_delimiter(mut msg: Message) -> Option<Message> {
-    if msg.len() < 2 || !msg.first().is_some_and(Bytes::is_empty) {
-        return None;
-    }
-    msg.pop_front();
-    Some(msg)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,16 +89,5 @@ mod tests {
             "no body after the delimiter"
         );
         assert!(split_envelope(msg(&[""])).is_none());
-    }
-
-    #[test]
-    fn req_delimiter() {
-        let sent = push_delimiter(msg(&["q"]));
-        assert_eq!(sent, msg(&["", "q"]));
-        assert_eq!(pop_delimiter(msg(&["", "a", "b"])), Some(msg(&["a", "b"])));
-        assert_eq!(pop_delimiter(msg(&["a"])), None);
-        assert_eq!(pop_delimiter(msg(&["x", "", "a"])), None);
-        assert_eq!(pop_delimiter(msg(&[""])), None);
-        assert_eq!(pop_delimiter(Message::new()), None);
     }
 }

@@ -9,11 +9,10 @@
 //! | Piece | Used by |
 //! |---|---|
 //! | [`LoadBalancer`]: round-robin over peers whose outbound queue has room | DEALER, PUSH, REQ (send) |
-//! | [`FairQueue`]: round-robin over peers with a message waiting | PULL, DEALER, ROUTER, REP, SUB, XSUB, XPUB (receive) |
 //! | [`RouterTable`]: routing id <-> peer, generated ids, ROUTER_HANDOVER | ROUTER (and REP, which routes replies back to the requester) |
 //! | [`PublisherTrie`]: topic -> subscribed peers, each matching peer once | PUB, XPUB (send), XPUB's first-subscribe / last-cancel notifications |
 //! | [`SubscriberTrie`]: reference-counted local subscriptions | SUB, XSUB (local filtering, CANCEL on last unsubscribe, re-sending on reconnect) |
-//! | [`envelope`]: REQ delimiter, REP envelope split/join | REQ, REP |
+//! | [`envelope`]: REP envelope split/join | REP |
 //!
 //! PAIR needs none of them (one peer). The socket still owns the policy: what "ready" means
 //! (queue not full for DEALER/PUSH/REQ; never blocking and dropping on a full queue for
@@ -22,14 +21,12 @@
 //! subscription tries bound what a peer can make them store ([`TrieLimits`]).
 
 pub mod envelope;
-mod fair_queue;
 mod load_balancer;
 mod radix;
 mod router_table;
 mod subscriptions;
 
 pub use envelope::{join_envelope, split_envelope};
-pub use fair_queue::FairQueue;
 pub use load_balancer::LoadBalancer;
 pub use router_table::{
     DuplicateId, GENERATED_ID_LEN, InvalidRoutingId, MAX_ROUTING_ID_LEN, RouterTable,
