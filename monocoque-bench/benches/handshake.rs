@@ -4,7 +4,7 @@
 //! Run with `cargo bench -p monocoque-bench --bench handshake`.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use criterion::Criterion;
@@ -44,11 +44,13 @@ fn poll(session: &mut Session, input: &mut BytesMut) -> usize {
 /// One complete NULL handshake, DEALER (with a routing id) connecting to ROUTER.
 /// Returns the number of round trips of the in-memory pump.
 fn null_handshake() -> usize {
-    let mut dealer = Session::new(SessionConfig {
+    let now = Instant::now();
+    let dealer_config = SessionConfig {
         routing_id: Some(Bytes::from_static(b"dealer-1")),
         ..SessionConfig::null(SocketType::Dealer, false)
-    });
-    let mut router = Session::new(SessionConfig::null(SocketType::Router, true));
+    };
+    let mut dealer = Session::new(dealer_config, now);
+    let mut router = Session::new(SessionConfig::null(SocketType::Router, true), now);
     let (mut dealer_in, mut router_in) = (BytesMut::new(), BytesMut::new());
     let mut ready = 0;
     for round in 1..=16 {

@@ -17,18 +17,18 @@ use crate::proto::{Event, PeerInfo, Session};
 use crate::socket::queue;
 use crate::socket::shared::{InEvent, Inbound, Outbound, PeerId, Shared};
 use futures::future::BoxFuture;
-use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use futures::io::{AsyncRead, AsyncWrite};
 use futures::{FutureExt, StreamExt};
 use monocoque_core::Message;
-use monocoque_core::runtime::RuntimeHandle;
+use monocoque_core::runtime::{Runtime, RuntimeHandle};
 use monocoque_core::transport::BoxStream;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::IoSlice;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
 
 /// Stop taking messages off the peer's queue once this much output is pending.
 const WRITE_BATCH: usize = 256 * 1024;
@@ -58,48 +58,68 @@ impl Engine {
         }
     }
 
-    /// Exchanges greetings and runs the security handshake; returns the peer's description.
-    /// Bytes that arrive after the peer's READY stay buffered for [`run`](Self::run).
-    pub async fn handshake(&mut self) -> Result<PeerInfo, ConnectionError> {
+    /// Exchanges greetings and runs the security handshake within the session's deadline
+    /// (HANDSHAKE_IVL), timed on `runtime`; returns the peer's description. Bytes that arrive
+    /// after the peer's READY stay buffered, and our own READY may still be queued, for
+    /// [`run`](Self::run).
+    pub async fn handshake(&mut self, runtime: &dyn Runtime) -> Result<PeerInfo, ConnectionError> {
+        let mut timer = DeadlineTimer::default();
+        std::future::poll_fn(|cx| self.poll_handshake(cx, runtime, &mut timer)).await
+    }
+
+    fn poll_handshake(
+        &mut self,
+        cx: &mut Context<'_>,
+        runtime: &dyn Runtime,
+        timer: &mut DeadlineTimer,
+    ) -> Poll<Result<PeerInfo, ConnectionError>> {
         loop {
             loop {
                 match self.session.poll_event(self.input.data()) {
-                    Ok(Some(Event::Ready(info))) => {
-                        self.flush().await?;
-                        return Ok(info);
-                    }
+                    Ok(Some(Event::Ready(info))) => return Poll::Ready(Ok(info)),
                     // Nothing but Ready can come before the handshake ends.
                     Ok(Some(_)) => {}
                     Ok(None) => break,
                     Err(e) => {
-                        // Best effort: the session may have queued an ERROR command for the peer.
-                        let _ = self.flush().await;
-                        return Err(e.into());
+                        // Best effort, without waiting: the session may have queued an ERROR
+                        // command for the peer.
+                        let _ = self.poll_write_output(cx);
+                        return Poll::Ready(Err(e.into()));
                     }
                 }
             }
             // Our greeting, then whatever the input just provoked (READY), before waiting.
-            self.flush().await?;
-            let n = self.stream.read(self.input.spare()).await?;
-            if n == 0 {
-                return Err(ConnectionError::PeerClosed);
+            if let Poll::Ready(Err(e)) = self.poll_write_output(cx) {
+                return Poll::Ready(Err(e));
             }
-            self.input.commit(n);
+            if let Poll::Ready(now) = timer.poll(cx, runtime, self.session.poll_timeout()) {
+                self.session.handle_timeout(now);
+                continue;
+            }
+            match Pin::new(&mut self.stream).poll_read(cx, self.input.spare()) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(ConnectionError::PeerClosed)),
+                Poll::Ready(Ok(n)) => self.input.commit(n),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                Poll::Pending => return Poll::Pending,
+            }
         }
     }
 
-    /// Writes all pending output (the handshake's few small frames: one segment at a time, so
-    /// that no array of buffers is held across the await, in the state of every connection).
-    async fn flush(&mut self) -> Result<(), ConnectionError> {
+    /// Writes pending output until it is all written (ready) or the stream is full (pending).
+    fn poll_write_output(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ConnectionError>> {
         while !self.session.output().is_empty() {
-            let n = self.stream.write(self.session.output().front()).await?;
-            if n == 0 {
-                return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
+            let output = self.session.output();
+            match Pin::new(&mut self.stream).poll_write(cx, output.front()) {
+                Poll::Ready(Ok(0)) => {
+                    let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
+                    return Poll::Ready(Err(e.into()));
+                }
+                Poll::Ready(Ok(n)) => self.session.output().advance(n),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                Poll::Pending => return Poll::Pending,
             }
-            self.session.output().advance(n);
         }
-        self.stream.flush().await?;
-        Ok(())
+        Poll::Ready(Ok(()))
     }
 
     /// Queues a message ahead of everything else (PROBE_ROUTER's empty message, XPUB's welcome
@@ -366,5 +386,39 @@ impl Future for Run {
         // Plenty done in one go: let other tasks run, then continue.
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+/// A timer for the session's next deadline, re-armed whenever that deadline moves.
+#[derive(Default)]
+pub(crate) struct DeadlineTimer {
+    /// The deadline `sleep` was armed for.
+    armed_for: Option<Instant>,
+    sleep: Option<BoxFuture<'static, ()>>,
+}
+
+impl DeadlineTimer {
+    /// Ready with the current time once `deadline` has passed; pending (woken then) before.
+    /// `None` disarms the timer.
+    pub fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        runtime: &dyn Runtime,
+        deadline: Option<Instant>,
+    ) -> Poll<Instant> {
+        if deadline != self.armed_for {
+            self.armed_for = deadline;
+            self.sleep =
+                deadline.map(|at| runtime.sleep(at.saturating_duration_since(Instant::now())));
+        }
+        let Some(sleep) = self.sleep.as_mut() else {
+            return Poll::Pending;
+        };
+        ready!(sleep.poll_unpin(cx));
+        // Fired: the next poll re-arms if the deadline is still wanted (the session moved it,
+        // or the timer fired a little early).
+        self.sleep = None;
+        self.armed_for = None;
+        Poll::Ready(Instant::now())
     }
 }

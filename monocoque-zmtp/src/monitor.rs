@@ -40,7 +40,10 @@ impl std::error::Error for ConnectionError {}
 
 impl From<ZmtpError> for ConnectionError {
     fn from(e: ZmtpError) -> Self {
-        ConnectionError::Protocol(e)
+        match e {
+            ZmtpError::HandshakeTimeout => ConnectionError::HandshakeTimeout,
+            e => ConnectionError::Protocol(e),
+        }
     }
 }
 

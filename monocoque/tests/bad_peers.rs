@@ -187,6 +187,28 @@ async fn incompatible_socket_type(ctx: Context) {
     still_serves(&ctx, &mut pull, &endpoint).await;
 }
 
+/// A peer that connects and then says nothing is dropped at HANDSHAKE_IVL, with a monitor
+/// event that says why.
+async fn silent_peer_times_out(ctx: Context) {
+    let mut pull = PullSocket::new(&ctx);
+    let events = pull.monitor();
+    pull.set_option(SocketOption::HandshakeIvl(Some(Duration::from_millis(200))))
+        .unwrap();
+    let endpoint = pull.bind("tcp://127.0.0.1:*").await.unwrap();
+    let peer = raw_peer(port_of(&endpoint), Vec::new());
+    let error = wait_event(&ctx, &events, |e| match e {
+        SocketEvent::HandshakeFailed { error, .. } => Some(error),
+        _ => None,
+    })
+    .await;
+    assert!(
+        matches!(error, ConnectionError::HandshakeTimeout),
+        "{error:?}"
+    );
+    assert!(peer.join().unwrap(), "the silent peer was not disconnected");
+    still_serves(&ctx, &mut pull, &endpoint).await;
+}
+
 /// Many bad peers at once, interleaved with good traffic: nothing panics, the good stream
 /// arrives whole and in order.
 async fn bad_peers_beside_a_good_stream(ctx: Context) {
@@ -219,5 +241,6 @@ on_all_runtimes!(
     reserved_flag_bits,
     frame_over_maxmsgsize,
     incompatible_socket_type,
+    silent_peer_times_out,
     bad_peers_beside_a_good_stream,
 );

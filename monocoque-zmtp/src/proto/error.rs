@@ -73,6 +73,8 @@ pub enum ZmtpError {
     PeerError(String),
     /// A security-mechanism-specific failure (PLAIN, CURVE).
     Mechanism(String),
+    /// The greeting and security handshake did not finish within HANDSHAKE_IVL.
+    HandshakeTimeout,
 }
 
 impl fmt::Display for ZmtpError {
@@ -125,6 +127,9 @@ impl fmt::Display for ZmtpError {
             }
             ZmtpError::PeerError(reason) => write!(f, "peer sent ERROR: {reason}"),
             ZmtpError::Mechanism(what) => write!(f, "security handshake failed: {what}"),
+            ZmtpError::HandshakeTimeout => {
+                f.write_str("the handshake did not finish within HANDSHAKE_IVL")
+            }
         }
     }
 }

@@ -3,8 +3,14 @@
 //! A [`Session`] is fed the bytes read from the connection through
 //! [`poll_event`](Session::poll_event) and returns what they mean ([`Event`]s); everything it
 //! wants to send (greeting, handshake commands, PONGs, messages) is queued in its
-//! [`WriteQueue`], which the engine drains with vectored writes. The session never blocks, never
-//! reads a clock and never allocates per frame beyond the received message's frame list.
+//! [`WriteQueue`], which the engine drains with vectored writes. The session never blocks and
+//! never allocates per frame beyond the received message's frame list.
+//!
+//! Time is passed in, never read, as in quinn-proto: the session is created at `now`, says when
+//! it next needs attention ([`poll_timeout`](Session::poll_timeout)), and is told when that time
+//! has come ([`handle_timeout`](Session::handle_timeout)). The handshake deadline
+//! (HANDSHAKE_IVL) works that way, so it is tested on simulated time, with no clock and no
+//! runtime.
 //!
 //! ```text
 //! new() ── greeting queued ──> [Greeting] ── peer's 64 octets ──> [Handshake] ── mechanism done,
@@ -25,6 +31,7 @@ use super::mechanism::{
 use super::write_queue::WriteQueue;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use monocoque_core::{Message, SocketType};
+use std::time::{Duration, Instant};
 
 /// Largest frame accepted before the handshake has finished, so that an unauthenticated peer
 /// cannot make us buffer more than this. MAXMSGSIZE applies from the end of the handshake on
@@ -52,6 +59,10 @@ pub struct SessionConfig {
     pub max_msg_size: Option<u64>,
     /// The security mechanism.
     pub mechanism: Box<dyn Mechanism>,
+    /// ZMQ_HANDSHAKE_IVL: the greeting and the security handshake must be complete this long
+    /// after the session was created, or it fails with [`ZmtpError::HandshakeTimeout`]. `None`:
+    /// no limit.
+    pub handshake_timeout: Option<Duration>,
 }
 
 impl SessionConfig {
@@ -64,6 +75,7 @@ impl SessionConfig {
             as_server,
             max_msg_size: None,
             mechanism: Box::new(NullMechanism),
+            handshake_timeout: None,
         }
     }
 }
@@ -134,19 +146,22 @@ pub struct Session {
     max_frames: usize,
     /// Reused scratch space for the mechanism's outgoing commands.
     commands: Vec<Command>,
+    /// When the handshake must be complete (HANDSHAKE_IVL after creation).
+    handshake_deadline: Option<Instant>,
 }
 
 impl Session {
-    /// A session for a new connection. Our full 64-octet greeting is queued in
+    /// A session for a connection made at `now`. Our full 64-octet greeting is queued in
     /// [`output`](Self::output) at once.
     #[must_use]
-    pub fn new(config: SessionConfig) -> Self {
+    pub fn new(config: SessionConfig, now: Instant) -> Self {
         let SessionConfig {
             socket_type,
             routing_id,
             as_server,
             max_msg_size,
             mechanism,
+            handshake_timeout,
         } = config;
         let name = mechanism.name();
         // NULL always sends as-server 0 (RFC 23); other mechanisms announce the role.
@@ -172,6 +187,29 @@ impl Session {
             partial_size: 0,
             max_frames: DEFAULT_MAX_FRAMES_PER_MESSAGE,
             commands: Vec::new(),
+            handshake_deadline: handshake_timeout.map(|limit| now + limit),
+        }
+    }
+
+    /// When the session next needs [`handle_timeout`](Self::handle_timeout): the handshake
+    /// deadline while the handshake runs; `None` when nothing is due (handshake done, no limit
+    /// set, or the session failed).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Greeting { .. } | State::Handshake { .. } => self.handshake_deadline,
+            State::Active | State::Failed(_) => None,
+        }
+    }
+
+    /// Tells the session that time has reached `now`. A handshake still running at its
+    /// deadline fails with [`ZmtpError::HandshakeTimeout`], which the next
+    /// [`poll_event`](Self::poll_event) returns. Calling it early, or more than once, is
+    /// harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due = self.poll_timeout().is_some_and(|deadline| deadline <= now);
+        if due {
+            self.state = State::Failed(ZmtpError::HandshakeTimeout);
         }
     }
 
@@ -551,7 +589,7 @@ mod tests {
     }
 
     fn session(socket_type: SocketType) -> Session {
-        Session::new(SessionConfig::null(socket_type, false))
+        Session::new(SessionConfig::null(socket_type, false), Instant::now())
     }
 
     /// Feeds `bytes` in chunks of `chunk`, collecting events until the first error.
@@ -666,20 +704,26 @@ mod tests {
             Greeting::ours(MechanismName::NULL, false).encode()
         );
         // NULL never claims as-server, even as the server.
-        let mut s = Session::new(SessionConfig::null(SocketType::Pull, true));
+        let mut s = Session::new(SessionConfig::null(SocketType::Pull, true), Instant::now());
         assert_eq!(take_output(&mut s)[32], 0);
         assert!(!s.is_ready() && s.peer().is_none());
     }
 
     #[test]
     fn dealer_router_handshake_and_messages() {
-        let mut dealer = Session::new(config(SocketType::Dealer, Some(b"abc"), false));
-        let mut router = Session::new(config(SocketType::Router, None, true));
+        let mut dealer = Session::new(
+            config(SocketType::Dealer, Some(b"abc"), false),
+            Instant::now(),
+        );
+        let mut router = Session::new(config(SocketType::Router, None, true), Instant::now());
         // libzmq's capture (READY DEALER with Identity "abc"), after our 64-octet greeting.
         let mut want = vec![0x04, 0x2c, 0x05];
         want.extend_from_slice(b"READY\x0bSocket-Type\x00\x00\x00\x06DEALER");
         want.extend_from_slice(b"\x08Identity\x00\x00\x00\x03abc");
-        let mut probe = Session::new(config(SocketType::Dealer, Some(b"abc"), false));
+        let mut probe = Session::new(
+            config(SocketType::Dealer, Some(b"abc"), false),
+            Instant::now(),
+        );
         feed(&mut probe, &libzmq_greeting(0, 1), usize::MAX);
         assert_eq!(&take_output(&mut probe)[GREETING_LEN..], &want[..]);
         let (sd, sr) = pump(&mut dealer, &mut router, usize::MAX);
@@ -836,7 +880,7 @@ mod tests {
                 08 49 64 65 6e 74 69 74 79 00 00 00 00"),
         ];
         for (t, id, ready) in cases {
-            let mut s = Session::new(config(t, id, false));
+            let mut s = Session::new(config(t, id, false), Instant::now());
             let (_, err) = feed(&mut s, &libzmq_greeting(0, 1), usize::MAX);
             assert_eq!(err, None);
             assert_eq!(&take_output(&mut s)[GREETING_LEN..], &hex(ready)[..], "{t}");
@@ -897,10 +941,13 @@ mod tests {
             );
         }
         // Subscriptions do not count towards the next message's size.
-        let mut publ = Session::new(SessionConfig {
-            max_msg_size: Some(4),
-            ..SessionConfig::null(SocketType::Pub, true)
-        });
+        let mut publ = Session::new(
+            SessionConfig {
+                max_msg_size: Some(4),
+                ..SessionConfig::null(SocketType::Pub, true)
+            },
+            Instant::now(),
+        );
         let mut wire = libzmq_greeting(0, 0);
         wire.extend(ready_frame(&[("Socket-Type", b"SUB")]));
         wire.extend(hex("00 02 01 41 00 02 01 41 00 02 01 41 00 04 61 62 63 64"));
@@ -971,10 +1018,13 @@ mod tests {
 
     #[test]
     fn oversized_frames_rejected_before_the_body() {
-        let mut s = Session::new(SessionConfig {
-            max_msg_size: Some(1000),
-            ..SessionConfig::null(SocketType::Pull, true)
-        });
+        let mut s = Session::new(
+            SessionConfig {
+                max_msg_size: Some(1000),
+                ..SessionConfig::null(SocketType::Pull, true)
+            },
+            Instant::now(),
+        );
         let mut wire = libzmq_greeting(0, 1);
         wire.extend(ready_frame(&[("Socket-Type", b"PUSH")]));
         feed(&mut s, &wire, usize::MAX);
@@ -1011,10 +1061,13 @@ mod tests {
 
     #[test]
     fn whole_message_size_and_frame_count_limits() {
-        let mut s = Session::new(SessionConfig {
-            max_msg_size: Some(10),
-            ..SessionConfig::null(SocketType::Pull, true)
-        });
+        let mut s = Session::new(
+            SessionConfig {
+                max_msg_size: Some(10),
+                ..SessionConfig::null(SocketType::Pull, true)
+            },
+            Instant::now(),
+        );
         let mut wire = libzmq_greeting(0, 1);
         wire.extend(ready_frame(&[("Socket-Type", b"PUSH")]));
         let mut frames = BytesMut::new();
@@ -1117,8 +1170,8 @@ mod tests {
     #[test]
     fn byte_at_a_time_handshake_between_sessions() {
         let run = |chunk: usize| {
-            let mut a = Session::new(config(SocketType::Req, Some(b"me"), false));
-            let mut b = Session::new(config(SocketType::Router, None, true));
+            let mut a = Session::new(config(SocketType::Req, Some(b"me"), false), Instant::now());
+            let mut b = Session::new(config(SocketType::Router, None, true), Instant::now());
             let (sa, sb) = pump(&mut a, &mut b, chunk);
             a.send_message(&msg(&[b"", b"q"]));
             let (_, sb2) = pump(&mut a, &mut b, chunk);
@@ -1210,11 +1263,14 @@ mod tests {
     #[test]
     fn custom_mechanism_with_frame_codec() {
         let wrap = |t, server| {
-            Session::new(SessionConfig {
-                max_msg_size: Some(100),
-                mechanism: Box::new(WrapMechanism),
-                ..SessionConfig::null(t, server)
-            })
+            Session::new(
+                SessionConfig {
+                    max_msg_size: Some(100),
+                    mechanism: Box::new(WrapMechanism),
+                    ..SessionConfig::null(t, server)
+                },
+                Instant::now(),
+            )
         };
         let (mut sub, mut publ) = (wrap(SocketType::Sub, false), wrap(SocketType::XPub, true));
         assert_eq!(
@@ -1259,6 +1315,69 @@ mod tests {
                 limit: 105
             })
         );
+    }
+
+    fn timed(socket_type: SocketType, limit: Duration, now: Instant) -> Session {
+        let config = SessionConfig {
+            handshake_timeout: Some(limit),
+            ..SessionConfig::null(socket_type, true)
+        };
+        Session::new(config, now)
+    }
+
+    #[test]
+    fn handshake_deadline_on_simulated_time() {
+        let t0 = Instant::now();
+        let limit = Duration::from_secs(30);
+        let mut s = timed(SocketType::Pull, limit, t0);
+        assert_eq!(s.poll_timeout(), Some(t0 + limit));
+        // Half a greeting arrives, then nothing: the deadline does not move.
+        let greeting = libzmq_greeting(0, 1);
+        let mut input = BytesMut::from(&greeting[..20]);
+        assert_eq!(s.poll_event(&mut input), Ok(None));
+        assert_eq!(s.poll_timeout(), Some(t0 + limit));
+        // Woken early (another timer, a spurious wake-up): nothing happens.
+        s.handle_timeout(t0 + limit - Duration::from_millis(1));
+        assert_eq!(s.poll_event(&mut input), Ok(None));
+        assert_eq!(s.error(), None);
+        // At the deadline the handshake fails, for good.
+        s.handle_timeout(t0 + limit);
+        input.extend_from_slice(&greeting[20..]);
+        assert_eq!(s.poll_event(&mut input), Err(ZmtpError::HandshakeTimeout));
+        assert_eq!(s.poll_event(&mut input), Err(ZmtpError::HandshakeTimeout));
+        assert_eq!(s.poll_timeout(), None);
+        assert!(!s.is_ready());
+    }
+
+    #[test]
+    fn deadline_covers_the_mechanism_handshake_too() {
+        // The greeting is complete but READY never comes.
+        let t0 = Instant::now();
+        let mut s = timed(SocketType::Pull, Duration::from_millis(100), t0);
+        let (events, err) = feed(&mut s, &libzmq_greeting(0, 1), usize::MAX);
+        assert_eq!((events.len(), err), (0, None));
+        assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_millis(100)));
+        s.handle_timeout(t0 + Duration::from_secs(5));
+        assert_eq!(s.error(), Some(&ZmtpError::HandshakeTimeout));
+    }
+
+    #[test]
+    fn finished_handshake_has_no_deadline() {
+        let t0 = Instant::now();
+        let limit = Duration::from_secs(1);
+        let mut a = timed(SocketType::Dealer, limit, t0);
+        let mut b = timed(SocketType::Dealer, limit, t0);
+        handshake(&mut a, &mut b);
+        assert_eq!((a.poll_timeout(), b.poll_timeout()), (None, None));
+        // Long after the deadline the connection still works.
+        a.handle_timeout(t0 + Duration::from_secs(3600));
+        a.send_message(&msg(&[b"late"]));
+        let (_, sb) = pump(&mut a, &mut b, usize::MAX);
+        assert_eq!(sb.events, [Event::Message(msg(&[b"late"]))]);
+        assert!(a.is_ready());
+        // Without HANDSHAKE_IVL there is never a deadline.
+        let s = Session::new(SessionConfig::null(SocketType::Pull, true), t0);
+        assert_eq!(s.poll_timeout(), None);
     }
 
     #[test]
@@ -1322,7 +1441,7 @@ mod tests {
             let mut s = Session::new(SessionConfig {
                 max_msg_size: Some(1 << 16),
                 ..SessionConfig::null(SocketType::Router, true)
-            });
+            }, Instant::now());
             let _ = feed(&mut s, &wire, chunk);
             let mut s = session(SocketType::Pub);
             let _ = feed(&mut s, &wire, chunk);

@@ -37,13 +37,17 @@ pub(crate) struct ConnParams {
 
 impl ConnParams {
     fn session(&self, as_server: bool) -> Session {
-        Session::new(SessionConfig {
-            socket_type: self.shared.socket_type,
-            routing_id: self.options.routing_id.clone(),
-            as_server,
-            max_msg_size: self.options.maxmsgsize,
-            mechanism: Box::new(NullMechanism),
-        })
+        Session::new(
+            SessionConfig {
+                socket_type: self.shared.socket_type,
+                routing_id: self.options.routing_id.clone(),
+                as_server,
+                max_msg_size: self.options.maxmsgsize,
+                mechanism: Box::new(NullMechanism),
+                handshake_timeout: self.options.handshake_ivl,
+            },
+            std::time::Instant::now(),
+        )
     }
 
     /// A peer's outgoing queue, bounded by SNDHWM (0 = unbounded, as in libzmq); none for
@@ -57,14 +61,7 @@ impl ConnParams {
     }
 
     async fn handshake(&self, engine: &mut Engine) -> Result<PeerInfo, ConnectionError> {
-        // On the heap: freed when the handshake ends instead of sizing the connection's task.
-        Box::pin(timeout(
-            &*self.runtime,
-            self.options.handshake_ivl,
-            engine.handshake(),
-        ))
-        .await
-        .unwrap_or(Err(ConnectionError::HandshakeTimeout))
+        engine.handshake(&*self.runtime).await
     }
 
     /// Attaches a connection whose handshake succeeded to the socket.
