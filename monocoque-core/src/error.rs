@@ -87,29 +87,32 @@ impl From<io::Error> for Error {
     }
 }
 
-/// A failed non-blocking send: the error, and the message handed back so it is not lost.
+/// A failed send: the error, and the message handed back so it is not lost (libzmq leaves a
+/// message it could not send with the caller, too).
 #[derive(Debug, Clone)]
-pub struct TrySendError {
-    /// Why the message was not queued ([`Error::WouldBlock`] when every peer is at SNDHWM).
+pub struct SendError {
+    /// Why the message was not queued: [`Error::WouldBlock`] when every peer is at SNDHWM (a
+    /// `try_send`), [`Error::Timeout`] when SNDTIMEO expired, [`Error::HostUnreachable`],
+    /// [`Error::InvalidState`], [`Error::EmptyMessage`], ...
     pub error: Error,
     /// The message, returned to the caller.
     pub message: crate::Message,
 }
 
-impl fmt::Display for TrySendError {
+impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.error.fmt(f)
     }
 }
 
-impl std::error::Error for TrySendError {
+impl std::error::Error for SendError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.error)
     }
 }
 
-impl From<TrySendError> for Error {
-    fn from(e: TrySendError) -> Self {
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Self {
         e.error
     }
 }

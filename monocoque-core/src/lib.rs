@@ -29,7 +29,7 @@ pub mod socket_type;
 pub mod transport;
 
 pub use endpoint::{Endpoint, EndpointError, Host, IpcAddr, TcpAddr};
-pub use error::{Error, Result, TrySendError};
+pub use error::{Error, Result, SendError};
 pub use message::{Message, MessageBuilder};
 pub use options::{SocketOption, SocketOptions};
 pub use socket_type::SocketType;

@@ -1,7 +1,7 @@
 //! The `ipc://` transport on async-std.
 //!
 //! Sockets are registered with async-io, the reactor async-std runs on, through the shared
-//! [`reactor`](crate::reactor) module rather than async-std's own Unix types: those write only
+//! `reactor` module rather than async-std's own Unix types: those write only
 //! the first slice of a vectored write, and their `poll_close` only flushes. Abstract names are
 //! bound and connected with std, then registered through async-io's fallible `Async::new`
 //! (async-std's `From<std::os::unix::net::*>` panics when the registration fails).

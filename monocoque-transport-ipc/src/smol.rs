@@ -1,7 +1,7 @@
 //! The `ipc://` transport on smol.
 //!
 //! Sockets are registered with async-io, smol's reactor, through the shared
-//! [`reactor`](crate::reactor) module rather than smol's own Unix types, which write only the
+//! `reactor` module rather than smol's own Unix types, which write only the
 //! first slice of a vectored write. Abstract names are bound and connected with std, then
 //! registered through async-io's fallible `Async::new`.
 

@@ -10,8 +10,8 @@ use crate::common::{self, Target};
 use async_std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use async_trait::async_trait;
 use monocoque_core::endpoint::Endpoint;
-use monocoque_runtime::reactor_stream::ReactorStream;
 use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
+use monocoque_runtime::reactor_stream::ReactorStream;
 use std::io;
 use std::net::SocketAddr;
 

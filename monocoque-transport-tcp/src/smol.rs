@@ -6,8 +6,8 @@
 use crate::common::{self, Target};
 use async_trait::async_trait;
 use monocoque_core::endpoint::Endpoint;
-use monocoque_runtime::reactor_stream::ReactorStream;
 use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
+use monocoque_runtime::reactor_stream::ReactorStream;
 use smol::net::{TcpListener, TcpStream};
 use std::io;
 use std::net::SocketAddr;

@@ -1,26 +1,38 @@
 //! # monocoque-zmtp
 //!
-//! The ZMTP 3.1 protocol for monocoque, in three layers:
+//! The ZMTP 3.1 protocol for monocoque, in layers that depend only downwards:
 //!
-//! * [`proto`]: the sans-I/O protocol core: greeting, framing, commands, the handshake with its
-//!   mechanisms, all plain state machines fed bytes and asked for bytes;
-//! * the connection engine, one task per connection, driving a session over any
-//!   [`Transport`](monocoque_core::transport::Transport) stream with automatic write batching;
-//! * the sockets ([`PushSocket`], [`PullSocket`], [`PairSocket`]), built on a [`Context`] that
-//!   names the runtime and the transports.
+//! * [`socket`]: the public socket types and their policy (routing, load balancing, fair
+//!   queuing, subscriptions, REQ/REP state), split halves, `Stream` and `Sink`;
+//! * `engine`: drives one connection's session over a byte stream, reading, decoding and
+//!   writing in batches; it knows the socket layer only through
+//! * `link`: the queues, the backpressure and the shutdown signal between a socket and its
+//!   connections;
+//! * [`proto`]: the sans-I/O protocol core (greeting, framing, commands, mechanisms, the
+//!   session state machine with its deadlines), plain state machines fed bytes and time.
+//!
+//! Sockets are made from a [`Context`], which names the runtime and the transports;
+//! [`memory`] is an in-memory transport for tests and for running the engine without OS
+//! sockets.
+
+#![forbid(unsafe_code)]
 
 pub mod context;
 mod engine;
+pub mod error;
+mod link;
+pub mod memory;
 pub mod monitor;
 pub mod proto;
-mod socket;
+pub mod socket;
 
 pub use context::Context;
-pub use monitor::{ConnectionError, SocketEvent};
+pub use error::ConnectionError;
+pub use monitor::{Monitor, SocketEvent};
 /// The runtimes sockets can run on (re-exported from `monocoque-runtime`).
 pub use monocoque_runtime as runtime;
 pub use socket::{
     DealerSocket, PairSocket, ProxyCommand, ProxySocket, ProxyStatistics, PubSocket, PullSocket,
-    PushSocket, RepSocket, ReqSocket, RouterSocket, SubSocket, XPubSocket, XSubSocket, proxy,
-    proxy_steerable, proxy_with_capture,
+    PushSocket, RecvHalf, RepSocket, ReqSocket, RouterSocket, SendFuture, SendHalf, Socket,
+    SubSocket, XPubSocket, XSubSocket, proxy, proxy_steerable, proxy_with_capture,
 };

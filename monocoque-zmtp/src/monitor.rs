@@ -1,57 +1,23 @@
 //! Socket events: what happened to each endpoint and connection, for logs, tests and monitoring.
+//!
+//! [`Monitor`] is the receiving end a socket's `monitor()` returns: an owned, bounded stream of
+//! [`SocketEvent`]s. It never holds the socket up (a monitor nobody reads fills up and then
+//! misses events) and it is never silently lossy: the events it had to miss are reported, in
+//! their place, as one [`SocketEvent::Missed`] with their count.
 
-use crate::proto::ZmtpError;
+use crate::error::ConnectionError;
+use futures::Stream;
+use futures::task::AtomicWaker;
 use monocoque_core::{Endpoint, SocketType};
-use std::fmt;
+use std::collections::VecDeque;
 use std::io;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-/// Why a connection ended or never got going.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum ConnectionError {
-    /// The peer broke the protocol (bad greeting, reserved flags, oversized frame, incompatible
-    /// socket type, ERROR command, ...).
-    Protocol(ZmtpError),
-    /// The stream failed.
-    Io(Arc<io::Error>),
-    /// The greeting and handshake did not finish within HANDSHAKE_IVL.
-    HandshakeTimeout,
-    /// The peer closed the connection.
-    PeerClosed,
-    /// The socket refused the peer after a good handshake (e.g. a second peer for PAIR).
-    Rejected(&'static str),
-}
-
-impl fmt::Display for ConnectionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConnectionError::Protocol(e) => write!(f, "protocol error: {e}"),
-            ConnectionError::Io(e) => write!(f, "i/o error: {e}"),
-            ConnectionError::HandshakeTimeout => f.write_str("handshake timed out"),
-            ConnectionError::PeerClosed => f.write_str("peer closed the connection"),
-            ConnectionError::Rejected(why) => write!(f, "peer rejected: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for ConnectionError {}
-
-impl From<ZmtpError> for ConnectionError {
-    fn from(e: ZmtpError) -> Self {
-        match e {
-            ZmtpError::HandshakeTimeout => ConnectionError::HandshakeTimeout,
-            e => ConnectionError::Protocol(e),
-        }
-    }
-}
-
-impl From<io::Error> for ConnectionError {
-    fn from(e: io::Error) -> Self {
-        ConnectionError::Io(Arc::new(e))
-    }
-}
+/// How many events a monitor holds unread before it starts counting missed ones.
+pub const MONITOR_CAPACITY: usize = 1024;
 
 /// One event of a socket's life, as `zmq_socket_monitor` reports them.
 #[derive(Debug, Clone)]
@@ -118,4 +84,209 @@ pub enum SocketEvent {
         /// The endpoint that was bound.
         endpoint: Endpoint,
     },
+    /// The monitor was full: this many events happened here and were not kept.
+    Missed {
+        /// How many.
+        count: u64,
+    },
+}
+
+/// What the socket side and the monitor share.
+#[derive(Debug, Default)]
+struct Shared {
+    queue: Mutex<Events>,
+    waiter: AtomicWaker,
+}
+
+#[derive(Debug, Default)]
+struct Events {
+    events: VecDeque<SocketEvent>,
+    /// The monitor was dropped: stop collecting.
+    closed: bool,
+    /// The socket side is gone: the stream ends once drained.
+    ended: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Events> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The events of one socket, as returned by its `monitor()`: a [`Stream`] of [`SocketEvent`]s
+/// (also readable with [`recv`](Self::recv) and [`try_recv`](Self::try_recv)). It holds up to
+/// [`MONITOR_CAPACITY`] unread events; beyond that, events are counted instead of kept and the
+/// count arrives as [`SocketEvent::Missed`] where they would have been. The stream ends when the
+/// socket (and every connection it had) is gone, or when a newer `monitor()` replaces it.
+#[derive(Debug)]
+pub struct Monitor {
+    shared: Arc<Shared>,
+}
+
+impl Monitor {
+    /// The next event, waiting for one; `None` once the stream has ended.
+    ///
+    /// Cancel safety: an event is taken only when this returns it, so a cancelled `recv` loses
+    /// nothing.
+    pub async fn recv(&mut self) -> Option<SocketEvent> {
+        std::future::poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_recv(&mut self) -> Option<SocketEvent> {
+        self.shared.lock().events.pop_front()
+    }
+
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<SocketEvent>> {
+        let mut queue = self.shared.lock();
+        if let Some(event) = queue.events.pop_front() {
+            return Poll::Ready(Some(event));
+        }
+        if queue.ended {
+            return Poll::Ready(None);
+        }
+        self.shared.waiter.register(cx.waker());
+        Poll::Pending
+    }
+}
+
+impl Stream for Monitor {
+    type Item = SocketEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SocketEvent>> {
+        self.get_mut().poll_event(cx)
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        let mut queue = self.shared.lock();
+        queue.closed = true;
+        queue.events.clear();
+    }
+}
+
+/// Where a socket and its tasks report events: cheap to clone, and free when no monitor is
+/// listening (the event is not even built).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Emitter {
+    target: Arc<Mutex<Option<Arc<Shared>>>>,
+}
+
+impl Emitter {
+    /// Starts a new monitor; the one before it, if any, ends.
+    pub fn monitor(&self) -> Monitor {
+        let shared = Arc::new(Shared::default());
+        let old = self.lock().replace(shared.clone());
+        if let Some(old) = old {
+            end(&old);
+        }
+        Monitor { shared }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<Shared>>> {
+        self.target.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reports an event, built only if a monitor is listening.
+    pub fn emit(&self, event: impl FnOnce() -> SocketEvent) {
+        let target = self.lock();
+        let Some(shared) = target.as_ref() else {
+            return;
+        };
+        let mut queue = shared.lock();
+        if queue.closed {
+            return;
+        }
+        if queue.events.len() < MONITOR_CAPACITY {
+            queue.events.push_back(event());
+        } else if let Some(SocketEvent::Missed { count }) = queue.events.back_mut() {
+            *count += 1;
+        } else {
+            // One slot beyond the capacity holds the count of what follows.
+            queue.events.push_back(SocketEvent::Missed { count: 1 });
+        }
+        drop(queue);
+        shared.waiter.wake();
+    }
+}
+
+/// Ends a monitor's stream (once drained).
+fn end(shared: &Shared) {
+    shared.lock().ended = true;
+    shared.waiter.wake();
+}
+
+impl Emitter {
+    /// The socket and all its tasks are gone: the monitor's stream ends once drained.
+    pub fn end(&self) {
+        if let Some(shared) = self.lock().take() {
+            end(&shared);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    fn listening(n: u16) -> SocketEvent {
+        SocketEvent::Listening {
+            endpoint: format!("tcp://127.0.0.1:{n}").parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn overflow_is_counted_in_place_and_the_stream_ends() {
+        let emitter = Emitter::default();
+        emitter.emit(|| listening(1)); // nobody listens: not kept
+        let mut monitor = emitter.monitor();
+        let total = MONITOR_CAPACITY + 10;
+        for n in 0..total {
+            emitter.emit(|| listening(n as u16));
+        }
+        for _ in 0..MONITOR_CAPACITY {
+            assert!(matches!(
+                monitor.try_recv(),
+                Some(SocketEvent::Listening { .. })
+            ));
+        }
+        assert!(matches!(
+            monitor.try_recv(),
+            Some(SocketEvent::Missed { count: 10 })
+        ));
+        // Room again: events are kept again.
+        emitter.emit(|| listening(9));
+        assert!(matches!(
+            monitor.try_recv(),
+            Some(SocketEvent::Listening { .. })
+        ));
+        assert!(monitor.try_recv().is_none());
+        emitter.emit(|| listening(10));
+        emitter.end();
+        emitter.emit(|| listening(11)); // after the end: not kept
+        futures::executor::block_on(async {
+            assert!(matches!(
+                monitor.next().await,
+                Some(SocketEvent::Listening { .. })
+            ));
+            assert!(
+                monitor.next().await.is_none(),
+                "the stream ends with the socket"
+            );
+        });
+    }
+
+    #[test]
+    fn a_new_monitor_replaces_the_old_one() {
+        let emitter = Emitter::default();
+        let mut first = emitter.monitor();
+        let mut second = emitter.monitor();
+        emitter.emit(|| listening(1));
+        futures::executor::block_on(async {
+            assert!(first.recv().await.is_none());
+            assert!(second.recv().await.is_some());
+        });
+    }
 }

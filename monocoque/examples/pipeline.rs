@@ -46,13 +46,13 @@ mod with_async_std {
     const WAIT: Duration = Duration::from_secs(10);
 
     /// Waits until `count` handshakes have completed on a monitored socket.
-    async fn handshakes(events: &flume::Receiver<SocketEvent>, count: usize) {
+    async fn handshakes(events: &mut monocoque::Monitor, count: usize) {
         let mut done = 0;
         while done < count {
-            match async_std::future::timeout(WAIT, events.recv_async()).await {
-                Ok(Ok(SocketEvent::HandshakeSucceeded { .. })) => done += 1,
-                Ok(Ok(_)) => {}
-                Ok(Err(_)) | Err(_) => panic!("only {done} of {count} peers connected in time"),
+            match async_std::future::timeout(WAIT, events.recv()).await {
+                Ok(Some(SocketEvent::HandshakeSucceeded { .. })) => done += 1,
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!("only {done} of {count} peers connected in time"),
             }
         }
     }
@@ -88,7 +88,7 @@ mod with_async_std {
 
         // The ventilator hands out tasks; it binds too, and watches workers arrive.
         let mut ventilator = PushSocket::new(&ctx);
-        let arrivals = ventilator.monitor();
+        let mut arrivals = ventilator.monitor();
         let tasks_endpoint = ventilator.bind("tcp://127.0.0.1:*").await?;
         println!("ventilator on {tasks_endpoint}, sink on {sink_endpoint}");
 
@@ -101,10 +101,10 @@ mod with_async_std {
 
         // The ventilator's line to the sink, for the start-of-batch signal.
         let mut to_sink = PushSocket::new(&ctx);
-        let sink_link = to_sink.monitor();
+        let mut sink_link = to_sink.monitor();
         to_sink.connect(&sink_endpoint).await?;
-        handshakes(&sink_link, 1).await;
-        handshakes(&arrivals, WORKERS).await;
+        handshakes(&mut sink_link, 1).await;
+        handshakes(&mut arrivals, WORKERS).await;
         println!("ventilator: {WORKERS} workers connected, sending {TASKS} tasks");
 
         to_sink.send(format!("START {TASKS}")).await?;

@@ -23,17 +23,20 @@
 //! ```
 
 pub use monocoque_core::endpoint::ToEndpoint;
-pub use monocoque_runtime::{self as runtime, Runtime, RuntimeHandle};
 pub use monocoque_core::transport::Transport;
 pub use monocoque_core::{
-    Endpoint, EndpointError, Error, Message, MessageBuilder, Result, SocketOption, SocketOptions,
-    SocketType, TrySendError,
+    Endpoint, EndpointError, Error, Message, MessageBuilder, Result, SendError, SocketOption,
+    SocketOptions, SocketType,
 };
+pub use monocoque_runtime::{self as runtime, Runtime, RuntimeHandle};
 pub use monocoque_zmtp::proto::ZmtpError;
+pub use monocoque_zmtp::socket::{
+    self, FairQueued, Kind, RecvHalf, RoundRobin, SendFuture, SendHalf, Socket, Splittable,
+};
 pub use monocoque_zmtp::{
-    ConnectionError, Context, DealerSocket, PairSocket, ProxyCommand, ProxySocket, ProxyStatistics,
-    PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket, RouterSocket, SocketEvent, SubSocket,
-    XPubSocket, XSubSocket, proxy, proxy_steerable, proxy_with_capture,
+    ConnectionError, Context, DealerSocket, Monitor, PairSocket, ProxyCommand, ProxySocket,
+    ProxyStatistics, PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket, RouterSocket,
+    SocketEvent, SubSocket, XPubSocket, XSubSocket, proxy, proxy_steerable, proxy_with_capture,
 };
 
 /// Contexts on tokio.

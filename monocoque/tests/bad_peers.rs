@@ -67,12 +67,12 @@ fn raw_peer(port: u16, bytes: Vec<u8>) -> std::thread::JoinHandle<bool> {
 /// Waits for the first monitor event that `pick` accepts and returns what it extracted.
 async fn wait_event<T>(
     ctx: &Context,
-    events: &flume::Receiver<SocketEvent>,
+    events: &mut monocoque::Monitor,
     mut pick: impl FnMut(SocketEvent) -> Option<T>,
 ) -> T {
     within(ctx, async {
         loop {
-            let event = events.recv_async().await.expect("monitor closed");
+            let event = events.recv().await.expect("monitor closed");
             if let Some(t) = pick(event) {
                 return t;
             }
@@ -90,7 +90,7 @@ async fn still_serves(ctx: &Context, pull: &mut PullSocket, endpoint: &Endpoint)
     assert_eq!(msg, Message::from("still here"));
 }
 
-async fn bound_pull(ctx: &Context) -> (PullSocket, flume::Receiver<SocketEvent>, Endpoint) {
+async fn bound_pull(ctx: &Context) -> (PullSocket, monocoque::Monitor, Endpoint) {
     let mut pull = PullSocket::new(ctx);
     let events = pull.monitor();
     pull.set_option(SocketOption::MaxMsgSize(Some(1024)))
@@ -100,11 +100,11 @@ async fn bound_pull(ctx: &Context) -> (PullSocket, flume::Receiver<SocketEvent>,
 }
 
 async fn wrong_greeting(ctx: Context) {
-    let (mut pull, events, endpoint) = bound_pull(&ctx).await;
+    let (mut pull, mut events, endpoint) = bound_pull(&ctx).await;
     let mut http = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
     http.resize(64, b' ');
     let peer = raw_peer(port_of(&endpoint), http);
-    let error = wait_event(&ctx, &events, |e| match e {
+    let error = wait_event(&ctx, &mut events, |e| match e {
         SocketEvent::HandshakeFailed { error, .. } => Some(error),
         _ => None,
     })
@@ -121,12 +121,12 @@ async fn wrong_greeting(ctx: Context) {
 }
 
 async fn reserved_flag_bits(ctx: Context) {
-    let (mut pull, events, endpoint) = bound_pull(&ctx).await;
+    let (mut pull, mut events, endpoint) = bound_pull(&ctx).await;
     let mut bytes = greeting();
     bytes.extend(ready("PUSH"));
     bytes.extend([0x08, 0x01, b'x']); // flags with bit 3 set
     let peer = raw_peer(port_of(&endpoint), bytes);
-    let error = wait_event(&ctx, &events, |e| match e {
+    let error = wait_event(&ctx, &mut events, |e| match e {
         SocketEvent::Disconnected { error, .. } => error,
         _ => None,
     })
@@ -143,14 +143,14 @@ async fn reserved_flag_bits(ctx: Context) {
 }
 
 async fn frame_over_maxmsgsize(ctx: Context) {
-    let (mut pull, events, endpoint) = bound_pull(&ctx).await;
+    let (mut pull, mut events, endpoint) = bound_pull(&ctx).await;
     let mut bytes = greeting();
     bytes.extend(ready("PUSH"));
     // A long frame announcing 1 GiB; only the header is sent: the limit must trip on it.
     bytes.push(0x02);
     bytes.extend((1u64 << 30).to_be_bytes());
     let peer = raw_peer(port_of(&endpoint), bytes);
-    let error = wait_event(&ctx, &events, |e| match e {
+    let error = wait_event(&ctx, &mut events, |e| match e {
         SocketEvent::Disconnected { error, .. } => error,
         _ => None,
     })
@@ -167,11 +167,11 @@ async fn frame_over_maxmsgsize(ctx: Context) {
 }
 
 async fn incompatible_socket_type(ctx: Context) {
-    let (mut pull, events, endpoint) = bound_pull(&ctx).await;
+    let (mut pull, mut events, endpoint) = bound_pull(&ctx).await;
     let mut bytes = greeting();
     bytes.extend(ready("PUB"));
     let peer = raw_peer(port_of(&endpoint), bytes);
-    let error = wait_event(&ctx, &events, |e| match e {
+    let error = wait_event(&ctx, &mut events, |e| match e {
         SocketEvent::HandshakeFailed { error, .. } => Some(error),
         _ => None,
     })
@@ -191,12 +191,12 @@ async fn incompatible_socket_type(ctx: Context) {
 /// event that says why.
 async fn silent_peer_times_out(ctx: Context) {
     let mut pull = PullSocket::new(&ctx);
-    let events = pull.monitor();
+    let mut events = pull.monitor();
     pull.set_option(SocketOption::HandshakeIvl(Some(Duration::from_millis(200))))
         .unwrap();
     let endpoint = pull.bind("tcp://127.0.0.1:*").await.unwrap();
     let peer = raw_peer(port_of(&endpoint), Vec::new());
-    let error = wait_event(&ctx, &events, |e| match e {
+    let error = wait_event(&ctx, &mut events, |e| match e {
         SocketEvent::HandshakeFailed { error, .. } => Some(error),
         _ => None,
     })

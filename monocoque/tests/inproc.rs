@@ -142,13 +142,13 @@ async fn publish_subscribe(ctx: Context) {
 async fn refusals_and_unbind(ctx: Context) {
     let ep = name("refuse");
     let mut pair = PairSocket::new(&ctx);
-    let events = pair.monitor();
+    let mut events = pair.monitor();
     pair.bind(ep.as_str()).await.unwrap();
     let mut wrong = PushSocket::new(&ctx);
     wrong.connect(ep.as_str()).await.unwrap();
     let error = within(&ctx, async {
         loop {
-            if let SocketEvent::HandshakeFailed { error, .. } = events.recv_async().await.unwrap() {
+            if let SocketEvent::HandshakeFailed { error, .. } = events.recv().await.unwrap() {
                 return error;
             }
         }

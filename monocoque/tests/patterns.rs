@@ -15,11 +15,11 @@ use std::io::{Read, Write};
 use std::time::Duration;
 use support::*;
 
-async fn handshakes(ctx: &Context, events: &flume::Receiver<SocketEvent>, n: usize) {
+async fn handshakes(ctx: &Context, events: &mut monocoque::Monitor, n: usize) {
     let mut seen = 0;
     within(ctx, async {
         while seen < n {
-            if let SocketEvent::HandshakeSucceeded { .. } = events.recv_async().await.unwrap() {
+            if let SocketEvent::HandshakeSucceeded { .. } = events.recv().await.unwrap() {
                 seen += 1;
             }
         }
@@ -210,7 +210,7 @@ async fn router_serves_a_thousand_dealers(ctx: Context) {
 
 async fn router_handover(ctx: Context) {
     let mut router = RouterSocket::new(&ctx);
-    let events = router.monitor();
+    let mut events = router.monitor();
     let endpoint = router.bind("tcp://127.0.0.1:*").await.unwrap();
     let named = |ctx: &Context| {
         let mut d = DealerSocket::new(ctx);
@@ -220,13 +220,13 @@ async fn router_handover(ctx: Context) {
     };
     let mut first = named(&ctx);
     first.connect(&endpoint).await.unwrap();
-    handshakes(&ctx, &events, 1).await;
+    handshakes(&ctx, &mut events, 1).await;
     // Without handover the second "dup" is refused and the first keeps the id.
     let mut second = named(&ctx);
     second.connect(&endpoint).await.unwrap();
     within(&ctx, async {
         loop {
-            if let SocketEvent::HandshakeFailed { error, .. } = events.recv_async().await.unwrap() {
+            if let SocketEvent::HandshakeFailed { error, .. } = events.recv().await.unwrap() {
                 assert!(matches!(error, monocoque::ConnectionError::Rejected(_)));
                 break;
             }
@@ -249,7 +249,7 @@ async fn router_handover(ctx: Context) {
     let endpoint2 = router.bind("tcp://127.0.0.1:*").await.unwrap();
     let mut third = named(&ctx);
     third.connect(&endpoint2).await.unwrap();
-    handshakes(&ctx, &events, 1).await;
+    handshakes(&ctx, &mut events, 1).await;
     router
         .send(Message::from_frames(["dup", "two"]))
         .await
@@ -264,13 +264,13 @@ async fn pub_drops_at_hwm_while_push_waits(ctx: Context) {
     // PUB: a subscriber that does not read loses messages beyond the HWMs; send never waits.
     let mut publisher = PubSocket::new(&ctx);
     publisher.set_option(SocketOption::SndHwm(10)).unwrap();
-    let events = publisher.monitor();
+    let mut events = publisher.monitor();
     let endpoint = publisher.bind("tcp://127.0.0.1:*").await.unwrap();
     let mut sub = SubSocket::new(&ctx);
     sub.set_option(SocketOption::RcvHwm(10)).unwrap();
     sub.subscribe("").unwrap();
     sub.connect(&endpoint).await.unwrap();
-    handshakes(&ctx, &events, 1).await;
+    handshakes(&ctx, &mut events, 1).await;
     // Publish until the subscription has arrived, then empty the subscriber.
     within(&ctx, async {
         loop {
@@ -529,12 +529,12 @@ async fn immediate_skips_endpoints_not_connected(ctx: Context) {
         .port();
     let mut push = PushSocket::new(&ctx);
     push.set_option(SocketOption::Immediate(true)).unwrap();
-    let events = push.monitor();
+    let mut events = push.monitor();
     push.connect(format!("tcp://127.0.0.1:{dead_port}").as_str())
         .await
         .unwrap();
     push.connect(&live).await.unwrap();
-    handshakes(&ctx, &events, 1).await;
+    handshakes(&ctx, &mut events, 1).await;
     for i in 0..10u8 {
         push.send(vec![i]).await.unwrap();
     }

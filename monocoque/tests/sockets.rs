@@ -95,11 +95,11 @@ async fn round_robin_over_two_pullers(ctx: Context) {
     }
 }
 
-async fn wait_handshakes(ctx: &Context, events: &mut flume::Receiver<SocketEvent>, n: usize) {
+async fn wait_handshakes(ctx: &Context, events: &mut monocoque::Monitor, n: usize) {
     let mut seen = 0;
     within(ctx, async {
         while seen < n {
-            if let SocketEvent::HandshakeSucceeded { .. } = events.recv_async().await.unwrap() {
+            if let SocketEvent::HandshakeSucceeded { .. } = events.recv().await.unwrap() {
                 seen += 1;
             }
         }
@@ -162,7 +162,7 @@ async fn close_delivers_what_was_queued_before_the_peer_came(ctx: Context) {
 
 async fn pair_both_ways_and_refuses_a_second_peer(ctx: Context) {
     let mut a = PairSocket::new(&ctx);
-    let events = a.monitor();
+    let mut events = a.monitor();
     let endpoint = a.bind("tcp://127.0.0.1:*").await.unwrap();
     let mut b = PairSocket::new(&ctx);
     b.connect(&endpoint).await.unwrap();
@@ -177,7 +177,7 @@ async fn pair_both_ways_and_refuses_a_second_peer(ctx: Context) {
     c.connect(&endpoint).await.unwrap();
     within(&ctx, async {
         loop {
-            if let SocketEvent::HandshakeFailed { error, .. } = events.recv_async().await.unwrap() {
+            if let SocketEvent::HandshakeFailed { error, .. } = events.recv().await.unwrap() {
                 assert!(matches!(error, monocoque::ConnectionError::Rejected(_)));
                 break;
             }

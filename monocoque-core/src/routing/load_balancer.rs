@@ -57,17 +57,17 @@ impl<P: Copy + Eq + Hash> LoadBalancer<P> {
         true
     }
 
-    /// Removes `peer`. False when it was not there. The peer the cursor designates stays the
-    /// next one tried (or, if `peer` was that one, the peer after it).
-    pub fn remove(&mut self, peer: P) -> bool {
-        let Some(pos) = self.peers.iter().position(|&p| p == peer) else {
-            return false;
-        };
+    /// Removes `peer` and returns the position it had in [`peers`](Self::peers) (`None` when
+    /// it was not there), for callers that keep a vector in the same order. The peer the
+    /// cursor designates stays the next one tried (or, if `peer` was that one, the peer after
+    /// it).
+    pub fn remove(&mut self, peer: P) -> Option<usize> {
+        let pos = self.peers.iter().position(|&p| p == peer)?;
         self.peers.remove(pos);
         if pos < self.cursor {
             self.cursor -= 1;
         }
-        true
+        Some(pos)
     }
 
     /// The first peer, starting at the cursor and going round once, for which `is_ready`
@@ -156,7 +156,7 @@ mod tests {
     fn empty_and_none_ready() {
         let mut lb = LoadBalancer::<u64>::new();
         assert_eq!(lb.next_ready(|_| true), None);
-        assert!(!lb.remove(1));
+        assert_eq!(lb.remove(1), None);
         let mut lb = with(&[1, 2]);
         assert_eq!(lb.next_ready(|_| false), None);
         assert_eq!(
@@ -178,7 +178,7 @@ mod tests {
         let mut lb = with(&[1, 2, 3, 4]);
         assert_eq!(take(&mut lb, 2), [1, 2]);
         // The cursor designates 3; removing 1 (before it) must not skip 3.
-        assert!(lb.remove(1));
+        assert_eq!(lb.remove(1), Some(0));
         assert_eq!(take(&mut lb, 4), [3, 4, 2, 3]);
     }
 
@@ -186,12 +186,12 @@ mod tests {
     fn removal_at_and_after_cursor() {
         let mut lb = with(&[1, 2, 3, 4]);
         assert_eq!(take(&mut lb, 2), [1, 2]);
-        assert!(lb.remove(3)); // the designated peer: its successor comes next
+        assert_eq!(lb.remove(3), Some(2)); // the designated peer: its successor comes next
         assert_eq!(take(&mut lb, 1), [4]);
-        assert!(lb.remove(4)); // cursor wrapped to the end: back to the start
+        assert_eq!(lb.remove(4), Some(2)); // cursor wrapped to the end: back to the start
         assert_eq!(take(&mut lb, 3), [1, 2, 1]);
-        assert!(lb.remove(2));
-        assert!(lb.remove(1));
+        assert_eq!(lb.remove(2), Some(1));
+        assert_eq!(lb.remove(1), Some(0));
         assert!(lb.is_empty());
         assert_eq!(lb.next_ready(|_| true), None);
         lb.add(9);
@@ -233,7 +233,7 @@ mod tests {
                     Op::Remove(p) => {
                         let had = present.iter().any(|&(_, q)| q == p);
                         present.retain(|&(_, q)| q != p);
-                        prop_assert_eq!(lb.remove(p), had);
+                        prop_assert_eq!(lb.remove(p).is_some(), had);
                     }
                     Op::Next(mask) => {
                         let ready = |p: u64| mask & (1 << p) != 0;

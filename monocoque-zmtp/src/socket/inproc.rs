@@ -7,61 +7,69 @@
 //! as a finished ZMTP handshake would, and starts one forwarding task per direction that moves
 //! the items of one socket's queue for the peer into the other socket's inbound queue.
 
-use super::queue;
-use super::shared::{Attached, EndpointKey, InEvent, Inbound, Outbound, PeerId, PeerTx};
-use super::tasks::ConnParams;
-use crate::monitor::{ConnectionError, SocketEvent};
+use super::connection::ConnParams;
+use super::peers::{Attach, Attached, EndpointKey, PeerTx};
+use crate::error::ConnectionError;
+use crate::link::queue;
+use crate::link::{Inbound, Outbound, PeerId, Shutdown, Stop};
+use crate::monitor::SocketEvent;
 use crate::proto::ZmtpError;
 use bytes::Bytes;
 use futures::future::{Either, select};
 use hashbrown::HashMap;
 use monocoque_core::{Endpoint, Message, Result, SocketType};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
 
 /// The inproc names of one context.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct InprocRegistry {
     names: Mutex<HashMap<String, NameState>>,
 }
 
+#[derive(Debug)]
 enum NameState {
-    Bound(Box<Binder>),
+    Bound(Binder),
     /// Connects waiting for a bind.
     Waiting(Vec<Connector>),
 }
 
 /// A bound name: what a connector needs to make the binder's side of a new connection.
+#[derive(Debug)]
 struct Binder {
-    params: WeakParams,
+    params: Weak<ConnParams>,
     origin: EndpointKey,
-    shutdown: flume::Receiver<()>,
+    /// The bound endpoint's signal.
+    shutdown: Shutdown,
 }
 
 /// A connect (its socket's side, made at `connect` time, queue included).
+#[derive(Debug)]
 pub(crate) struct Connector {
-    pub params: WeakParams,
+    pub params: Weak<ConnParams>,
     pub peer: PeerId,
     pub origin: EndpointKey,
     pub outbound: Option<queue::Receiver<Outbound>>,
-    pub shutdown: flume::Receiver<()>,
+    /// The connecting endpoint's signal.
+    pub shutdown: Shutdown,
 }
 
 /// One side of a connection about to be joined.
 struct Side {
-    params: ConnParams,
+    params: Arc<ConnParams>,
     /// This socket's id for the other socket.
     peer: PeerId,
     origin: EndpointKey,
     /// The queue to create the peer entry with (binder side only: a connector's exists).
     tx: Option<PeerTx>,
     outbound: Option<queue::Receiver<Outbound>>,
-    shutdown: flume::Receiver<()>,
+    /// This side's connection signal (below its endpoint's).
+    conn: Shutdown,
 }
 
 impl Binder {
     /// Still bound: the socket has not unbound the name nor gone away.
     fn is_live(&self) -> bool {
-        !self.shutdown.is_disconnected()
+        self.shutdown.stopped().is_none() && self.params.strong_count() > 0
     }
 
     /// The binder's side of a new connection; `None` if the binder went away.
@@ -69,12 +77,12 @@ impl Binder {
         let params = self.params.upgrade()?;
         let (tx, outbound) = params.peer_queue();
         Some(Side {
-            peer: params.shared.next_peer_id(),
+            peer: params.peers.next_id(),
             params,
             origin: self.origin,
             tx,
             outbound,
-            shutdown: self.shutdown.clone(),
+            conn: self.shutdown.child(),
         })
     }
 }
@@ -82,7 +90,7 @@ impl Binder {
 impl Connector {
     /// The connector's side; `None` if its socket went away or disconnected meanwhile.
     fn into_side(self) -> Option<Side> {
-        if self.shutdown.is_disconnected() {
+        if self.shutdown.stopped().is_some() {
             return None;
         }
         Some(Side {
@@ -91,7 +99,7 @@ impl Connector {
             origin: self.origin,
             tx: None,
             outbound: self.outbound,
-            shutdown: self.shutdown,
+            conn: self.shutdown.child(),
         })
     }
 }
@@ -105,41 +113,38 @@ impl InprocRegistry {
     pub fn bind(
         &self,
         name: &str,
-        params: &ConnParams,
+        params: &Arc<ConnParams>,
         origin: EndpointKey,
-        shutdown: flume::Receiver<()>,
+        shutdown: Shutdown,
     ) -> Result<()> {
         let binder = Binder {
-            params: params.weak(),
+            params: Arc::downgrade(params),
             origin,
             shutdown,
         };
-        let waiting = {
-            let mut names = self.names();
-            match names.get(name) {
-                Some(NameState::Bound(b)) if b.is_live() => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::AddrInUse,
-                        format!("inproc://{name} is already bound"),
-                    )
-                    .into());
-                }
-                _ => {}
+        let mut names = self.names();
+        if let Some(NameState::Bound(b)) = names.get(name) {
+            if b.is_live() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AddrInUse,
+                    format!("inproc://{name} is already bound"),
+                )
+                .into());
             }
-            match names.insert(name.to_owned(), NameState::Bound(Box::new(binder))) {
-                Some(NameState::Waiting(connectors)) => connectors,
-                _ => Vec::new(),
-            }
+        }
+        let waiting = match names.insert(name.to_owned(), NameState::Bound(binder)) {
+            Some(NameState::Waiting(connectors)) => connectors,
+            _ => Vec::new(),
         };
-        let names = self.names();
-        if let Some(NameState::Bound(binder)) = names.get(name) {
-            let pairs: Vec<(Side, Side)> = (waiting.into_iter())
-                .filter_map(|c| Some((c.into_side()?, binder.new_side()?)))
-                .collect();
-            drop(names);
-            for (connector, bound) in pairs {
-                join(name, connector, bound);
-            }
+        let Some(NameState::Bound(binder)) = names.get(name) else {
+            unreachable!("inserted above");
+        };
+        let pairs: Vec<(Side, Side)> = (waiting.into_iter())
+            .filter_map(|c| Some((c.into_side()?, binder.new_side()?)))
+            .collect();
+        drop(names);
+        for (connector, bound) in pairs {
+            join(name, connector, bound);
         }
         Ok(())
     }
@@ -166,9 +171,9 @@ impl InprocRegistry {
 /// Attaches each side as the other's peer and starts forwarding both ways.
 fn join(name: &str, a: Side, b: Side) {
     let endpoint = Endpoint::Inproc(name.to_owned());
-    let (a_type, b_type) = (a.params.shared.socket_type, b.params.shared.socket_type);
+    let (a_type, b_type) = (a.params.peers.socket_type(), b.params.peers.socket_type());
     let refuse = |side: &Side, error: ConnectionError| {
-        side.params.shared.emit(|| SocketEvent::HandshakeFailed {
+        side.params.emitter.emit(|| SocketEvent::HandshakeFailed {
             endpoint: endpoint.clone(),
             peer_addr: "inproc".into(),
             error,
@@ -179,22 +184,23 @@ fn join(name: &str, a: Side, b: Side) {
             refuse(
                 side,
                 ConnectionError::Protocol(ZmtpError::IncompatibleSocketType {
-                    ours: side.params.shared.socket_type,
+                    ours: side.params.peers.socket_type(),
                     theirs: other.as_str().to_owned(),
                 }),
             );
         }
         return;
     }
-    let attach = |side: &Side, announced: Option<Bytes>| {
-        (side.params.shared)
-            .attach(
-                side.peer,
-                side.origin,
-                side.tx.clone(),
-                announced,
-                side.params.options.router_handover,
-            )
+    let attach = |side: &Side, announced_id: Option<Bytes>| {
+        (side.params.peers)
+            .attach(Attach {
+                peer: side.peer,
+                origin: side.origin,
+                tx: side.tx.clone(),
+                announced_id,
+                handover: side.params.options.router_handover,
+                conn: side.conn.clone(),
+            })
             .map_err(|e| ConnectionError::Rejected(e.reason()))
     };
     let a_attached = match attach(&a, b.params.options.routing_id.clone()) {
@@ -204,16 +210,18 @@ fn join(name: &str, a: Side, b: Side) {
     let b_attached = match attach(&b, a.params.options.routing_id.clone()) {
         Ok(attached) => attached,
         Err(error) => {
-            a.params.shared.remove(a.peer);
+            a.params.peers.remove(a.peer);
             return refuse(&b, error);
         }
     };
     for (side, other) in [(&a, b_type), (&b, a_type)] {
-        side.params.shared.emit(|| SocketEvent::HandshakeSucceeded {
-            endpoint: endpoint.clone(),
-            peer_addr: "inproc".into(),
-            peer_type: other,
-        });
+        side.params
+            .emitter
+            .emit(|| SocketEvent::HandshakeSucceeded {
+                endpoint: endpoint.clone(),
+                peer_addr: "inproc".into(),
+                peer_type: other,
+            });
     }
     let runtime = a.params.runtime.clone();
     let (a_to_b, b_to_a) = (
@@ -227,17 +235,21 @@ fn join(name: &str, a: Side, b: Side) {
 /// One direction of an inproc connection: `from`'s queue for the peer into `to`'s inbound.
 struct Direction {
     endpoint: Endpoint,
-    from: ConnParams,
+    from: Arc<ConnParams>,
     queue: Option<queue::Receiver<Outbound>>,
-    from_shutdown: flume::Receiver<()>,
     /// What `from` sends first: probe, welcome message, subscriptions.
-    greeting: Vec<InEvent>,
-    to: ConnParams,
+    greeting: Vec<Outbound>,
+    to: Arc<ConnParams>,
     /// `to`'s id for `from`.
     to_peer: PeerId,
-    /// The routing id `to` gave `from` (ROUTER).
-    to_routing_id: Option<Bytes>,
-    to_shutdown: flume::Receiver<()>,
+    /// The routing id `to` gave `from` (ROUTER), put in front of every message.
+    prefix: Option<Bytes>,
+    /// The two sides' connection signals: stopping either ends both directions.
+    from_conn: Shutdown,
+    to_conn: Shutdown,
+    /// This task's own nodes below them (one waiter per node).
+    from_stop: Shutdown,
+    to_stop: Shutdown,
 }
 
 impl Direction {
@@ -250,18 +262,18 @@ impl Direction {
     ) -> Self {
         let options = &from.params.options;
         let mut greeting = Vec::new();
-        match from.params.shared.socket_type {
+        match from.params.peers.socket_type() {
             SocketType::Router | SocketType::Dealer if options.probe_router => {
-                greeting.push(InEvent::Message(Message::single(Bytes::new())));
+                greeting.push(Outbound::Message(Message::single(Bytes::new())));
             }
             SocketType::XPub => {
                 if let Some(welcome) = &options.xpub_welcome_msg {
-                    greeting.push(InEvent::Message(Message::single(welcome.clone())));
+                    greeting.push(Outbound::Message(Message::single(welcome.clone())));
                 }
             }
             SocketType::Sub | SocketType::XSub => {
                 let topics = from_attached.subscriptions.iter().cloned();
-                greeting.extend(topics.map(InEvent::Subscribe));
+                greeting.extend(topics.map(Outbound::Subscribe));
             }
             _ => {}
         }
@@ -269,65 +281,67 @@ impl Direction {
             endpoint: endpoint.clone(),
             from: from.params.clone(),
             queue: from.outbound.clone(),
-            from_shutdown: from.shutdown.clone(),
             greeting,
             to: to.params.clone(),
             to_peer: to.peer,
-            to_routing_id: to_attached.routing_id.clone(),
-            to_shutdown: to.shutdown.clone(),
+            prefix: to_attached.routing_id.clone(),
+            from_conn: from.conn.clone(),
+            to_conn: to.conn.clone(),
+            from_stop: from.conn.child(),
+            to_stop: to.conn.child(),
         }
     }
 
     fn wants_subscriptions(&self) -> bool {
         matches!(
-            self.to.shared.socket_type,
+            self.to.peers.socket_type(),
             SocketType::Pub | SocketType::XPub
         )
     }
 
-    /// Hands one event to `to`; false once `to` is gone.
-    async fn deliver(&self, event: InEvent) -> bool {
-        let Some(inbound) = &self.to.inbound else {
-            return true; // `to` never receives: drop
-        };
-        let item = Inbound {
-            peer: self.to_peer,
-            routing_id: self.to_routing_id.clone(),
-            event,
-        };
-        if self.to.conflate {
-            // CONFLATE: the newest message replaces the one not yet received.
-            return inbound.send_replacing(item).is_ok();
-        }
-        inbound.send(item).await.is_ok()
-    }
-
-    fn convert(&self, item: Outbound) -> Option<InEvent> {
+    /// What an item `from` queued becomes for `to`, if anything.
+    fn convert(&self, item: Outbound) -> Option<Inbound> {
+        let peer = self.to_peer;
         match item {
-            Outbound::Message(msg) => Some(InEvent::Message(msg)),
-            Outbound::Subscribe(topic) if self.wants_subscriptions() => {
-                Some(InEvent::Subscribe(topic))
+            Outbound::Message(mut msg) => {
+                if let Some(prefix) = &self.prefix {
+                    msg.push_front(prefix.clone());
+                }
+                Some(Inbound::Message(peer, msg))
             }
-            Outbound::Cancel(topic) if self.wants_subscriptions() => Some(InEvent::Cancel(topic)),
+            Outbound::Subscribe(topic) if self.wants_subscriptions() => {
+                Some(Inbound::Subscribe(peer, topic))
+            }
+            Outbound::Cancel(topic) if self.wants_subscriptions() => {
+                Some(Inbound::Cancel(peer, topic))
+            }
             Outbound::Subscribe(_) | Outbound::Cancel(_) => None,
         }
     }
 
+    /// Hands one item to `to`; false once `to` is gone.
+    async fn deliver(&self, item: Outbound) -> bool {
+        let (Some(inbound), Some(item)) = (&self.to.inbound, self.convert(item)) else {
+            return true; // `to` never receives this: drop
+        };
+        inbound.send(item).await.is_ok()
+    }
+
     async fn run(mut self) {
-        for event in std::mem::take(&mut self.greeting) {
-            if !self.deliver(event).await {
+        for item in std::mem::take(&mut self.greeting) {
+            if !self.deliver(item).await {
                 return self.end().await;
             }
         }
         loop {
             let stop = select(
-                self.from_shutdown.recv_async(),
-                self.to_shutdown.recv_async(),
+                Box::pin(self.from_stop.wait()),
+                Box::pin(self.to_stop.wait()),
             );
             let next = match &self.queue {
                 Some(queue) => match select(std::pin::pin!(queue.recv()), stop).await {
                     Either::Left((Some(item), _)) => Some(item),
-                    // The queue ended (peer let go) or an endpoint was shut down.
+                    // The queue ended (the socket let go) or a side was stopped.
                     Either::Left((None, _)) | Either::Right(_) => None,
                 },
                 None => {
@@ -336,67 +350,36 @@ impl Direction {
                 }
             };
             let Some(item) = next else { break };
-            self.from.shared.sender_waker.wake();
-            if let Some(event) = self.convert(item) {
-                if !self.deliver(event).await {
-                    break;
-                }
+            if !self.deliver(item).await {
+                break;
             }
         }
         // What `from` queued before going away still goes (libzmq's linger, inproc style).
         if let Some(queue) = self.queue.take() {
             while let Ok(item) = queue.try_recv() {
-                if let Some(event) = self.convert(item) {
-                    if !self.deliver(event).await {
-                        break;
-                    }
+                if !self.deliver(item).await {
+                    break;
                 }
             }
         }
         self.end().await;
     }
 
-    /// `from` is gone for `to`: a publisher drops its subscriptions, and `to` forgets the peer,
-    /// which ends the other direction (its queue closes).
+    /// `from` is gone for `to`: a publisher drops its subscriptions, `to` forgets the peer, and
+    /// the other direction ends too.
     async fn end(self) {
+        self.from_conn.trigger(Stop::Close);
+        self.to_conn.trigger(Stop::Close);
         if self.wants_subscriptions() {
-            self.deliver(InEvent::Left).await;
+            if let Some(inbound) = &self.to.inbound {
+                let _ = inbound.send(Inbound::Left(self.to_peer)).await;
+            }
         }
-        self.to.shared.remove(self.to_peer);
-        self.from.shared.emit(|| SocketEvent::Disconnected {
+        self.to.peers.remove(self.to_peer);
+        self.from.emitter.emit(|| SocketEvent::Disconnected {
             endpoint: self.endpoint.clone(),
             peer_addr: "inproc".into(),
             error: None,
         });
-    }
-}
-
-/// [`ConnParams`] that do not keep their socket alive (held by the registry).
-pub(crate) struct WeakParams {
-    params: ConnParams,
-    alive: Option<flume::WeakSender<()>>,
-}
-
-impl WeakParams {
-    /// The full parameters, if the socket still exists.
-    fn upgrade(&self) -> Option<ConnParams> {
-        let alive = self.alive.as_ref()?.upgrade()?;
-        Some(ConnParams {
-            _alive: Some(alive),
-            ..self.params.clone()
-        })
-    }
-}
-
-impl ConnParams {
-    /// A copy that does not hold the socket's `close` up.
-    pub(crate) fn weak(&self) -> WeakParams {
-        WeakParams {
-            alive: self._alive.as_ref().map(flume::Sender::downgrade),
-            params: ConnParams {
-                _alive: None,
-                ..self.clone()
-            },
-        }
     }
 }

@@ -1,183 +1,219 @@
-//! The sockets. Each type is a thin, typed face over [`core::SocketCore`], which owns endpoints,
-//! connections and queues; the type decides only how messages are spread and gathered.
+//! The sockets: one generic [`Socket<K>`](Socket), where `K` is the socket type ([`Push`],
+//! [`Dealer`], ...), and aliases for each (`PushSocket` = `Socket<Push>`, ...).
+//!
+//! Every socket has the methods of `Socket<K>` (options, bind, connect, unbind, disconnect,
+//! monitor, close); each type adds its own ways to send and receive, in its own module, with
+//! `Stream` and `Sink` implementations, and [`split`](Socket::split) into a [`SendHalf`] and a
+//! [`RecvHalf`] for the types that both send and receive freely (DEALER, ROUTER, PAIR).
+//!
+//! Layout, top to bottom: the type modules (`pipeline`, `pair`, `dealer`, `router`, `req`,
+//! `rep`, `publish`, `subscribe`) hold the socket policy; `outbox` and `inbox` the two
+//! directions of data; `peers` the peer table and the sender's view of it; `base` the
+//! endpoints; `connection` the accept and connect loops and each connection's life; `inproc`
+//! the in-process transport. Below this module are `link` (the queues and signals connections
+//! are driven through) and `engine` (one connection's I/O).
 
-mod core;
-pub(crate) mod inproc;
-pub(crate) mod queue;
-pub(crate) mod shared;
-mod tasks;
-
-/// Methods every socket type has: construction, options, endpoints, monitoring, close.
-macro_rules! socket_common {
-    ($name:ident, $kind:expr, sends: $sends:expr, receives: $receives:expr $(, $field:ident: $value:expr)*) => {
-        impl $name {
-            /// A new socket on `ctx`'s runtime and transports, with default options.
-            #[must_use]
-            pub fn new(ctx: &$crate::Context) -> Self {
-                Self {
-                    core: super::core::SocketCore::new(ctx, $kind, $sends, $receives),
-                    $($field: $value,)*
-                }
-            }
-
-            /// The socket type.
-            #[must_use]
-            pub fn socket_type(&self) -> monocoque_core::SocketType {
-                self.core.socket_type()
-            }
-
-            /// The current options.
-            #[must_use]
-            pub fn options(&self) -> &monocoque_core::SocketOptions {
-                self.core.options()
-            }
-
-            /// Sets an option; it applies to endpoints bound or connected afterwards (HWMs,
-            /// reconnect, handshake) or at once (timeouts), as in libzmq.
-            pub fn set_option(&mut self, option: monocoque_core::SocketOption) -> monocoque_core::Result<()> {
-                self.core.set_option(option)
-            }
-
-            /// Listens on `endpoint` (`tcp://127.0.0.1:*` picks a port) and returns the endpoint
-            /// actually bound. One socket may bind and connect many endpoints of any transport.
-            pub async fn bind(&mut self, endpoint: impl monocoque_core::endpoint::ToEndpoint) -> monocoque_core::Result<monocoque_core::Endpoint> {
-                self.core.bind(endpoint).await
-            }
-
-            /// Connects to `endpoint` in the background and returns at once. The connection is
-            /// retried every RECONNECT_IVL (backing off to RECONNECT_IVL_MAX) until it is made,
-            /// and remade after any failure.
-            pub async fn connect(&mut self, endpoint: impl monocoque_core::endpoint::ToEndpoint) -> monocoque_core::Result<()> {
-                self.core.connect(endpoint).await
-            }
-
-            /// Stops listening on a bound endpoint (written as bound or as requested) and closes
-            /// the connections accepted through it.
-            pub fn unbind(&mut self, endpoint: impl monocoque_core::endpoint::ToEndpoint) -> monocoque_core::Result<()> {
-                self.core.unbind(endpoint)
-            }
-
-            /// Stops connecting to `endpoint` and closes its connection; messages queued for it
-            /// are written for at most LINGER.
-            pub fn disconnect(&mut self, endpoint: impl monocoque_core::endpoint::ToEndpoint) -> monocoque_core::Result<()> {
-                self.core.disconnect(endpoint)
-            }
-
-            /// Starts reporting [`SocketEvent`]s on the returned channel (replacing any earlier
-            /// monitor). Events are dropped while the channel is full.
-            pub fn monitor(&mut self) -> flume::Receiver<$crate::SocketEvent> {
-                self.core.monitor()
-            }
-
-            /// Closes the socket: stops all endpoints and waits until queued messages have been
-            /// written, for at most LINGER (forever by default, as in libzmq). Dropping the socket
-            /// does the same in the background.
-            pub async fn close(self) {
-                self.core.close().await
-            }
-        }
-
-        impl std::fmt::Debug for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($name)).finish_non_exhaustive()
-            }
-        }
-    };
-}
-
-/// Sending methods for socket types that round-robin over their peers and never drop.
-macro_rules! socket_send {
-    ($name:ident) => {
-        impl $name {
-            /// Sends a message to the next peer with room, waiting while every peer is at SNDHWM
-            /// or there is no peer yet (up to SNDTIMEO). Never drops the message.
-            pub async fn send(
-                &mut self,
-                msg: impl Into<monocoque_core::Message>,
-            ) -> monocoque_core::Result<()> {
-                self.core.send(msg.into()).await.map(|_| ())
-            }
-
-            /// Queues a message without waiting; when no peer has room, fails with
-            /// [`Error::WouldBlock`](monocoque_core::Error::WouldBlock) and hands the message back.
-            pub fn try_send(
-                &mut self,
-                msg: impl Into<monocoque_core::Message>,
-            ) -> monocoque_core::Result<(), monocoque_core::TrySendError> {
-                self.core.try_send(msg.into()).map(|_| ())
-            }
-        }
-    };
-}
-
-/// Receiving methods for fair-queued socket types.
-macro_rules! socket_recv {
-    ($name:ident) => {
-        impl $name {
-            /// Receives the next message from any peer (fair-queued), waiting up to RCVTIMEO.
-            pub async fn recv(&mut self) -> monocoque_core::Result<monocoque_core::Message> {
-                self.core.recv().await
-            }
-
-            /// Receives a message if one is waiting, else fails with
-            /// [`Error::WouldBlock`](monocoque_core::Error::WouldBlock).
-            pub fn try_recv(&mut self) -> monocoque_core::Result<monocoque_core::Message> {
-                self.core.try_recv()
-            }
-        }
-    };
-}
-
-/// [`ProxySocket`](crate::ProxySocket) for socket types that receive plain messages through
-/// `core` (or receive nothing) and send with their own `send` (or cannot send).
-macro_rules! proxy_socket {
-    ($name:ident, recv: $recv:tt, send: $send:tt) => {
-        impl $crate::ProxySocket for $name {
-            fn poll_recv(
-                &mut self,
-                cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<monocoque_core::Result<monocoque_core::Message>> {
-                proxy_socket!(@recv $recv, self, cx)
-            }
-
-            async fn send_message(
-                &mut self,
-                msg: monocoque_core::Message,
-            ) -> monocoque_core::Result<()> {
-                proxy_socket!(@send $send, self, msg)
-            }
-        }
-    };
-    (@recv true, $self:ident, $cx:ident) => { $self.core.poll_recv_message($cx) };
-    (@recv false, $self:ident, $cx:ident) => {{
-        let _ = $cx;
-        std::task::Poll::Pending
-    }};
-    (@send true, $self:ident, $msg:ident) => { $self.send($msg).await };
-    (@send false, $self:ident, $msg:ident) => {{
-        drop($msg);
-        Err(monocoque_core::Error::NotSupported("this socket type does not send"))
-    }};
-}
-
+mod base;
+mod connection;
 mod dealer;
+mod fair_queue;
+mod inbox;
+pub(crate) mod inproc;
+mod outbox;
 mod pair;
+mod peers;
 mod pipeline;
 mod proxy;
 mod publish;
 mod rep;
 mod req;
+mod round_robin;
 mod router;
+mod split;
 mod subscribe;
 
-pub use dealer::DealerSocket;
-pub use pair::PairSocket;
-pub use pipeline::{PullSocket, PushSocket};
+pub use dealer::Dealer;
+pub use fair_queue::FairQueued;
+pub use outbox::SendFuture;
+pub use pair::Pair;
+pub use pipeline::{Pull, Push};
 pub use proxy::{
     ProxyCommand, ProxySocket, ProxyStatistics, proxy, proxy_steerable, proxy_with_capture,
 };
-pub use publish::{PubSocket, XPubSocket};
-pub use rep::RepSocket;
-pub use req::ReqSocket;
-pub use router::RouterSocket;
-pub use subscribe::{SubSocket, XSubSocket};
+pub use publish::{Pub, XPub};
+pub use rep::Rep;
+pub use req::Req;
+pub use round_robin::RoundRobin;
+pub use router::Router;
+pub use split::{RecvHalf, SendHalf, Splittable};
+pub use subscribe::{Sub, XSub};
+
+use self::base::SocketBase;
+use self::inbox::Inbox;
+use self::outbox::Outbox;
+use crate::context::Context;
+use crate::monitor::Monitor;
+use monocoque_core::endpoint::ToEndpoint;
+use monocoque_core::{Endpoint, Message, Result, SocketOption, SocketOptions, SocketType};
+
+/// A PAIR socket: see [`Pair`].
+pub type PairSocket = Socket<Pair>;
+/// A PUSH socket: see [`Push`].
+pub type PushSocket = Socket<Push>;
+/// A PULL socket: see [`Pull`].
+pub type PullSocket = Socket<Pull>;
+/// A DEALER socket: see [`Dealer`].
+pub type DealerSocket = Socket<Dealer>;
+/// A ROUTER socket: see [`Router`].
+pub type RouterSocket = Socket<Router>;
+/// A REQ socket: see [`Req`].
+pub type ReqSocket = Socket<Req>;
+/// A REP socket: see [`Rep`].
+pub type RepSocket = Socket<Rep>;
+/// A PUB socket: see [`Pub`].
+pub type PubSocket = Socket<Pub>;
+/// A SUB socket: see [`Sub`].
+pub type SubSocket = Socket<Sub>;
+/// An XPUB socket: see [`XPub`].
+pub type XPubSocket = Socket<XPub>;
+/// An XSUB socket: see [`XSub`].
+pub type XSubSocket = Socket<XSub>;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A socket type as a Rust type: the `K` of [`Socket<K>`](Socket), holding what that type
+/// remembers between calls (a REQ's outstanding request, a SUB's subscriptions, ...).
+/// Implemented by [`Pair`], [`Push`], [`Pull`], [`Dealer`], [`Router`], [`Req`], [`Rep`],
+/// [`Pub`], [`Sub`], [`XPub`] and [`XSub`] only.
+pub trait Kind: sealed::Sealed + Default + Send + Unpin + 'static {
+    /// The socket type.
+    const TYPE: SocketType;
+}
+
+/// A ZeroMQ socket of type `K`, made from a [`Context`]. Sockets are `Send`: they can move into
+/// a task of a multi-threaded runtime.
+///
+/// The methods here are common to every type; sending and receiving are documented with each
+/// type ([`Push`], [`Dealer`], ...).
+pub struct Socket<K: Kind> {
+    base: SocketBase,
+    outbox: Outbox,
+    inbox: Inbox,
+    kind: K,
+}
+
+impl<K: Kind> Socket<K> {
+    /// A new socket on `ctx`'s runtime and transports, with default options.
+    #[must_use]
+    pub fn new(ctx: &Context) -> Self {
+        let base = SocketBase::new(ctx, K::TYPE);
+        let runtime = ctx.runtime().clone();
+        Self {
+            outbox: Outbox::new(base.peers().clone(), runtime.clone()),
+            inbox: Inbox::new(runtime),
+            base,
+            kind: K::default(),
+        }
+    }
+
+    /// The socket type.
+    #[must_use]
+    pub fn socket_type(&self) -> SocketType {
+        K::TYPE
+    }
+
+    /// The current options.
+    #[must_use]
+    pub fn options(&self) -> &SocketOptions {
+        self.base.options()
+    }
+
+    /// Sets an option; it applies to endpoints bound or connected afterwards (HWMs, reconnect,
+    /// handshake) or at once (timeouts), as in libzmq.
+    pub fn set_option(&mut self, option: SocketOption) -> Result<()> {
+        self.base.set_option(option)
+    }
+
+    /// The socket's inbound queue for a new endpoint's connections (none for PUSH, which never
+    /// receives).
+    fn inbound(&mut self) -> Option<crate::link::queue::Sender<crate::link::Inbound>> {
+        (K::TYPE != SocketType::Push).then(|| self.inbox.sender(self.base.options()))
+    }
+
+    /// Listens on `endpoint` (`tcp://127.0.0.1:*` picks a port) and returns the endpoint
+    /// actually bound. One socket may bind and connect many endpoints of any transport.
+    ///
+    /// Cancel safety: cancelled, nothing is bound.
+    pub async fn bind(&mut self, endpoint: impl ToEndpoint) -> Result<Endpoint> {
+        let inbound = self.inbound();
+        self.base.bind(endpoint, inbound).await
+    }
+
+    /// Connects to `endpoint` in the background and returns at once. The connection is retried
+    /// every RECONNECT_IVL (backing off to RECONNECT_IVL_MAX) until it is made, and remade
+    /// after any failure; messages sent meanwhile wait in the peer's queue.
+    ///
+    /// Cancel safety: it completes at its first poll.
+    pub async fn connect(&mut self, endpoint: impl ToEndpoint) -> Result<()> {
+        let inbound = self.inbound();
+        self.base.connect(endpoint, inbound)
+    }
+
+    /// Stops listening on a bound endpoint (written as bound or as requested) and closes the
+    /// connections accepted through it.
+    pub fn unbind(&mut self, endpoint: impl ToEndpoint) -> Result<()> {
+        self.base.unbind(endpoint)
+    }
+
+    /// Stops connecting to `endpoint` and closes its connection; messages queued for it are
+    /// written for at most LINGER.
+    pub fn disconnect(&mut self, endpoint: impl ToEndpoint) -> Result<()> {
+        self.base.disconnect(endpoint)
+    }
+
+    /// Starts reporting [`SocketEvent`](crate::SocketEvent)s on the returned [`Monitor`]
+    /// (replacing any earlier monitor, whose stream ends).
+    pub fn monitor(&mut self) -> Monitor {
+        self.base.monitor()
+    }
+
+    /// Closes the socket: stops all endpoints and waits until queued messages have been
+    /// written, for at most LINGER (forever by default, as in libzmq). Dropping the socket
+    /// does the same in the background.
+    ///
+    /// Cancel safety: cancelled, the socket is closed all the same; the connections finish
+    /// writing in the background.
+    pub async fn close(self) {
+        let Self {
+            base,
+            outbox,
+            inbox,
+            kind,
+        } = self;
+        // Let go of the queues first, so that connections see the end of what was queued.
+        drop((outbox, inbox, kind));
+        base.close().await;
+    }
+}
+
+impl<K: Kind> std::fmt::Debug for Socket<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("type", &K::TYPE)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The message behind `msg`, or the error for a message with no frames.
+fn non_empty(msg: impl Into<Message>) -> std::result::Result<Message, monocoque_core::SendError> {
+    let msg = msg.into();
+    if msg.is_empty() {
+        return Err(monocoque_core::SendError {
+            error: monocoque_core::Error::EmptyMessage,
+            message: msg,
+        });
+    }
+    Ok(msg)
+}

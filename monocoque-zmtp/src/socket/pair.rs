@@ -1,13 +1,21 @@
 //! PAIR (RFC 31).
 
+use super::fair_queue::FairQueued;
+use super::round_robin::RoundRobin;
+use super::split::Splittable;
+use super::{Kind, sealed};
 use monocoque_core::SocketType;
 
-/// A PAIR socket (RFC 31): one exclusive peer, both directions; waits, never drops.
-/// A second peer connecting to a bound PAIR is refused.
-pub struct PairSocket {
-    core: super::core::SocketCore,
+/// PAIR (RFC 31): one exclusive peer, both directions; waits, never drops. A second peer
+/// connecting to a bound PAIR is refused. Sends and receives as a [`RoundRobin`] and
+/// [`FairQueued`] socket (of one peer), and can be [split](super::Socket::split).
+#[derive(Debug, Default)]
+pub struct Pair;
+
+impl sealed::Sealed for Pair {}
+impl Kind for Pair {
+    const TYPE: SocketType = SocketType::Pair;
 }
-socket_common!(PairSocket, SocketType::Pair, sends: true, receives: true);
-socket_send!(PairSocket);
-socket_recv!(PairSocket);
-proxy_socket!(PairSocket, recv: true, send: true);
+impl RoundRobin for Pair {}
+impl FairQueued for Pair {}
+impl Splittable for Pair {}

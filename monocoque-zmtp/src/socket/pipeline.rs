@@ -1,20 +1,29 @@
 //! PUSH and PULL (RFC 30).
 
+use super::fair_queue::FairQueued;
+use super::round_robin::RoundRobin;
+use super::{Kind, sealed};
 use monocoque_core::SocketType;
 
-/// A PUSH socket (RFC 30): sends round-robin to its PULL peers; waits, never drops, when every
-/// peer is at SNDHWM or none is connected.
-pub struct PushSocket {
-    core: super::core::SocketCore,
-}
-socket_common!(PushSocket, SocketType::Push, sends: true, receives: false);
-socket_send!(PushSocket);
-proxy_socket!(PushSocket, recv: false, send: true);
+/// PUSH (RFC 30): sends round-robin to its PULL peers; waits, never drops, when every peer is
+/// at SNDHWM or none is connected. Sends through [`RoundRobin`]'s methods: `send`, `try_send`
+/// and `Sink`.
+#[derive(Debug, Default)]
+pub struct Push;
 
-/// A PULL socket (RFC 30): receives from all its PUSH peers, fair-queued.
-pub struct PullSocket {
-    core: super::core::SocketCore,
+impl sealed::Sealed for Push {}
+impl Kind for Push {
+    const TYPE: SocketType = SocketType::Push;
 }
-socket_common!(PullSocket, SocketType::Pull, sends: false, receives: true);
-socket_recv!(PullSocket);
-proxy_socket!(PullSocket, recv: true, send: false);
+impl RoundRobin for Push {}
+
+/// PULL (RFC 30): receives from all its PUSH peers, through [`FairQueued`]'s methods: `recv`,
+/// `try_recv` and `Stream`.
+#[derive(Debug, Default)]
+pub struct Pull;
+
+impl sealed::Sealed for Pull {}
+impl Kind for Pull {
+    const TYPE: SocketType = SocketType::Pull;
+}
+impl FairQueued for Pull {}

@@ -4,6 +4,10 @@
 //! Typical pairs: ROUTER frontend + DEALER backend (a request/reply broker), XSUB frontend +
 //! XPUB backend (a pub/sub forwarder, subscriptions flowing upstream), PULL + PUSH (a streamer).
 
+use super::fair_queue::FairQueued;
+use super::round_robin::RoundRobin;
+use super::{Pub, Pull, Push, Rep, Router, Socket, Sub, XPub, XSub};
+use crate::link::Inbound;
 use monocoque_core::{Error, Message, Result};
 use std::future::Future;
 use std::task::{Context, Poll};
@@ -83,6 +87,106 @@ impl ProxyStatistics {
         .iter()
         .map(|n| n.to_ne_bytes().to_vec())
         .collect()
+    }
+}
+
+/// A socket that receives through the fair queue: its next message, polled.
+fn poll_fair_queue<K: FairQueued>(
+    socket: &mut Socket<K>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Message>> {
+    let options = socket.base.options();
+    socket
+        .inbox
+        .poll_accept(options, cx, Inbound::into_message)
+        .map(Ok)
+}
+
+fn does_not_send() -> Result<()> {
+    Err(Error::NotSupported("this socket type does not send"))
+}
+
+impl ProxySocket for Socket<Push> {
+    fn poll_recv(&mut self, _: &mut Context<'_>) -> Poll<Result<Message>> {
+        Poll::Pending
+    }
+    async fn send_message(&mut self, msg: Message) -> Result<()> {
+        self.send(msg).await
+    }
+}
+
+impl ProxySocket for Socket<Pull> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message>> {
+        poll_fair_queue(self, cx)
+    }
+    async fn send_message(&mut self, _: Message) -> Result<()> {
+        does_not_send()
+    }
+}
+
+/// DEALER and PAIR.
+impl<K: RoundRobin + FairQueued> ProxySocket for Socket<K> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message>> {
+        poll_fair_queue(self, cx)
+    }
+    async fn send_message(&mut self, msg: Message) -> Result<()> {
+        self.send(msg).await
+    }
+}
+
+impl ProxySocket for Socket<Router> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message>> {
+        poll_fair_queue(self, cx)
+    }
+    async fn send_message(&mut self, msg: Message) -> Result<()> {
+        self.send(msg).await
+    }
+}
+
+/// A REP proxy side: used as a steerable proxy's control socket.
+impl ProxySocket for Socket<Rep> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message>> {
+        Socket::<Rep>::poll_recv(self, cx)
+    }
+    async fn send_message(&mut self, msg: Message) -> Result<()> {
+        self.send(msg).await
+    }
+}
+
+/// PUB receives nothing; polling it applies the subscribers' (un)subscriptions.
+impl ProxySocket for Socket<Pub> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message>> {
+        Socket::<Pub>::poll_recv(self, cx)
+    }
+    async fn send_message(&mut self, msg: Message) -> Result<()> {
+        self.send(msg).await
+    }
+}
+
+impl ProxySocket for Socket<XPub> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message>> {
+        Socket::<XPub>::poll_recv(self, cx)
+    }
+    async fn send_message(&mut self, msg: Message) -> Result<()> {
+        self.send(msg).await
+    }
+}
+
+impl ProxySocket for Socket<Sub> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message>> {
+        Socket::<Sub>::poll_recv(self, cx).map(Ok)
+    }
+    async fn send_message(&mut self, _: Message) -> Result<()> {
+        does_not_send()
+    }
+}
+
+impl ProxySocket for Socket<XSub> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message>> {
+        poll_fair_queue(self, cx)
+    }
+    async fn send_message(&mut self, msg: Message) -> Result<()> {
+        self.send(msg).await
     }
 }
 

@@ -1,15 +1,19 @@
 //! PUB and XPUB (RFC 29): distribution to subscribers, filtered at the publisher.
 
-use super::shared::{InEvent, Inbound, PeerId};
-use bytes::{BufMut, Bytes, BytesMut};
+use super::inbox::Inbox;
+use super::outbox::{Outbox, SendFuture};
+use super::{Kind, Socket, sealed};
+use crate::link::{Inbound, Outbound, PeerId};
+use bytes::{BufMut, BytesMut};
 use monocoque_core::routing::PublisherTrie;
-use monocoque_core::{Error, Message, Result, SocketType, TrySendError};
+use monocoque_core::{Error, Message, Result, SendError, SocketOptions, SocketType};
 use std::collections::VecDeque;
+use std::task::{Context, Poll};
 
 /// The subscriptions of every subscriber, kept by the publishing socket itself: connections
-/// report SUBSCRIBE/CANCEL (or 3.0 subscription messages) as events, and the socket applies
-/// them before each send, so matching needs no lock and no extra hop.
-#[derive(Default)]
+/// report SUBSCRIBE/CANCEL (or 3.0 subscription messages) as inbound items, and the socket
+/// applies them before each send, so matching needs no lock and no extra hop.
+#[derive(Debug, Default)]
 struct Distributor {
     subscriptions: PublisherTrie<PeerId>,
     /// Scratch list of matching peers, reused by every send.
@@ -17,21 +21,41 @@ struct Distributor {
 }
 
 impl Distributor {
-    /// Sends `msg` to every subscriber with a matching subscription and room in its queue;
-    /// a subscriber at SNDHWM misses the message (PUB never blocks).
-    /// With INVERT_MATCHING, to every connected subscriber *without* a matching subscription.
-    fn distribute(&mut self, core: &mut super::core::SocketCore, msg: &Message) {
+    /// Sends `msg` to every subscriber with a matching subscription and room in its queue; a
+    /// subscriber at SNDHWM misses the message (PUB never blocks). With INVERT_MATCHING, to
+    /// every connected subscriber *without* a matching subscription.
+    fn distribute(&mut self, outbox: &mut Outbox, options: &SocketOptions, msg: Message) {
         let topic = msg.first().map_or(&[][..], |f| &f[..]);
         self.matched.clear();
         let matched = &mut self.matched;
-        if core.options().invert_matching {
-            let peers = core.connected_peers().to_vec();
+        if options.invert_matching {
+            let peers = outbox.attached().to_vec();
             (self.subscriptions).for_each_non_match(topic, peers, |peer| matched.push(peer));
         } else {
-            self.subscriptions
-                .for_each_match(topic, |peer| matched.push(peer));
+            (self.subscriptions).for_each_match(topic, |peer| matched.push(peer));
         }
-        core.send_to_each(self.matched.iter().copied(), msg);
+        outbox.offer_each(self.matched.iter().copied(), &Outbound::Message(msg));
+    }
+
+    /// Applies a subscriber's item; `report` gets what an XPUB application should see.
+    fn apply(&mut self, inbound: Inbound, mut report: impl FnMut(Message)) {
+        let subscriptions = &mut self.subscriptions;
+        match inbound {
+            Inbound::Subscribe(peer, topic) => {
+                if subscriptions.add(&topic, peer) {
+                    report(subscription_message(true, &topic));
+                }
+            }
+            Inbound::Cancel(peer, topic) => {
+                if subscriptions.remove(&topic, peer) {
+                    report(subscription_message(false, &topic));
+                }
+            }
+            Inbound::Left(peer) => {
+                subscriptions.remove_peer(peer, |topic| report(subscription_message(false, topic)));
+            }
+            Inbound::Message(_, msg) => report(msg),
+        }
     }
 }
 
@@ -43,121 +67,97 @@ pub(crate) fn subscription_message(subscribe: bool, topic: &[u8]) -> Message {
     Message::single(frame.freeze())
 }
 
-/// A PUB socket (RFC 29): each message goes to every subscriber whose subscription is a prefix
-/// of its first frame. A subscriber at SNDHWM misses messages; `send` never waits.
-pub struct PubSocket {
-    core: super::core::SocketCore,
+/// PUB (RFC 29): each message goes to every subscriber whose subscription is a prefix of its
+/// first frame. A subscriber at SNDHWM misses messages; `send` never waits.
+#[derive(Debug, Default)]
+pub struct Pub {
     distributor: Distributor,
 }
-socket_common!(PubSocket, SocketType::Pub, sends: true, receives: true, distributor: Distributor::default());
 
-impl PubSocket {
-    /// Publishes a message. Never waits: subscribers at SNDHWM miss it.
-    pub async fn send(&mut self, msg: impl Into<Message>) -> Result<()> {
-        self.try_send(msg).map_err(|e| e.error)
+impl sealed::Sealed for Pub {}
+impl Kind for Pub {
+    const TYPE: SocketType = SocketType::Pub;
+}
+
+/// Applies the subscriptions that arrived, without waiting.
+fn absorb_waiting(inbox: &mut Inbox, options: &SocketOptions, mut absorb: impl FnMut(Inbound)) {
+    while let Some(inbound) = inbox.try_next(options) {
+        absorb(inbound);
+    }
+}
+
+impl Socket<Pub> {
+    /// Publishes a message. Never waits (subscribers at SNDHWM miss it): the future is complete
+    /// at once, so cancelling it changes nothing.
+    pub fn send(&mut self, msg: impl Into<Message>) -> SendFuture<'_> {
+        let result = self.try_send(msg);
+        self.outbox.sent(result)
     }
 
     /// Publishes a message (same as [`send`](Self::send): PUB never waits).
-    pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), TrySendError> {
-        let msg = msg.into();
-        if msg.is_empty() {
-            return Err(TrySendError {
-                error: Error::EmptyMessage,
-                message: msg,
-            });
-        }
-        while let Ok(inbound) = self.core.try_recv_inbound() {
-            apply(&mut self.distributor, inbound, |_| {});
-        }
-        self.distributor.distribute(&mut self.core, &msg);
+    pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), SendError> {
+        let msg = super::non_empty(msg)?;
+        let (options, distributor) = (self.base.options(), &mut self.kind.distributor);
+        absorb_waiting(&mut self.inbox, options, |inbound| {
+            distributor.apply(inbound, drop)
+        });
+        distributor.distribute(&mut self.outbox, options, msg);
         Ok(())
     }
-}
 
-/// Applies a subscriber's event; `report` gets what an XPUB application should see.
-fn apply(distributor: &mut Distributor, inbound: Inbound, mut report: impl FnMut(Message)) {
-    let subscriptions = &mut distributor.subscriptions;
-    match inbound.event {
-        InEvent::Subscribe(topic) => {
-            let first = subscriptions.add(&topic, inbound.peer);
-            report_if(first, true, &topic, &mut report);
+    /// PUB receives nothing: applies the subscribers' (un)subscriptions as they come (a proxy
+    /// polls its PUB side this way).
+    pub(super) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message>> {
+        let (options, distributor) = (self.base.options(), &mut self.kind.distributor);
+        while let Poll::Ready(inbound) = self.inbox.poll_next(options, cx) {
+            distributor.apply(inbound, drop);
         }
-        InEvent::Cancel(topic) => {
-            let last = subscriptions.remove(&topic, inbound.peer);
-            report_if(last, false, &topic, &mut report);
-        }
-        InEvent::Left => {
-            subscriptions.remove_peer(inbound.peer, |topic| {
-                report(subscription_message(false, topic));
-            });
-        }
-        InEvent::Message(msg) => report(msg),
+        Poll::Pending
     }
 }
 
-fn report_if(changed: bool, subscribe: bool, topic: &Bytes, report: &mut impl FnMut(Message)) {
-    if changed {
-        report(subscription_message(subscribe, topic));
-    }
-}
-
-/// An XPUB socket (RFC 29): a PUB whose application also receives the subscriptions, as
-/// `0x01 + topic` and `0x00 + topic` messages: the first subscription to a topic and the last
-/// cancel, or every one of them with XPUB_VERBOSE. When a subscriber goes away, cancels are
-/// synthesised for the topics only it had. Other messages subscribers send are received too.
-pub struct XPubSocket {
-    core: super::core::SocketCore,
+/// XPUB (RFC 29): a PUB whose application also receives the subscriptions, as `0x01 + topic`
+/// and `0x00 + topic` messages: the first subscription to a topic and the last cancel, or
+/// every one of them with XPUB_VERBOSE. When a subscriber goes away, cancels are synthesised
+/// for the topics only it had. Other messages subscribers send are received too.
+#[derive(Debug, Default)]
+pub struct XPub {
     distributor: Distributor,
     /// Subscription (and other) messages waiting for `recv`.
     received: VecDeque<Message>,
     /// XPUB_MANUAL: the peer whose (un)subscription was received last.
     last_subscriber: Option<PeerId>,
 }
-socket_common!(XPubSocket, SocketType::XPub, sends: true, receives: true, distributor: Distributor::default(), received: VecDeque::new(), last_subscriber: None);
 
-impl XPubSocket {
-    fn absorb(&mut self, inbound: Inbound) {
-        let options = self.core.options();
-        let (verbose, manual) = (options.xpub_verbose, options.xpub_manual);
+impl sealed::Sealed for XPub {}
+impl Kind for XPub {
+    const TYPE: SocketType = SocketType::XPub;
+}
+
+impl XPub {
+    fn absorb(&mut self, options: &SocketOptions, inbound: Inbound) {
         let received = &mut self.received;
-        match &inbound.event {
+        match inbound {
             // XPUB_MANUAL: the application sees every (un)subscription and applies it itself.
-            InEvent::Subscribe(topic) | InEvent::Cancel(topic) if manual => {
-                let subscribe = matches!(inbound.event, InEvent::Subscribe(_));
-                received.push_back(subscription_message(subscribe, topic));
-                self.last_subscriber = Some(inbound.peer);
+            Inbound::Subscribe(peer, topic) if options.xpub_manual => {
+                received.push_back(subscription_message(true, &topic));
+                self.last_subscriber = Some(peer);
+            }
+            Inbound::Cancel(peer, topic) if options.xpub_manual => {
+                received.push_back(subscription_message(false, &topic));
+                self.last_subscriber = Some(peer);
             }
             // XPUB_VERBOSE: every subscribe reaches the application, not just the first.
-            InEvent::Subscribe(topic) if verbose => {
-                received.push_back(subscription_message(true, topic));
-                self.distributor.subscriptions.add(topic, inbound.peer);
+            Inbound::Subscribe(peer, topic) if options.xpub_verbose => {
+                received.push_back(subscription_message(true, &topic));
+                self.distributor.subscriptions.add(&topic, peer);
             }
-            _ => apply(&mut self.distributor, inbound, |m| received.push_back(m)),
+            other => self.distributor.apply(other, |m| received.push_back(m)),
         }
     }
 
-    /// Publishes a message. Never waits: subscribers at SNDHWM miss it.
-    pub async fn send(&mut self, msg: impl Into<Message>) -> Result<()> {
-        self.try_send(msg).map_err(|e| e.error)
-    }
-
-    /// XPUB_MANUAL: subscribes the peer whose (un)subscription was received last to `topic`.
-    pub fn subscribe(&mut self, topic: impl AsRef<[u8]>) -> Result<()> {
-        let peer = self.manual_peer()?;
-        self.distributor.subscriptions.add(topic.as_ref(), peer);
-        Ok(())
-    }
-
-    /// XPUB_MANUAL: removes `topic` from the subscriptions of the peer whose (un)subscription
-    /// was received last.
-    pub fn unsubscribe(&mut self, topic: impl AsRef<[u8]>) -> Result<()> {
-        let peer = self.manual_peer()?;
-        self.distributor.subscriptions.remove(topic.as_ref(), peer);
-        Ok(())
-    }
-
-    fn manual_peer(&self) -> Result<PeerId> {
-        if !self.core.options().xpub_manual {
+    fn manual_peer(&self, options: &SocketOptions) -> Result<PeerId> {
+        if !options.xpub_manual {
             return Err(Error::InvalidState(
                 "XPUB applies subscriptions itself unless XPUB_MANUAL is set",
             ));
@@ -166,79 +166,94 @@ impl XPubSocket {
             "no subscription received yet: nothing to apply it to",
         ))
     }
+}
+
+impl Socket<XPub> {
+    /// Publishes a message. Never waits (subscribers at SNDHWM miss it): the future is complete
+    /// at once, so cancelling it changes nothing.
+    pub fn send(&mut self, msg: impl Into<Message>) -> SendFuture<'_> {
+        let result = self.try_send(msg);
+        self.outbox.sent(result)
+    }
 
     /// Publishes a message (same as [`send`](Self::send): XPUB never waits).
-    pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), TrySendError> {
-        let msg = msg.into();
-        if msg.is_empty() {
-            return Err(TrySendError {
-                error: Error::EmptyMessage,
-                message: msg,
-            });
-        }
-        while let Ok(inbound) = self.core.try_recv_inbound() {
-            self.absorb(inbound);
-        }
-        self.distributor.distribute(&mut self.core, &msg);
+    pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), SendError> {
+        let msg = super::non_empty(msg)?;
+        let (options, xpub) = (self.base.options(), &mut self.kind);
+        absorb_waiting(&mut self.inbox, options, |inbound| {
+            xpub.absorb(options, inbound)
+        });
+        xpub.distributor.distribute(&mut self.outbox, options, msg);
         Ok(())
     }
 
-    /// Receives the next subscription message (or other message from a subscriber), waiting up
-    /// to RCVTIMEO.
+    /// XPUB_MANUAL: subscribes the peer whose (un)subscription was received last to `topic`.
+    pub fn subscribe(&mut self, topic: impl AsRef<[u8]>) -> Result<()> {
+        let peer = self.kind.manual_peer(self.base.options())?;
+        self.kind
+            .distributor
+            .subscriptions
+            .add(topic.as_ref(), peer);
+        Ok(())
+    }
+
+    /// XPUB_MANUAL: removes `topic` from the subscriptions of the peer whose (un)subscription
+    /// was received last.
+    pub fn unsubscribe(&mut self, topic: impl AsRef<[u8]>) -> Result<()> {
+        let peer = self.kind.manual_peer(self.base.options())?;
+        self.kind
+            .distributor
+            .subscriptions
+            .remove(topic.as_ref(), peer);
+        Ok(())
+    }
+
+    /// Receives the next subscription message (or other message from a subscriber), waiting
+    /// up to RCVTIMEO.
+    ///
+    /// Cancel safety: what arrived is kept until returned; a cancelled `recv` loses nothing.
     pub async fn recv(&mut self) -> Result<Message> {
         loop {
-            if let Some(msg) = self.received.pop_front() {
+            if let Some(msg) = self.kind.received.pop_front() {
                 return Ok(msg);
             }
-            let inbound = self.core.recv_inbound().await?;
-            self.absorb(inbound);
+            let inbound = self.inbox.recv(self.base.options(), Some).await?;
+            self.kind.absorb(self.base.options(), inbound);
         }
     }
 
     /// Receives a waiting subscription message, else fails with [`Error::WouldBlock`].
     pub fn try_recv(&mut self) -> Result<Message> {
         loop {
-            if let Some(msg) = self.received.pop_front() {
+            if let Some(msg) = self.kind.received.pop_front() {
                 return Ok(msg);
             }
-            let inbound = self.core.try_recv_inbound()?;
-            self.absorb(inbound);
+            let inbound = self.inbox.try_accept(self.base.options(), Some)?;
+            self.kind.absorb(self.base.options(), inbound);
         }
     }
-}
 
-impl crate::ProxySocket for PubSocket {
-    /// PUB receives nothing; polling applies the subscribers' (un)subscriptions.
-    fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<Message>> {
-        while let std::task::Poll::Ready(next) = self.core.poll_recv_inbound(cx) {
-            match next {
-                Ok(inbound) => apply(&mut self.distributor, inbound, |_| {}),
-                Err(e) => return std::task::Poll::Ready(Err(e)),
-            }
-        }
-        std::task::Poll::Pending
-    }
-
-    async fn send_message(&mut self, msg: Message) -> Result<()> {
-        self.send(msg).await
-    }
-}
-
-impl crate::ProxySocket for XPubSocket {
-    fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<Message>> {
+    /// The next message as `recv` returns it, polled.
+    pub(super) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message>> {
         loop {
-            if let Some(msg) = self.received.pop_front() {
-                return std::task::Poll::Ready(Ok(msg));
+            if let Some(msg) = self.kind.received.pop_front() {
+                return Poll::Ready(Ok(msg));
             }
-            match self.core.poll_recv_inbound(cx) {
-                std::task::Poll::Ready(Ok(inbound)) => self.absorb(inbound),
-                std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Err(e)),
-                std::task::Poll::Pending => return std::task::Poll::Pending,
-            }
+            let inbound = std::task::ready!(self.inbox.poll_next(self.base.options(), cx));
+            self.kind.absorb(self.base.options(), inbound);
         }
     }
+}
 
-    async fn send_message(&mut self, msg: Message) -> Result<()> {
-        self.send(msg).await
+impl futures::Stream for Socket<XPub> {
+    type Item = Result<Message>;
+
+    /// The subscription messages (and other messages from subscribers), as `recv` returns
+    /// them; the stream never ends while the socket exists.
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message>>> {
+        self.get_mut().poll_recv(cx).map(Some)
     }
 }

@@ -1,139 +1,187 @@
 //! REQ (RFC 28): strict request/reply alternation over round-robin peers.
 
-use super::shared::PeerId;
+use super::outbox::{Destination, Outbox, Outcome, SendFuture};
+use super::{Kind, Socket, sealed};
+use crate::link::{Inbound, PeerId};
 use bytes::Bytes;
-use monocoque_core::{Error, Message, Result, SocketType, TrySendError};
+use monocoque_core::{Error, Message, Result, SendError, SocketType};
 
-/// A REQ socket (RFC 28). Each request goes to the next peer (round-robin) behind an empty
-/// delimiter frame; only that peer's reply is accepted, and the socket alternates strictly
-/// between `send` and `recv` unless REQ_RELAXED is set. With REQ_CORRELATE every request carries
-/// a request id and only the reply with the latest id is accepted.
-pub struct ReqSocket {
-    core: super::core::SocketCore,
-    /// The peer the outstanding request went to, while a reply is expected.
-    awaiting: Option<PeerId>,
+/// REQ (RFC 28). Each request goes to the next peer (round-robin) behind an empty delimiter
+/// frame; only that peer's reply is accepted, and the socket alternates strictly between
+/// `send` and `recv` unless REQ_RELAXED is set. With REQ_CORRELATE every request carries a
+/// request id and only the reply with the latest id is accepted.
+#[derive(Debug, Default)]
+pub struct Req {
+    phase: Phase,
     /// The id of the latest request (REQ_CORRELATE).
     request_id: u32,
 }
-socket_common!(ReqSocket, SocketType::Req, sends: true, receives: true, awaiting: None, request_id: 0);
 
-impl ReqSocket {
-    /// Sends a request to the next peer, waiting while none has room (up to SNDTIMEO).
-    /// Fails with [`Error::InvalidState`] while a reply is still expected (unless REQ_RELAXED).
-    pub async fn send(&mut self, msg: impl Into<Message>) -> Result<()> {
-        let msg = msg.into();
-        if msg.is_empty() {
-            return Err(Error::EmptyMessage);
+impl sealed::Sealed for Req {}
+impl Kind for Req {
+    const TYPE: SocketType = SocketType::Req;
+}
+
+/// Where the request/reply cycle stands.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Ready to send a request.
+    #[default]
+    Idle,
+    /// A request was handed to `send`; whether a peer took it is learnt from the outbox.
+    Sending,
+    /// The request went to `peer`; its reply is expected.
+    Awaiting(PeerId),
+}
+
+const MUST_RECEIVE: &str =
+    "REQ must receive the reply before sending another request (or set REQ_RELAXED)";
+
+impl Req {
+    /// Learns how the last `send` ended.
+    fn sync(&mut self, outbox: &mut Outbox) {
+        if self.phase == Phase::Sending {
+            self.phase = match outbox.take_outcome() {
+                Some(Outcome::Sent(peer)) => Phase::Awaiting(peer),
+                Some(Outcome::NotSent) | None => Phase::Idle,
+            };
         }
-        if self.awaiting.is_some() && !self.core.options().req_relaxed {
-            return Err(Error::InvalidState(
-                "REQ must receive the reply before sending another request (or set REQ_RELAXED)",
-            ));
-        }
-        let request_id = self.request_id.wrapping_add(1);
-        let msg = self.envelope(msg, request_id);
-        // A relaxed REQ forgets the old request: its reply, if it comes, is dropped.
-        self.awaiting = None;
-        let peer = self.core.send(msg).await?;
-        self.request_id = request_id;
-        self.awaiting = Some(peer);
-        Ok(())
     }
 
-    /// The request as it goes out: `[request id (REQ_CORRELATE)]`, the empty delimiter, body.
-    fn envelope(&self, mut msg: Message, request_id: u32) -> Message {
-        msg.push_front(Bytes::new());
-        if self.core.options().req_correlate {
-            msg.push_front(Bytes::copy_from_slice(&request_id.to_be_bytes()));
+    /// Checks that a request may go now and wraps it: `[request id (REQ_CORRELATE)]`, the
+    /// empty delimiter, the body.
+    fn envelope(
+        &mut self,
+        msg: Message,
+        relaxed: bool,
+        correlate: bool,
+        outbox: &mut Outbox,
+    ) -> Result<Message, SendError> {
+        self.sync(outbox);
+        let mut msg = super::non_empty(msg)?;
+        if matches!(self.phase, Phase::Awaiting(_)) && !relaxed {
+            return Err(SendError {
+                error: Error::InvalidState(MUST_RECEIVE),
+                message: msg,
+            });
         }
-        msg
+        self.request_id = self.request_id.wrapping_add(1);
+        msg.push_front(Bytes::new());
+        if correlate {
+            msg.push_front(Bytes::copy_from_slice(&self.request_id.to_be_bytes()));
+        }
+        // Given back (cancelled, timed out), a request loses its envelope again.
+        outbox.set_envelope_frames(if correlate { 2 } else { 1 });
+        // A relaxed REQ forgets the old request: its reply, if it comes, is dropped.
+        self.phase = Phase::Sending;
+        Ok(msg)
+    }
+
+    /// Takes `[request id]`, the empty delimiter, off a reply from the peer asked; `None` if it
+    /// is not the reply expected.
+    fn reply(&self, inbound: Inbound, correlate: bool) -> Option<Message> {
+        let Phase::Awaiting(peer) = self.phase else {
+            return None;
+        };
+        let Inbound::Message(from, mut msg) = inbound else {
+            return None;
+        };
+        if from != peer {
+            return None;
+        }
+        if correlate && msg.pop_front()? != self.request_id.to_be_bytes()[..] {
+            return None;
+        }
+        if !msg.pop_front()?.is_empty() || msg.is_empty() {
+            return None;
+        }
+        Some(msg)
+    }
+
+    fn expecting_reply(&mut self, outbox: &mut Outbox) -> Result<()> {
+        self.sync(outbox);
+        match self.phase {
+            Phase::Awaiting(_) => Ok(()),
+            _ => Err(Error::InvalidState(
+                "REQ must send a request before receiving",
+            )),
+        }
+    }
+}
+
+impl Socket<Req> {
+    /// Sends a request to the next peer, waiting while none has room (up to SNDTIMEO). Fails
+    /// with [`Error::InvalidState`] while a reply is still expected (unless REQ_RELAXED).
+    ///
+    /// Cancel safety: when the send fails or its future is dropped before it completes, the
+    /// request is cancelled (the socket can send again) and kept for
+    /// [`take_unsent`](Self::take_unsent).
+    pub fn send(&mut self, msg: impl Into<Message>) -> SendFuture<'_> {
+        let options = self.base.options();
+        let (relaxed, correlate) = (options.req_relaxed, options.req_correlate);
+        match self
+            .kind
+            .envelope(msg.into(), relaxed, correlate, &mut self.outbox)
+        {
+            Ok(msg) => self.outbox.send(msg, Destination::AnyPeer, options),
+            Err(e) => self.outbox.sent(Err(e)),
+        }
     }
 
     /// Like [`send`](Self::send) but never waits: [`Error::WouldBlock`] (message handed back)
     /// when no peer has room.
-    pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), TrySendError> {
-        let msg = msg.into();
-        if msg.is_empty() {
-            return Err(TrySendError {
-                error: Error::EmptyMessage,
-                message: msg,
-            });
-        }
-        if self.awaiting.is_some() && !self.core.options().req_relaxed {
-            return Err(TrySendError {
-                error: Error::InvalidState(
-                    "REQ must receive the reply before sending another request (or set REQ_RELAXED)",
-                ),
-                message: msg,
-            });
-        }
-        let body = msg.clone();
-        let request_id = self.request_id.wrapping_add(1);
-        let msg = self.envelope(msg, request_id);
-        match self.core.try_send(msg) {
+    pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), SendError> {
+        let options = self.base.options();
+        let (relaxed, correlate) = (options.req_relaxed, options.req_correlate);
+        let msg = self
+            .kind
+            .envelope(msg.into(), relaxed, correlate, &mut self.outbox)?;
+        match self
+            .outbox
+            .try_send(msg, Destination::AnyPeer, options.immediate)
+        {
             Ok(peer) => {
-                self.request_id = request_id;
-                self.awaiting = Some(peer);
+                self.kind.phase = Phase::Awaiting(peer);
                 Ok(())
             }
-            // Hand back the caller's message, not our envelope.
-            Err(e) => Err(TrySendError {
-                error: e.error,
-                message: body,
-            }),
+            Err(e) => {
+                self.kind.phase = Phase::Idle;
+                Err(e)
+            }
         }
+    }
+
+    /// The request of the last `send` that failed or was cancelled before a peer took it.
+    pub fn take_unsent(&mut self) -> Option<Message> {
+        self.outbox.take_unsent()
+    }
+
+    /// Receives the reply to the outstanding request, waiting up to RCVTIMEO. Messages from
+    /// other peers, or without the delimiter (or the right request id), are dropped.
+    ///
+    /// Cancel safety: a reply is taken only when this returns it; a cancelled `recv` loses
+    /// nothing and the reply is still expected.
+    pub async fn recv(&mut self) -> Result<Message> {
+        self.kind.expecting_reply(&mut self.outbox)?;
+        let correlate = self.base.options().req_correlate;
+        let req = &self.kind;
+        let reply = (self.inbox)
+            .recv(self.base.options(), |inbound| req.reply(inbound, correlate))
+            .await?;
+        self.kind.phase = Phase::Idle;
+        Ok(reply)
     }
 
     /// Receives the reply if it has arrived, else fails with [`Error::WouldBlock`].
     pub fn try_recv(&mut self) -> Result<Message> {
-        let Some(peer) = self.awaiting else {
-            return Err(Error::InvalidState(
-                "REQ must send a request before receiving",
-            ));
-        };
-        let correlate = self.core.options().req_correlate.then_some(self.request_id);
-        let reply = self.core.try_recv_filtered(|inbound| {
-            (inbound.peer == peer)
-                .then(|| strip_reply_envelope(inbound.event.into_message()?, correlate))
-                .flatten()
-        })?;
-        self.awaiting = None;
+        self.kind.expecting_reply(&mut self.outbox)?;
+        let correlate = self.base.options().req_correlate;
+        let req = &self.kind;
+        let reply = (self.inbox)
+            .try_accept(self.base.options(), |inbound| req.reply(inbound, correlate))?;
+        self.kind.phase = Phase::Idle;
         Ok(reply)
     }
-
-    /// Receives the reply to the outstanding request, waiting up to RCVTIMEO. Messages from other
-    /// peers, or without the delimiter (or the right request id), are dropped.
-    pub async fn recv(&mut self) -> Result<Message> {
-        let Some(peer) = self.awaiting else {
-            return Err(Error::InvalidState(
-                "REQ must send a request before receiving",
-            ));
-        };
-        let correlate = self.core.options().req_correlate.then_some(self.request_id);
-        let reply = self
-            .core
-            .recv_filtered(|inbound| {
-                (inbound.peer == peer)
-                    .then(|| strip_reply_envelope(inbound.event.into_message()?, correlate))
-                    .flatten()
-            })
-            .await?;
-        self.awaiting = None;
-        Ok(reply)
-    }
-}
-
-/// Takes `[request id]`, the empty delimiter, off a reply; `None` if they are not there.
-fn strip_reply_envelope(mut msg: Message, request_id: Option<u32>) -> Option<Message> {
-    if let Some(id) = request_id {
-        if msg.pop_front()? != id.to_be_bytes()[..] {
-            return None;
-        }
-    }
-    if !msg.pop_front()?.is_empty() || msg.is_empty() {
-        return None;
-    }
-    Some(msg)
 }
 
 #[cfg(test)]
@@ -142,16 +190,43 @@ mod tests {
 
     #[test]
     fn reply_envelope() {
-        let ok = Message::from_frames(["", "body"]);
-        assert_eq!(strip_reply_envelope(ok, None), Some(Message::from("body")));
-        assert_eq!(strip_reply_envelope(Message::from("body"), None), None);
-        assert_eq!(strip_reply_envelope(Message::from(""), None), None);
-        let id = 7u32.to_be_bytes().to_vec();
-        let correlated = Message::from_frames([id.clone(), vec![], b"b".to_vec()]);
+        let mut req = Req {
+            phase: Phase::Awaiting(1),
+            request_id: 7,
+        };
+        let from = |peer, frames: &[&[u8]]| {
+            Inbound::Message(
+                peer,
+                Message::from_frames(frames.iter().map(|f| f.to_vec())),
+            )
+        };
         assert_eq!(
-            strip_reply_envelope(correlated.clone(), Some(7)),
+            req.reply(from(1, &[b"", b"body"]), false),
+            Some(Message::from("body"))
+        );
+        assert_eq!(
+            req.reply(from(2, &[b"", b"body"]), false),
+            None,
+            "another peer"
+        );
+        assert_eq!(req.reply(from(1, &[b"body"]), false), None, "no delimiter");
+        assert_eq!(req.reply(from(1, &[b""]), false), None, "no body");
+        let id = 7u32.to_be_bytes();
+        assert_eq!(
+            req.reply(from(1, &[&id, b"", b"b"]), true),
             Some(Message::from("b"))
         );
-        assert_eq!(strip_reply_envelope(correlated, Some(8)), None);
+        req.request_id = 8;
+        assert_eq!(
+            req.reply(from(1, &[&id, b"", b"b"]), true),
+            None,
+            "a stale reply"
+        );
+        req.phase = Phase::Idle;
+        assert_eq!(
+            req.reply(from(1, &[b"", b"body"]), false),
+            None,
+            "no request out"
+        );
     }
 }

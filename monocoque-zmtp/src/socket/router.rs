@@ -1,108 +1,178 @@
 //! ROUTER (RFC 28): routing by identity.
 
-use super::shared::InEvent;
-use monocoque_core::{Error, Message, Result, SocketType, TrySendError};
+use super::base::SocketBase;
+use super::fair_queue::FairQueued;
+use super::outbox::{Destination, Outbox, SendFuture};
+use super::split::{SendHalf, Splittable};
+use super::{Kind, Socket, sealed};
+use futures::Sink;
+use monocoque_core::{Error, Message, SendError, SocketType};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-/// A ROUTER socket (RFC 28). Every received message starts with the routing id of the peer it
-/// came from (the id the peer announced, or a generated 5-byte one starting with 0x00); to send,
-/// put the routing id of the destination first. A message for an unknown peer, or for a peer at
-/// SNDHWM, is dropped silently; with ROUTER_MANDATORY the first is [`Error::HostUnreachable`]
-/// and the second waits. A second peer announcing a routing id in use is refused, or takes it
-/// over with ROUTER_HANDOVER.
-pub struct RouterSocket {
-    core: super::core::SocketCore,
+/// ROUTER (RFC 28). Every received message starts with the routing id of the peer it came
+/// from (the id the peer announced, or a generated 5-byte one starting with 0x00), through
+/// [`FairQueued`]'s `recv`, `try_recv` and `Stream`. To send, put the routing id of the
+/// destination first. A message for an unknown peer, or for a peer at SNDHWM, is dropped
+/// silently; with ROUTER_MANDATORY the first is [`Error::HostUnreachable`] and the second
+/// waits. A second peer announcing a routing id in use is refused, or takes it over with
+/// ROUTER_HANDOVER. Can be [split](Socket::split).
+#[derive(Debug, Default)]
+pub struct Router;
+
+impl sealed::Sealed for Router {}
+impl Kind for Router {
+    const TYPE: SocketType = SocketType::Router;
 }
-socket_common!(RouterSocket, SocketType::Router, sends: true, receives: true);
+impl FairQueued for Router {}
+impl Splittable for Router {}
 
-impl RouterSocket {
-    /// Splits off the routing id and finds its peer; `Ok(None)` means "drop silently".
-    fn destination(&mut self, msg: Message) -> Result<Option<(u64, Message)>> {
-        let mut msg = msg;
-        let routing_id = msg.pop_front().ok_or(Error::EmptyMessage)?;
-        let mandatory = self.core.options().router_mandatory;
-        match self.core.route(&routing_id) {
-            // A routing id alone is a message of no frames: nothing to send.
-            Some(_) if msg.is_empty() => Ok(None),
-            Some(peer) => Ok(Some((peer, msg))),
-            None if mandatory => Err(Error::HostUnreachable),
-            None => Ok(None),
-        }
+/// Where a message goes: its first frame names the peer.
+enum Route {
+    /// To this peer (the routing id frame is taken off when a queue takes the message).
+    To(Destination),
+    /// Nowhere, and that is no error: an unknown peer without ROUTER_MANDATORY, or a routing
+    /// id with nothing after it.
+    Drop,
+}
+
+fn route(base: &SocketBase, msg: Message) -> Result<(Message, Route), SendError> {
+    let msg = super::non_empty(msg)?;
+    let peer = base.peers().route(&msg.frames()[0]);
+    match peer {
+        Some(_) if msg.len() == 1 => Ok((msg, Route::Drop)),
+        Some(peer) => Ok((msg, Route::To(Destination::Routed(peer)))),
+        None if base.options().router_mandatory => Err(SendError {
+            error: Error::HostUnreachable,
+            message: msg,
+        }),
+        None => Ok((msg, Route::Drop)),
     }
+}
 
-    /// Sends `msg[1..]` to the peer whose routing id is `msg[0]`.
-    pub async fn send(&mut self, msg: impl Into<Message>) -> Result<()> {
-        let Some((peer, msg)) = self.destination(msg.into())? else {
-            return Ok(());
-        };
-        if self.core.options().router_mandatory {
-            self.core.send_to(peer, msg).await
-        } else {
-            let _ = self.core.try_send_to(peer, msg);
-            Ok(())
+fn send<'a>(outbox: &'a mut Outbox, base: &SocketBase, msg: impl Into<Message>) -> SendFuture<'a> {
+    let options = base.options();
+    match route(base, msg.into()) {
+        Err(e) => outbox.sent(Err(e)),
+        Ok((msg, Route::To(to))) if options.router_mandatory => outbox.send(msg, to, options),
+        Ok((msg, Route::To(to))) => {
+            // A peer at SNDHWM misses the message: ROUTER drops rather than waits.
+            let _ = outbox.try_send(msg, to, options.immediate);
+            outbox.sent(Ok(()))
         }
+        Ok((_, Route::Drop)) => outbox.sent(Ok(())),
+    }
+}
+
+fn try_send(
+    outbox: &mut Outbox,
+    base: &SocketBase,
+    msg: impl Into<Message>,
+) -> Result<(), SendError> {
+    let (msg, route) = route(base, msg.into())?;
+    let Route::To(to) = route else {
+        return Ok(());
+    };
+    match outbox.try_send(msg, to, base.options().immediate) {
+        Err(e) if base.options().router_mandatory => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn start_send(outbox: &mut Outbox, base: &SocketBase, msg: Message) -> Result<(), SendError> {
+    match route(base, msg)? {
+        (msg, Route::To(to)) if base.options().router_mandatory => outbox.accept(msg, to),
+        (msg, Route::To(to)) => {
+            let _ = outbox.try_send(msg, to, base.options().immediate);
+        }
+        (_, Route::Drop) => {}
+    }
+    Ok(())
+}
+
+impl Socket<Router> {
+    /// Sends `msg[1..]` to the peer whose routing id is `msg[0]`. Without ROUTER_MANDATORY it
+    /// never waits (an unknown or full peer misses the message); with it, an unknown peer is
+    /// [`Error::HostUnreachable`] and a full one is waited for, up to SNDTIMEO.
+    ///
+    /// Cancel safety: when the send fails or its future is dropped before it completes, the
+    /// socket keeps the message (routing id included) for [`take_unsent`](Self::take_unsent).
+    pub fn send(&mut self, msg: impl Into<Message>) -> SendFuture<'_> {
+        send(&mut self.outbox, &self.base, msg)
     }
 
     /// Like [`send`](Self::send) but never waits: with ROUTER_MANDATORY a full peer is
-    /// [`Error::WouldBlock`] (message handed back without its routing id).
-    pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), TrySendError> {
-        let msg = msg.into();
-        let Some((peer, body)) = self
-            .destination(msg.clone())
-            .map_err(|error| TrySendError {
-                error,
-                message: msg,
-            })?
-        else {
-            return Ok(());
-        };
-        match self.core.try_send_to(peer, body) {
-            Err(e) if self.core.options().router_mandatory => Err(e),
-            _ => Ok(()),
-        }
+    /// [`Error::WouldBlock`], the message handed back.
+    pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), SendError> {
+        try_send(&mut self.outbox, &self.base, msg)
     }
 
-    /// Receives the next message, its sender's routing id first, waiting up to RCVTIMEO.
-    pub async fn recv(&mut self) -> Result<Message> {
-        self.core
-            .recv_filtered(|inbound| {
-                let mut msg = inbound.event.into_message()?;
-                msg.push_front(inbound.routing_id?);
-                Some(msg)
-            })
-            .await
-    }
-
-    /// Receives a waiting message, else fails with [`Error::WouldBlock`].
-    pub fn try_recv(&mut self) -> Result<Message> {
-        loop {
-            let inbound = self.core.try_recv_inbound()?;
-            if let (InEvent::Message(mut msg), Some(id)) = (inbound.event, inbound.routing_id) {
-                msg.push_front(id);
-                return Ok(msg);
-            }
-        }
+    /// The message of the last `send` that failed or was cancelled before a peer took it.
+    pub fn take_unsent(&mut self) -> Option<Message> {
+        self.outbox.take_unsent()
     }
 }
 
-impl crate::ProxySocket for RouterSocket {
-    fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<Message>> {
-        loop {
-            match self.core.poll_recv_inbound(cx) {
-                std::task::Poll::Ready(Ok(inbound)) => {
-                    if let (InEvent::Message(mut msg), Some(id)) =
-                        (inbound.event, inbound.routing_id)
-                    {
-                        msg.push_front(id);
-                        return std::task::Poll::Ready(Ok(msg));
-                    }
-                }
-                std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Err(e)),
-                std::task::Poll::Pending => return std::task::Poll::Pending,
-            }
-        }
+impl SendHalf<Router> {
+    /// As [`Socket::<Router>::send`](Socket::send).
+    pub fn send(&mut self, msg: impl Into<Message>) -> SendFuture<'_> {
+        send(&mut self.outbox, &self.base, msg)
     }
 
-    async fn send_message(&mut self, msg: Message) -> Result<()> {
-        self.send(msg).await
+    /// As [`Socket::<Router>::try_send`](Socket::try_send).
+    pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), SendError> {
+        try_send(&mut self.outbox, &self.base, msg)
+    }
+
+    /// The message of the last `send` that failed or was cancelled before a peer took it.
+    pub fn take_unsent(&mut self) -> Option<Message> {
+        self.outbox.take_unsent()
+    }
+}
+
+/// Messages fed to the sink are routed as by `send`; with ROUTER_MANDATORY `poll_ready` and
+/// `poll_flush` wait for room at the peer.
+impl Sink<Message> for Socket<Router> {
+    type Error = SendError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        let this = self.get_mut();
+        this.outbox.poll_flush(this.base.options().immediate, cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, msg: Message) -> Result<(), SendError> {
+        let this = self.get_mut();
+        start_send(&mut this.outbox, &this.base, msg)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        self.poll_ready(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        self.poll_ready(cx)
+    }
+}
+
+/// As the socket's [`Sink`].
+impl Sink<Message> for SendHalf<Router> {
+    type Error = SendError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        let this = self.get_mut();
+        this.outbox.poll_flush(this.base.options().immediate, cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, msg: Message) -> Result<(), SendError> {
+        let this = self.get_mut();
+        start_send(&mut this.outbox, &this.base, msg)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        self.poll_ready(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        self.poll_ready(cx)
     }
 }

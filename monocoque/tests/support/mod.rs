@@ -35,15 +35,15 @@ macro_rules! on_all_runtimes {
                     .enable_all()
                     .build()
                     .unwrap();
-                rt.block_on(async { super::$name(monocoque::tokio::context()).await });
+                rt.block_on(async { Box::pin(super::$name(monocoque::tokio::context())).await });
             }
             #[test]
             fn async_std() {
-                async_std::task::block_on(super::$name(monocoque::async_std::context()));
+                async_std::task::block_on(Box::pin(super::$name(monocoque::async_std::context())));
             }
             #[test]
             fn smol() {
-                smol::block_on(super::$name(monocoque::smol::context()));
+                smol::block_on(Box::pin(super::$name(monocoque::smol::context())));
             }
         }
     )*};

@@ -7,12 +7,18 @@
 //! room without the lock ([`Sender::is_full`]), and a side is woken only when it registered
 //! because it found nothing to do (empty queue, or no room), not once per message.
 //!
+//! Backpressure has one mechanism, [`Room`]: a producer that finds a queue full registers with
+//! the queue's room and is woken when the consumer takes items (or leaves). Several queues may
+//! share one room: a socket's outbound queues (one per peer) all report to the socket's room,
+//! so a sender waiting for "any peer with room" registers once, not once per peer.
+//!
 //! Capacity is the high-water mark (SNDHWM/RCVHWM, 0 = unbounded). A consumer that drained a
 //! batch holds it outside the queue, so up to one batch more than the capacity can be on its way
-//! between the two ends, much as libzmq's pipes let a batch through beyond the HWM.
+//! between the two ends, much as libzmq's pipes let a batch through beyond the HWM. A
+//! [conflating](conflating) queue (ZMQ_CONFLATE) holds one item, which a newer one replaces.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -34,22 +40,59 @@ pub(crate) enum TryRecvError {
     Disconnected,
 }
 
+/// Wakes the producers waiting for room in the queues that share it.
+#[derive(Debug, Default)]
+pub(crate) struct Room {
+    /// Some producer registered since the last notification (checked without the lock).
+    waiting: AtomicBool,
+    wakers: Mutex<Vec<Waker>>,
+}
+
+impl Room {
+    /// A room of its own, for queues that do not share one.
+    pub fn new() -> Arc<Self> {
+        Arc::default()
+    }
+
+    /// Registers `waker` to be woken by the next [`notify`](Self::notify). Register first,
+    /// then look again for room: room made in between is then never missed.
+    pub fn register(&self, waker: &Waker) {
+        let mut wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+        if !wakers.iter().any(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
+        }
+        self.waiting.store(true, Ordering::SeqCst);
+    }
+
+    /// Wakes every registered producer (one atomic load when nobody waits).
+    pub fn notify(&self) {
+        if !self.waiting.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let wakers = std::mem::take(&mut *self.wakers.lock().unwrap_or_else(|p| p.into_inner()));
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+}
+
 struct State<T> {
     items: VecDeque<T>,
     senders: usize,
     receivers: usize,
     /// The consumer, waiting for an item (or for the last sender to leave).
     recv_waker: Option<Waker>,
-    /// Producers waiting for room (or for the receivers to leave).
-    send_wakers: Vec<Waker>,
 }
 
 struct Inner<T> {
     state: Mutex<State<T>>,
     /// Most items queued at once (`usize::MAX`: unbounded).
     capacity: usize,
+    /// A full queue drops its oldest item for a new one instead of refusing it.
+    conflate: bool,
     /// `state.items.len()`, readable without the lock.
     len: AtomicUsize,
+    room: Arc<Room>,
 }
 
 impl<T> Inner<T> {
@@ -57,39 +100,36 @@ impl<T> Inner<T> {
         // The lock is never held across user code that could panic half-way through an update.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
 
-/// Wakes what a state change released, after the lock is dropped.
-#[must_use]
-#[derive(Default)]
-struct Wakes {
-    receiver: Option<Waker>,
-    senders: Vec<Waker>,
-}
-
-impl Wakes {
-    fn run(self) {
-        if let Some(w) = self.receiver {
-            w.wake();
-        }
-        for w in self.senders {
-            w.wake();
-        }
+    /// Publishes the new length after the consumer took items.
+    fn took(&self, state: &State<T>) {
+        self.len.store(state.items.len(), Ordering::SeqCst);
     }
 }
 
-/// A queue of `capacity` items (0: unbounded).
-pub(crate) fn queue<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+/// A queue of `capacity` items (0: unbounded) whose producers wait for room in `room`.
+pub(crate) fn bounded<T>(capacity: usize, room: Arc<Room>) -> (Sender<T>, Receiver<T>) {
+    let capacity = if capacity == 0 { usize::MAX } else { capacity };
+    make(capacity, false, room)
+}
+
+/// A queue of one item that a newer item replaces (ZMQ_CONFLATE): never full.
+pub(crate) fn conflating<T>(room: Arc<Room>) -> (Sender<T>, Receiver<T>) {
+    make(1, true, room)
+}
+
+fn make<T>(capacity: usize, conflate: bool, room: Arc<Room>) -> (Sender<T>, Receiver<T>) {
     let inner = Arc::new(Inner {
         state: Mutex::new(State {
             items: VecDeque::new(),
             senders: 1,
             receivers: 1,
             recv_waker: None,
-            send_wakers: Vec::new(),
         }),
-        capacity: if capacity == 0 { usize::MAX } else { capacity },
+        capacity,
+        conflate,
         len: AtomicUsize::new(0),
+        room,
     });
     (
         Sender {
@@ -105,45 +145,28 @@ pub(crate) struct Sender<T> {
 }
 
 impl<T> Sender<T> {
-    /// Whether an item would be refused for want of room now. Only a hint when other producers
-    /// are active; exact for a single producer (the consumer only makes room).
+    /// Whether an item would be refused for want of room now (a conflating queue never is).
+    /// Only a hint when other producers are active; exact for a single producer (the consumer
+    /// only makes room).
     pub fn is_full(&self) -> bool {
-        self.inner.len.load(Ordering::Acquire) >= self.inner.capacity
+        !self.inner.conflate && self.inner.len.load(Ordering::SeqCst) >= self.inner.capacity
     }
 
-    /// Queues `item` if there is room and a receiver.
+    /// Queues `item` if there is room (a conflating queue makes room) and a receiver.
     pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
         let mut state = self.inner.lock();
         if state.receivers == 0 {
             return Err(TrySendError::Disconnected(item));
         }
+        let mut stale = None;
         if state.items.len() >= self.inner.capacity {
-            return Err(TrySendError::Full(item));
+            if !self.inner.conflate {
+                return Err(TrySendError::Full(item));
+            }
+            stale = state.items.pop_front();
         }
         state.items.push_back(item);
-        self.inner.len.store(state.items.len(), Ordering::Release);
-        let waker = state.recv_waker.take();
-        drop(state);
-        if let Some(w) = waker {
-            w.wake();
-        }
-        Ok(())
-    }
-
-    /// Queues `item`, dropping the oldest queued item if the queue is full (ZMQ_CONFLATE).
-    /// Gives the item back when every receiver is gone.
-    pub fn send_replacing(&self, item: T) -> Result<(), T> {
-        let mut state = self.inner.lock();
-        if state.receivers == 0 {
-            return Err(item);
-        }
-        let stale = if state.items.len() >= self.inner.capacity {
-            state.items.pop_front()
-        } else {
-            None
-        };
-        state.items.push_back(item);
-        self.inner.len.store(state.items.len(), Ordering::Release);
+        self.inner.len.store(state.items.len(), Ordering::SeqCst);
         let waker = state.recv_waker.take();
         drop(state);
         drop(stale);
@@ -154,26 +177,37 @@ impl<T> Sender<T> {
     }
 
     /// Moves items from the front of `batch` into the queue while there is room, under one
-    /// lock. Returns false when every receiver is gone (`batch` is left as it was).
+    /// lock (a conflating queue keeps only the newest). Returns false when every receiver is
+    /// gone (`batch` is left as it was).
     pub fn send_batch(&self, batch: &mut VecDeque<T>) -> bool {
         let mut state = self.inner.lock();
         if state.receivers == 0 {
             return false;
         }
-        let room = self.inner.capacity.saturating_sub(state.items.len());
-        let n = room.min(batch.len());
-        if n == 0 {
-            return true;
-        }
-        if state.items.is_empty() && n == batch.len() {
-            // The whole batch into an empty queue: swap buffers, move nothing.
-            std::mem::swap(&mut state.items, batch);
+        let mut stale = VecDeque::new();
+        if self.inner.conflate {
+            if let Some(newest) = batch.pop_back() {
+                stale = std::mem::take(batch);
+                stale.extend(state.items.drain(..));
+                state.items.push_back(newest);
+            }
         } else {
-            state.items.extend(batch.drain(..n));
+            let room = self.inner.capacity.saturating_sub(state.items.len());
+            let n = room.min(batch.len());
+            if n == 0 {
+                return true;
+            }
+            if state.items.is_empty() && n == batch.len() {
+                // The whole batch into an empty queue: swap buffers, move nothing.
+                std::mem::swap(&mut state.items, batch);
+            } else {
+                state.items.extend(batch.drain(..n));
+            }
         }
-        self.inner.len.store(state.items.len(), Ordering::Release);
+        self.inner.len.store(state.items.len(), Ordering::SeqCst);
         let waker = state.recv_waker.take();
         drop(state);
+        drop(stale);
         if let Some(w) = waker {
             w.wake();
         }
@@ -181,19 +215,20 @@ impl<T> Sender<T> {
     }
 
     /// Ready with `true` when there is room, `false` when every receiver is gone; otherwise
-    /// registers to be woken when either happens.
+    /// registers with the queue's room, to be woken when either happens.
     pub fn poll_room(&self, cx: &mut Context<'_>) -> Poll<bool> {
-        let mut state = self.inner.lock();
+        if !self.is_full() {
+            return Poll::Ready(self.inner.lock().receivers > 0);
+        }
+        self.inner.room.register(cx.waker());
+        let state = self.inner.lock();
         if state.receivers == 0 {
-            return Poll::Ready(false);
+            Poll::Ready(false)
+        } else if state.items.len() < self.inner.capacity {
+            Poll::Ready(true)
+        } else {
+            Poll::Pending
         }
-        if state.items.len() < self.inner.capacity {
-            return Poll::Ready(true);
-        }
-        if !state.send_wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            state.send_wakers.push(cx.waker().clone());
-        }
-        Poll::Pending
     }
 
     /// Queues `item`, waiting for room; gives it back when every receiver is gone.
@@ -254,18 +289,9 @@ pub(crate) struct Receiver<T> {
 }
 
 impl<T> Receiver<T> {
-    /// Takes items the consumer popped: producers waiting for room are released.
-    fn took(&self, state: &mut State<T>) -> Wakes {
-        self.inner.len.store(state.items.len(), Ordering::Release);
-        Wakes {
-            receiver: None,
-            senders: std::mem::take(&mut state.send_wakers),
-        }
-    }
-
     /// Whether nothing is queued now.
     pub fn is_empty(&self) -> bool {
-        self.inner.len.load(Ordering::Acquire) == 0
+        self.inner.len.load(Ordering::SeqCst) == 0
     }
 
     /// Takes the oldest item without waiting.
@@ -273,9 +299,9 @@ impl<T> Receiver<T> {
         let mut state = self.inner.lock();
         match state.items.pop_front() {
             Some(item) => {
-                let wakes = self.took(&mut state);
+                self.inner.took(&state);
                 drop(state);
-                wakes.run();
+                self.inner.room.notify();
                 Ok(item)
             }
             None if state.senders == 0 => Err(TryRecvError::Disconnected),
@@ -286,7 +312,7 @@ impl<T> Receiver<T> {
     /// Moves up to `max` items, oldest first, to the back of `out` under one lock; returns how
     /// many.
     pub fn drain_into(&self, out: &mut VecDeque<T>, max: usize) -> usize {
-        if self.inner.len.load(Ordering::Acquire) == 0 {
+        if self.is_empty() {
             return 0;
         }
         let mut state = self.inner.lock();
@@ -300,9 +326,9 @@ impl<T> Receiver<T> {
         } else {
             out.extend(state.items.drain(..n));
         }
-        let wakes = self.took(&mut state);
+        self.inner.took(&state);
         drop(state);
-        wakes.run();
+        self.inner.room.notify();
         n
     }
 
@@ -364,17 +390,12 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let mut state = self.inner.lock();
         state.receivers -= 1;
-        let wakes = if state.receivers == 0 {
-            // Producers waiting for room learn that nobody will make any.
-            Wakes {
-                receiver: None,
-                senders: std::mem::take(&mut state.send_wakers),
-            }
-        } else {
-            Wakes::default()
-        };
+        let last = state.receivers == 0;
         drop(state);
-        wakes.run();
+        if last {
+            // Producers waiting for room learn that nobody will make any.
+            self.inner.room.notify();
+        }
     }
 }
 
@@ -390,7 +411,6 @@ impl<T> std::fmt::Debug for Receiver<T> {
 mod tests {
     use super::*;
     use futures::task::{ArcWake, waker};
-    use std::sync::atomic::AtomicBool;
 
     struct Flag(AtomicBool);
     impl ArcWake for Flag {
@@ -402,6 +422,10 @@ mod tests {
     fn flag() -> (Arc<Flag>, Waker) {
         let f = Arc::new(Flag(AtomicBool::new(false)));
         (f.clone(), waker(f))
+    }
+
+    fn queue<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+        bounded(capacity, Room::new())
     }
 
     #[test]
@@ -452,12 +476,18 @@ mod tests {
 
     #[test]
     fn conflate_keeps_newest() {
-        let (tx, rx) = queue(1);
-        tx.send_replacing(1).unwrap();
-        tx.send_replacing(2).unwrap();
+        let (tx, rx) = conflating(Room::new());
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        assert!(!tx.is_full(), "a conflating queue never refuses");
         assert_eq!(rx.try_recv(), Ok(2));
+        let mut batch: VecDeque<u32> = (3..7).collect();
+        assert!(tx.send_batch(&mut batch));
+        assert!(batch.is_empty());
+        assert_eq!(rx.try_recv(), Ok(6));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
         drop(rx);
-        assert_eq!(tx.send_replacing(3), Err(3));
+        assert_eq!(tx.try_send(3), Err(TrySendError::Disconnected(3)));
     }
 
     #[test]
@@ -497,6 +527,24 @@ mod tests {
         drop(rx);
         assert!(woken.0.load(Ordering::SeqCst));
         assert_eq!(tx.poll_room(&mut cx), Poll::Ready(false));
+    }
+
+    #[test]
+    fn queues_sharing_a_room_wake_one_waiter_once() {
+        // A sender waiting for room in either of two full queues registers once.
+        let room = Room::new();
+        let (a_tx, a_rx) = bounded::<u8>(1, room.clone());
+        let (b_tx, _b_rx) = bounded::<u8>(1, room.clone());
+        a_tx.try_send(1).unwrap();
+        b_tx.try_send(1).unwrap();
+        let (woken, w) = flag();
+        let mut cx = Context::from_waker(&w);
+        assert_eq!(a_tx.poll_room(&mut cx), Poll::Pending);
+        assert_eq!(b_tx.poll_room(&mut cx), Poll::Pending);
+        assert_eq!(room.wakers.lock().unwrap().len(), 1);
+        assert_eq!(a_rx.try_recv(), Ok(1));
+        assert!(woken.0.load(Ordering::SeqCst));
+        assert!(room.wakers.lock().unwrap().is_empty());
     }
 
     #[test]

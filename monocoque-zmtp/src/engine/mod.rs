@@ -1,34 +1,38 @@
-//! The connection engine: one task per connection drives a [`Session`] over a transport stream.
+//! The connection engine: one task per connection drives a [`Session`] over a byte stream.
 //!
 //! Reading: bytes land in one receive buffer and frames are split off it as zero-copy `Bytes`.
 //! Writing: every message already queued for the peer is encoded into the session's
 //! [`WriteQueue`](crate::proto::WriteQueue) and the whole batch goes out in one vectored write.
 //! One queued message is written at once; a burst is written together. No flush is ever needed.
 //!
+//! The engine knows nothing of socket types beyond what the handshake needs: it talks to its
+//! socket only through the [`Link`] (`crate::link`), and its time comes from the session's
+//! deadlines ([`DeadlineTimer`]). It runs over any [`ByteStream`], so it is tested over an
+//! in-memory duplex stream.
+//!
 //! The engine is a hand-written future rather than an `async fn` with `select!`, so reading,
-//! writing and queue draining proceed independently without cancellation hazards or a boxed future
-//! per wake-up.
+//! writing and queue draining proceed independently without cancellation hazards or a boxed
+//! future per wake-up.
 
 mod read_buffer;
+mod timer;
 
 use self::read_buffer::ReadBuffer;
-use crate::monitor::ConnectionError;
+use self::timer::DeadlineTimer;
+use crate::error::ConnectionError;
+use crate::link::{Inbound, Link, Outbound, Stop};
 use crate::proto::{Event, PeerInfo, Session};
-use crate::socket::queue;
-use crate::socket::shared::{InEvent, Inbound, Outbound, PeerId, Shared};
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::io::{AsyncRead, AsyncWrite};
-use futures::{FutureExt, StreamExt};
 use monocoque_core::Message;
-use monocoque_core::runtime::{Runtime, RuntimeHandle};
-use monocoque_core::transport::BoxStream;
+use monocoque_core::runtime::RuntimeHandle;
+use monocoque_core::transport::{BoxStream, ByteStream};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::IoSlice;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, ready};
-use std::time::{Duration, Instant};
+use std::task::{Context, Poll};
 
 /// Stop taking messages off the peer's queue once this much output is pending.
 const WRITE_BATCH: usize = 256 * 1024;
@@ -42,37 +46,35 @@ const OUT_BATCH: usize = usize::MAX;
 /// Received messages handed to the socket at once (one lock, at most one wake-up).
 const IN_BATCH: usize = 256;
 
-/// A connection's stream, protocol state and buffers.
+/// A connection's stream, protocol state, buffers and timer.
 pub(crate) struct Engine {
     stream: BoxStream,
     session: Session,
     input: ReadBuffer,
+    runtime: RuntimeHandle,
+    timer: DeadlineTimer,
 }
 
 impl Engine {
-    pub fn new(stream: BoxStream, session: Session) -> Self {
+    /// An engine for `session` over `stream`, timing the session's deadlines on `runtime`.
+    pub fn new(stream: impl ByteStream, session: Session, runtime: RuntimeHandle) -> Self {
         Self {
-            stream,
+            stream: Box::new(stream),
             session,
             input: ReadBuffer::new(),
+            runtime,
+            timer: DeadlineTimer::default(),
         }
     }
 
     /// Exchanges greetings and runs the security handshake within the session's deadline
-    /// (HANDSHAKE_IVL), timed on `runtime`; returns the peer's description. Bytes that arrive
-    /// after the peer's READY stay buffered, and our own READY may still be queued, for
-    /// [`run`](Self::run).
-    pub async fn handshake(&mut self, runtime: &dyn Runtime) -> Result<PeerInfo, ConnectionError> {
-        let mut timer = DeadlineTimer::default();
-        std::future::poll_fn(|cx| self.poll_handshake(cx, runtime, &mut timer)).await
+    /// (HANDSHAKE_IVL); returns the peer's description. Bytes that arrive after the peer's
+    /// READY stay buffered, and our own READY may still be queued, for [`run`](Self::run).
+    pub async fn handshake(&mut self) -> Result<PeerInfo, ConnectionError> {
+        std::future::poll_fn(|cx| self.poll_handshake(cx)).await
     }
 
-    fn poll_handshake(
-        &mut self,
-        cx: &mut Context<'_>,
-        runtime: &dyn Runtime,
-        timer: &mut DeadlineTimer,
-    ) -> Poll<Result<PeerInfo, ConnectionError>> {
+    fn poll_handshake(&mut self, cx: &mut Context<'_>) -> Poll<Result<PeerInfo, ConnectionError>> {
         loop {
             loop {
                 match self.session.poll_event(self.input.data()) {
@@ -83,17 +85,16 @@ impl Engine {
                     Err(e) => {
                         // Best effort, without waiting: the session may have queued an ERROR
                         // command for the peer.
-                        let _ = self.poll_write_output(cx);
+                        let _ = self.poll_write_all(cx);
                         return Poll::Ready(Err(e.into()));
                     }
                 }
             }
             // Our greeting, then whatever the input just provoked (READY), before waiting.
-            if let Poll::Ready(Err(e)) = self.poll_write_output(cx) {
+            if let Poll::Ready(Err(e)) = self.poll_write_all(cx) {
                 return Poll::Ready(Err(e));
             }
-            if let Poll::Ready(now) = timer.poll(cx, runtime, self.session.poll_timeout()) {
-                self.session.handle_timeout(now);
+            if self.poll_deadline(cx) {
                 continue;
             }
             match Pin::new(&mut self.stream).poll_read(cx, self.input.spare()) {
@@ -105,15 +106,25 @@ impl Engine {
         }
     }
 
-    /// Writes pending output until it is all written (ready) or the stream is full (pending).
-    fn poll_write_output(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ConnectionError>> {
+    /// Hands the session the time when its deadline has passed; true if it did.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
+        let deadline = self.session.poll_timeout();
+        match self.timer.poll(cx, &*self.runtime, deadline) {
+            Poll::Ready(now) => {
+                self.session.handle_timeout(now);
+                true
+            }
+            Poll::Pending => false,
+        }
+    }
+
+    /// Writes pending output until it is all written (ready) or the stream is full (pending),
+    /// one segment at a time: the handshake's few small frames.
+    fn poll_write_all(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ConnectionError>> {
         while !self.session.output().is_empty() {
             let output = self.session.output();
             match Pin::new(&mut self.stream).poll_write(cx, output.front()) {
-                Poll::Ready(Ok(0)) => {
-                    let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
-                    return Poll::Ready(Err(e.into()));
-                }
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(write_zero())),
                 Poll::Ready(Ok(n)) => self.session.output().advance(n),
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
                 Poll::Pending => return Poll::Pending,
@@ -133,7 +144,7 @@ impl Engine {
         self.session.send_subscribe(topic, true);
     }
 
-    /// Moves messages both ways until the connection fails or the link is closed.
+    /// Moves messages both ways until the connection fails or the link's shutdown stops it.
     pub fn run(self, link: Link) -> Run {
         Run {
             engine: self,
@@ -146,31 +157,8 @@ impl Engine {
     }
 }
 
-/// What connects a running engine to its socket.
-pub(crate) struct Link {
-    /// Who this connection is, in the socket's peer table.
-    pub peer: PeerId,
-    /// The routing id the socket gave this peer (ROUTER), attached to everything it sends us.
-    pub routing_id: Option<bytes::Bytes>,
-    /// Messages to send; `None` when the socket never sends. When the socket drops its end, the
-    /// engine writes what is left (within LINGER) and closes.
-    pub outbound: Option<queue::Receiver<Outbound>>,
-    /// Where received messages go; `None` when the socket never receives (they are dropped).
-    pub inbound: Option<queue::Sender<Inbound>>,
-    /// CONFLATE: a full inbound queue's stale message is replaced.
-    pub conflate: bool,
-    /// Ends (yields `None`) when the endpoint is unbound/disconnected or the socket closes.
-    pub shutdown: flume::r#async::RecvStream<'static, ()>,
-    /// Yields an item when the socket evicts this peer (ROUTER_HANDOVER): close at once.
-    pub evicted: Option<flume::r#async::RecvStream<'static, ()>>,
-    /// Whether the socket wants the peer's subscriptions (PUB, XPUB).
-    pub wants_subscriptions: bool,
-    /// The socket's shared state, to wake a sender waiting for queue room.
-    pub shared: Arc<Shared>,
-    /// ZMQ_LINGER: how long to keep writing after shutdown.
-    pub linger: Option<Duration>,
-    /// Timers for LINGER.
-    pub runtime: RuntimeHandle,
+fn write_zero() -> ConnectionError {
+    std::io::Error::from(std::io::ErrorKind::WriteZero).into()
 }
 
 /// The running engine (a future). Resolves to `Ok(())` when this side closed the connection,
@@ -178,6 +166,7 @@ pub(crate) struct Link {
 pub(crate) struct Run {
     engine: Engine,
     link: Link,
+    /// Stopped reading; writing out what is queued, then closing.
     closing: bool,
     linger_timer: Option<BoxFuture<'static, ()>>,
     /// Taken off the peer's queue, not yet encoded.
@@ -190,7 +179,8 @@ impl Run {
     fn begin_closing(&mut self) {
         if !self.closing {
             self.closing = true;
-            self.linger_timer = self.link.linger.map(|d| self.link.runtime.sleep(d));
+            let runtime = &self.engine.runtime;
+            self.linger_timer = self.link.linger.map(|d| runtime.sleep(d));
         }
     }
 
@@ -207,11 +197,8 @@ impl Run {
                         took = true;
                         continue;
                     }
-                    Poll::Ready(None) => {
-                        // The socket let go of this peer: finish what is queued, then close.
-                        self.link.outbound = None;
-                        self.begin_closing();
-                    }
+                    // The socket let go of this peer: nothing more will come.
+                    Poll::Ready(None) => self.link.outbound = None,
                     Poll::Pending => {}
                 }
                 break;
@@ -223,11 +210,14 @@ impl Run {
                 Outbound::Cancel(topic) => session.send_subscribe(&topic, false),
             }
         }
-        if took {
-            // The queue has room again: a sender waiting for it can go on.
-            self.link.shared.sender_waker.wake();
-        }
         took
+    }
+
+    /// Whether everything queued for the peer has been written.
+    fn all_written(&mut self) -> bool {
+        self.staged_out.is_empty()
+            && self.engine.session.output().is_empty()
+            && self.link.outbound.as_ref().is_none_or(|q| q.is_empty())
     }
 
     /// One vectored write of pending output; true if bytes were written.
@@ -240,7 +230,7 @@ impl Run {
         let output = engine.session.output();
         let count = output.io_slices(&mut slices);
         match Pin::new(&mut engine.stream).poll_write_vectored(cx, &slices[..count]) {
-            Poll::Ready(Ok(0)) => Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
+            Poll::Ready(Ok(0)) => Err(write_zero()),
             Poll::Ready(Ok(n)) => {
                 engine.session.output().advance(n);
                 Ok(true)
@@ -250,26 +240,18 @@ impl Run {
         }
     }
 
-    /// Hands the staged received events to the socket. Returns false while the socket's queue
+    /// Hands the staged received items to the socket. Returns false while the socket's queue
     /// is full (reading pauses until it has room: backpressure instead of loss) or gone.
     fn deliver_staged(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(inbound) = self.link.inbound.as_ref() else {
             self.staged_in.clear(); // this socket type does not receive; drop
             return true;
         };
-        if self.link.conflate {
-            // CONFLATE: the newest message replaces the one not yet received.
-            let gone = (self.staged_in.drain(..)).any(|item| inbound.send_replacing(item).is_err());
-            if gone {
-                self.staged_in.clear();
-                self.begin_closing();
-            }
-            return !gone;
-        }
         loop {
             if !inbound.send_batch(&mut self.staged_in) {
+                // The socket is gone.
                 self.staged_in.clear();
-                self.begin_closing(); // the socket is gone
+                self.begin_closing();
                 return false;
             }
             if self.staged_in.is_empty() {
@@ -287,6 +269,25 @@ impl Run {
         }
     }
 
+    /// What a session event becomes for the socket, if anything.
+    fn inbound(&self, event: Event) -> Option<Inbound> {
+        let peer = self.link.peer;
+        match event {
+            Event::Message(mut msg) => {
+                if let Some(prefix) = &self.link.prefix {
+                    msg.push_front(prefix.clone());
+                }
+                Some(Inbound::Message(peer, msg))
+            }
+            Event::Subscribe(topic) if self.link.subscriptions => {
+                Some(Inbound::Subscribe(peer, topic))
+            }
+            Event::Cancel(topic) if self.link.subscriptions => Some(Inbound::Cancel(peer, topic)),
+            // Subscriptions sent to a socket that publishes nothing mean nothing.
+            Event::Subscribe(_) | Event::Cancel(_) | Event::Ready(_) => None,
+        }
+    }
+
     /// Decodes buffered input, hands it to the socket and reads more; true on progress.
     fn read_some(&mut self, cx: &mut Context<'_>) -> Result<bool, ConnectionError> {
         let mut progress = false;
@@ -296,28 +297,12 @@ impl Run {
             }
             progress = true;
         }
-        loop {
-            let event = match self.engine.session.poll_event(self.engine.input.data())? {
-                Some(Event::Message(msg)) => InEvent::Message(msg),
-                Some(Event::Subscribe(topic)) if self.link.wants_subscriptions => {
-                    InEvent::Subscribe(topic)
-                }
-                Some(Event::Cancel(topic)) if self.link.wants_subscriptions => {
-                    InEvent::Cancel(topic)
-                }
-                // Subscriptions sent to a socket that publishes nothing mean nothing.
-                Some(Event::Subscribe(_) | Event::Cancel(_) | Event::Ready(_)) => {
-                    progress = true;
-                    continue;
-                }
-                None => break,
-            };
+        while let Some(event) = self.engine.session.poll_event(self.engine.input.data())? {
             progress = true;
-            self.staged_in.push_back(Inbound {
-                peer: self.link.peer,
-                routing_id: self.link.routing_id.clone(),
-                event,
-            });
+            let Some(item) = self.inbound(event) else {
+                continue;
+            };
+            self.staged_in.push_back(item);
             if self.staged_in.len() >= IN_BATCH && !self.deliver_staged(cx) {
                 return Ok(progress);
             }
@@ -341,6 +326,24 @@ impl Run {
             Poll::Pending => Ok(progress),
         }
     }
+
+    /// Polls the shutdown signal and, once closing, the linger timer; `Some` when the engine is
+    /// to stop now.
+    fn poll_stop(&mut self, cx: &mut Context<'_>) -> Option<Result<(), ConnectionError>> {
+        if !self.closing {
+            match self.link.shutdown.poll(cx) {
+                Poll::Ready(Stop::Abort) => return Some(Ok(())),
+                Poll::Ready(Stop::Close) => self.begin_closing(),
+                Poll::Pending => {}
+            }
+        }
+        if let Some(timer) = self.linger_timer.as_mut() {
+            if timer.poll_unpin(cx).is_ready() {
+                return Some(Ok(()));
+            }
+        }
+        None
+    }
 }
 
 impl Future for Run {
@@ -349,35 +352,19 @@ impl Future for Run {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         for _ in 0..POLL_BUDGET {
-            if let Some(evicted) = this.link.evicted.as_mut() {
-                match evicted.poll_next_unpin(cx) {
-                    Poll::Ready(Some(())) => return Poll::Ready(Ok(())),
-                    // The socket let go of the peer without evicting it: nothing to watch.
-                    Poll::Ready(None) => this.link.evicted = None,
-                    Poll::Pending => {}
-                }
+            if let Some(done) = this.poll_stop(cx) {
+                return Poll::Ready(done);
             }
-            if !this.closing && this.link.shutdown.poll_next_unpin(cx).is_ready() {
-                this.begin_closing();
-            }
-            if this.closing {
-                if let Some(timer) = this.linger_timer.as_mut() {
-                    if timer.poll_unpin(cx).is_ready() {
-                        return Poll::Ready(Ok(()));
-                    }
-                }
-            }
-            let mut progress = this.fill_output(cx);
+            // Heartbeats will land here: the session's deadline, if it has one.
+            let mut progress = this.engine.poll_deadline(cx);
+            progress |= this.fill_output(cx);
             progress |= this.write_some(cx)?;
-            if !this.closing {
+            if this.closing {
+                if this.all_written() {
+                    return Poll::Ready(Ok(()));
+                }
+            } else {
                 progress |= this.read_some(cx)?;
-            }
-            if this.closing
-                && this.link.outbound.is_none()
-                && this.staged_out.is_empty()
-                && this.engine.session.output().is_empty()
-            {
-                return Poll::Ready(Ok(()));
             }
             if !progress {
                 return Poll::Pending;
@@ -386,39 +373,5 @@ impl Future for Run {
         // Plenty done in one go: let other tasks run, then continue.
         cx.waker().wake_by_ref();
         Poll::Pending
-    }
-}
-
-/// A timer for the session's next deadline, re-armed whenever that deadline moves.
-#[derive(Default)]
-pub(crate) struct DeadlineTimer {
-    /// The deadline `sleep` was armed for.
-    armed_for: Option<Instant>,
-    sleep: Option<BoxFuture<'static, ()>>,
-}
-
-impl DeadlineTimer {
-    /// Ready with the current time once `deadline` has passed; pending (woken then) before.
-    /// `None` disarms the timer.
-    pub fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-        runtime: &dyn Runtime,
-        deadline: Option<Instant>,
-    ) -> Poll<Instant> {
-        if deadline != self.armed_for {
-            self.armed_for = deadline;
-            self.sleep =
-                deadline.map(|at| runtime.sleep(at.saturating_duration_since(Instant::now())));
-        }
-        let Some(sleep) = self.sleep.as_mut() else {
-            return Poll::Pending;
-        };
-        ready!(sleep.poll_unpin(cx));
-        // Fired: the next poll re-arms if the deadline is still wanted (the session moved it,
-        // or the timer fired a little early).
-        self.sleep = None;
-        self.armed_for = None;
-        Poll::Ready(Instant::now())
     }
 }

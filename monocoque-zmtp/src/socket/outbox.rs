@@ -1,0 +1,398 @@
+//! The sending side of a socket: its view of the peers' outbound queues, the waiting send and
+//! its cancel safety.
+//!
+//! A message goes to a [`Destination`]: the next peer with room (round-robin: PUSH, DEALER,
+//! REQ, PAIR) or one given peer (ROUTER, REP). When no queue can take it, [`SendFuture`] waits for
+//! room (the socket's one [`Room`](crate::link::queue::Room), which every peer queue and every
+//! peer joining wake), bounded by SNDTIMEO.
+//!
+//! Cancel safety: a message is never lost to cancellation or failure. A [`SendFuture`] that
+//! fails (SNDTIMEO, unreachable peer) or is dropped before it completes gives its message back
+//! to the socket, where `take_unsent` returns it; a message the [`Sink`](futures::Sink)
+//! accepted is held until a peer takes it and goes out before any later one.
+
+use super::peers::{PeerTx, PeerView, Peers};
+use crate::link::queue;
+use crate::link::{Outbound, PeerId};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use monocoque_core::runtime::RuntimeHandle;
+use monocoque_core::{Error, Message, SendError, SocketOptions};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// Where a message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Destination {
+    /// The next peer (round-robin) whose queue has room.
+    AnyPeer,
+    /// This peer.
+    Peer(PeerId),
+    /// This peer; the message's first frame is its routing id, which stays with the message
+    /// until a queue takes it (ROUTER: a message given back still has it).
+    Routed(PeerId),
+}
+
+/// How the last waiting send ended (REQ reads it to know whether its request went out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The message went to this peer.
+    Sent(PeerId),
+    /// It did not (failed, timed out or cancelled).
+    NotSent,
+}
+
+/// Why a message could not be placed now.
+enum NotPlaced {
+    /// No room: wait.
+    Full(Message),
+    /// The peer is gone.
+    Unreachable(Message),
+}
+
+/// A socket's sending side.
+pub(crate) struct Outbox {
+    peers: Arc<Peers>,
+    view: PeerView,
+    runtime: RuntimeHandle,
+    /// Accepted by the `Sink`, not yet in a peer's queue.
+    accepted: Option<(Message, Destination)>,
+    /// Given back by a cancelled `send`.
+    unsent: Option<Message>,
+    /// Frames the socket puts in front of what the application sends (REQ's envelope), taken
+    /// off again whenever a message is given back.
+    envelope_frames: usize,
+    outcome: Option<Outcome>,
+}
+
+impl Outbox {
+    pub fn new(peers: Arc<Peers>, runtime: RuntimeHandle) -> Self {
+        Self {
+            peers,
+            view: PeerView::default(),
+            runtime,
+            accepted: None,
+            unsent: None,
+            envelope_frames: 0,
+            outcome: None,
+        }
+    }
+
+    /// Says how many frames the socket puts in front of each message (REQ).
+    pub fn set_envelope_frames(&mut self, frames: usize) {
+        self.envelope_frames = frames;
+    }
+
+    /// The view of the peers, up to date.
+    pub fn view(&mut self, immediate: bool) -> &mut PeerView {
+        self.view.refresh(&self.peers, immediate);
+        &mut self.view
+    }
+
+    /// The message a cancelled `send` gave back, if any.
+    pub fn take_unsent(&mut self) -> Option<Message> {
+        self.unsent.take()
+    }
+
+    /// How the last waiting send ended, once (`None`: no send since the last call).
+    pub fn take_outcome(&mut self) -> Option<Outcome> {
+        self.outcome.take()
+    }
+
+    /// A message as it goes back to the application: without the socket's envelope.
+    fn give_back(&self, mut msg: Message) -> Message {
+        for _ in 0..self.envelope_frames {
+            msg.pop_front();
+        }
+        msg
+    }
+
+    fn error(&self, error: Error, msg: Message) -> SendError {
+        SendError {
+            error,
+            message: self.give_back(msg),
+        }
+    }
+
+    /// Hands `msg` to its destination's queue now if it has room.
+    fn place(
+        &mut self,
+        mut msg: Message,
+        to: Destination,
+        immediate: bool,
+    ) -> Result<PeerId, NotPlaced> {
+        let view = self.view(immediate);
+        let peer = match to {
+            Destination::AnyPeer => {
+                return match view.offer_round_robin(Outbound::Message(msg)) {
+                    Ok(peer) => Ok(peer),
+                    Err(item) => Err(NotPlaced::Full(into_message(item))),
+                };
+            }
+            Destination::Peer(peer) | Destination::Routed(peer) => peer,
+        };
+        let Some(tx) = view.queue(peer) else {
+            return Err(NotPlaced::Unreachable(msg));
+        };
+        let routing_id = match to {
+            Destination::Routed(_) => msg.pop_front(),
+            _ => None,
+        };
+        let restore = |mut msg: Message| {
+            if let Some(id) = routing_id.clone() {
+                msg.push_front(id);
+            }
+            msg
+        };
+        match tx.try_send(Outbound::Message(msg)) {
+            Ok(()) => Ok(peer),
+            Err(queue::TrySendError::Full(item)) => {
+                Err(NotPlaced::Full(restore(into_message(item))))
+            }
+            Err(queue::TrySendError::Disconnected(item)) => {
+                Err(NotPlaced::Unreachable(restore(into_message(item))))
+            }
+        }
+    }
+
+    /// Ready when placing a message for `to` may succeed now (a queue has room, or the peers
+    /// changed); otherwise registers to be woken when that happens.
+    fn poll_room(&mut self, to: Destination, immediate: bool, cx: &mut Context<'_>) -> Poll<()> {
+        // Register first, then look: room made in between is not missed.
+        self.peers.room().register(cx.waker());
+        let view = self.view(immediate);
+        let room = match to {
+            Destination::AnyPeer => view.any_room(),
+            Destination::Peer(peer) | Destination::Routed(peer) => {
+                view.queue(peer).is_none_or(|tx| !PeerTx::is_full(tx))
+            }
+        };
+        if room { Poll::Ready(()) } else { Poll::Pending }
+    }
+
+    /// Queues `msg` for `to` without waiting: [`Error::WouldBlock`] when there is no room,
+    /// [`Error::HostUnreachable`] when the peer is gone. Returns the peer it went to.
+    pub fn try_send(
+        &mut self,
+        msg: Message,
+        to: Destination,
+        immediate: bool,
+    ) -> Result<PeerId, SendError> {
+        match self.place(msg, to, immediate) {
+            Ok(peer) => Ok(peer),
+            Err(NotPlaced::Full(msg)) => Err(self.error(Error::WouldBlock, msg)),
+            Err(NotPlaced::Unreachable(msg)) => Err(self.error(Error::HostUnreachable, msg)),
+        }
+    }
+
+    /// Sends `msg` to `to`, waiting for room for at most SNDTIMEO.
+    pub fn send(
+        &mut self,
+        msg: Message,
+        to: Destination,
+        options: &SocketOptions,
+    ) -> SendFuture<'_> {
+        SendFuture {
+            outbox: self,
+            msg: Some(msg),
+            to,
+            sndtimeo: options.sndtimeo,
+            immediate: options.immediate,
+            timer: None,
+            done: None,
+        }
+    }
+
+    /// A [`SendFuture`] that is over before it starts, with `result` (a check failed, or the
+    /// message went or was dropped without waiting). A failed message is kept for
+    /// `take_unsent`.
+    pub fn sent(&mut self, result: Result<(), SendError>) -> SendFuture<'_> {
+        let done = result.map_err(|e| {
+            if !e.message.is_empty() {
+                self.unsent = Some(e.message);
+            }
+            e.error
+        });
+        SendFuture {
+            outbox: self,
+            msg: None,
+            to: Destination::AnyPeer,
+            sndtimeo: None,
+            immediate: false,
+            timer: None,
+            done: Some(done),
+        }
+    }
+
+    /// The `Sink`'s `start_send`: holds `msg` until a peer takes it. Call only after
+    /// [`poll_flush`](Self::poll_flush) was ready.
+    pub fn accept(&mut self, msg: Message, to: Destination) {
+        debug_assert!(self.accepted.is_none(), "start_send without poll_ready");
+        self.accepted = Some((msg, to));
+    }
+
+    /// The `Sink`'s `poll_ready`/`poll_flush`: hands the accepted message to a peer, waiting
+    /// for room. An unreachable peer fails it (given back in the error).
+    pub fn poll_flush(
+        &mut self,
+        immediate: bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError>> {
+        while let Some((msg, to)) = self.accepted.take() {
+            match self.place(msg, to, immediate) {
+                Ok(_) => {}
+                Err(NotPlaced::Unreachable(msg)) => {
+                    return Poll::Ready(Err(self.error(Error::HostUnreachable, msg)));
+                }
+                Err(NotPlaced::Full(msg)) => {
+                    self.accepted = Some((msg, to));
+                    if self.poll_room(to, immediate, cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Offers `item` to each of `peers` that has room; the others miss it (PUB, XPUB, XSUB).
+    pub fn offer_each(&mut self, peers: impl IntoIterator<Item = PeerId>, item: &Outbound) {
+        let view = self.view(false);
+        for peer in peers {
+            if let Some(tx) = view.queue(peer) {
+                let _ = tx.try_send(item.clone());
+            }
+        }
+    }
+
+    /// Offers `item` to every peer whose connection is up (XSUB messages); a peer at SNDHWM
+    /// misses it, as with libzmq.
+    pub fn offer_attached(&mut self, item: &Outbound) {
+        let view = self.view(false);
+        for peer in view.attached() {
+            if let Some(tx) = view.queue(*peer) {
+                let _ = tx.try_send(item.clone());
+            }
+        }
+    }
+
+    /// The peers whose connection is up.
+    pub fn attached(&mut self) -> &[PeerId] {
+        self.view(false).attached()
+    }
+}
+
+/// The future of a waiting `send`: resolves once a peer's queue has taken the message, or with
+/// the error (SNDTIMEO expired, peer unreachable, ...).
+///
+/// A message that was not sent is never lost: when the send fails, or the future is dropped
+/// before it completes (cancelled), the socket keeps the message and its `take_unsent`
+/// returns it.
+#[must_use = "a send does nothing unless awaited"]
+pub struct SendFuture<'a> {
+    outbox: &'a mut Outbox,
+    msg: Option<Message>,
+    to: Destination,
+    sndtimeo: Option<Duration>,
+    immediate: bool,
+    timer: Option<BoxFuture<'static, ()>>,
+    /// The result, when known without waiting.
+    done: Option<Result<(), Error>>,
+}
+
+impl std::fmt::Debug for SendFuture<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendFuture")
+            .field("msg", &self.msg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SendFuture<'_> {
+    /// Ends the send with `error`, keeping the message for `take_unsent`.
+    fn fail(&mut self, error: Error, msg: Message) -> Poll<Result<(), Error>> {
+        self.outbox.outcome = Some(Outcome::NotSent);
+        self.outbox.unsent = Some(self.outbox.give_back(msg));
+        Poll::Ready(Err(error))
+    }
+}
+
+impl Future for SendFuture<'_> {
+    type Output = Result<(), Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(done) = this.done.take() {
+            return Poll::Ready(done);
+        }
+        // What the Sink accepted before goes first (a failure of its is reported by the sink,
+        // not here).
+        if let Poll::Ready(Err(e)) = this.outbox.poll_flush(this.immediate, cx) {
+            this.outbox.unsent = Some(e.message);
+        }
+        loop {
+            let Some(msg) = this.msg.take() else {
+                panic!("SendFuture polled after completion");
+            };
+            if this.outbox.accepted.is_some() {
+                // Still waiting for room for the accepted message (registered above).
+                this.msg = Some(msg);
+            } else {
+                match this.outbox.place(msg, this.to, this.immediate) {
+                    Ok(peer) => {
+                        this.outbox.outcome = Some(Outcome::Sent(peer));
+                        return Poll::Ready(Ok(()));
+                    }
+                    Err(NotPlaced::Unreachable(msg)) => {
+                        return this.fail(Error::HostUnreachable, msg);
+                    }
+                    Err(NotPlaced::Full(msg)) => this.msg = Some(msg),
+                }
+                if this
+                    .outbox
+                    .poll_room(this.to, this.immediate, cx)
+                    .is_ready()
+                {
+                    continue;
+                }
+            }
+            match this.sndtimeo {
+                None => return Poll::Pending,
+                Some(Duration::ZERO) => {
+                    let msg = this.msg.take().expect("kept above");
+                    return this.fail(Error::WouldBlock, msg);
+                }
+                Some(limit) => {
+                    let runtime = &this.outbox.runtime;
+                    let timer = this.timer.get_or_insert_with(|| runtime.sleep(limit));
+                    if timer.poll_unpin(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    let msg = this.msg.take().expect("kept above");
+                    return this.fail(Error::Timeout, msg);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for SendFuture<'_> {
+    fn drop(&mut self) {
+        if let Some(msg) = self.msg.take() {
+            // Cancelled: the message goes back to the socket, not away.
+            self.outbox.outcome = Some(Outcome::NotSent);
+            self.outbox.unsent = Some(self.outbox.give_back(msg));
+        }
+    }
+}
+
+/// The message in an item the socket put in a queue (only messages go through [`Outbox`]).
+fn into_message(item: Outbound) -> Message {
+    match item {
+        Outbound::Message(msg) => msg,
+        Outbound::Subscribe(_) | Outbound::Cancel(_) => unreachable!("a message went in"),
+    }
+}
