@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::imp::Job;
+
 /// What `local_thr` measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Throughput {
@@ -14,28 +16,28 @@ pub struct Throughput {
 }
 
 impl Throughput {
+    /// `job`'s messages, received in `elapsed`.
+    pub fn new(job: Job<'_>, elapsed: Duration) -> Throughput {
+        Throughput {
+            size: job.size,
+            count: job.count,
+            elapsed,
+        }
+    }
+
     /// Messages per second: `count` over `elapsed`, as libzmq computes it
     /// (the first message starts the clock but still counts).
     pub fn msgs_per_sec(&self) -> f64 {
-        // A single message (or a very fast run) can measure zero: clamp to
-        // one microsecond like libzmq's tools do.
-        let secs = self.elapsed.as_secs_f64().max(1e-6);
-        self.count as f64 / secs
-    }
-
-    /// Megabits per second of payload.
-    pub fn megabits_per_sec(&self) -> f64 {
-        self.msgs_per_sec().floor() * self.size as f64 * 8.0 / 1_000_000.0
+        rate(self.count, self.elapsed)
     }
 
     /// The four result lines of `local_thr`.
     pub fn render(&self) -> String {
         format!(
-            "message size: {} [B]\nmessage count: {}\nmean throughput: {} [msg/s]\nmean throughput: {:.3} [Mb/s]\n",
+            "message size: {} [B]\nmessage count: {}\n{}",
             self.size,
             self.count,
-            self.msgs_per_sec().floor() as u64,
-            self.megabits_per_sec()
+            rate_lines("mean throughput", self.msgs_per_sec(), self.size)
         )
     }
 }
@@ -52,6 +54,15 @@ pub struct Latency {
 }
 
 impl Latency {
+    /// `job`'s roundtrips, made in `elapsed`.
+    pub fn new(job: Job<'_>, elapsed: Duration) -> Latency {
+        Latency {
+            size: job.size,
+            roundtrips: job.count,
+            elapsed,
+        }
+    }
+
     /// Average one-way latency in microseconds (half a roundtrip).
     pub fn one_way_micros(&self) -> f64 {
         self.elapsed.as_secs_f64() * 1_000_000.0 / (self.roundtrips as f64 * 2.0)
@@ -81,44 +92,16 @@ pub struct ParsedThroughput {
     pub megabits_per_sec: f64,
 }
 
-/// Parses `local_thr` output (ours or libzmq's own tool's).
-pub fn parse_throughput(text: &str) -> Result<ParsedThroughput, String> {
-    let mut size = None;
-    let mut count = None;
-    let mut msgs = None;
-    let mut mbits = None;
-    for line in text.lines() {
-        let Some((key, rest)) = line.split_once(':') else {
-            continue;
-        };
-        let mut words = rest.split_whitespace();
-        let (Some(value), unit) = (words.next(), words.next()) else {
-            continue;
-        };
-        let bad = |what: &str| format!("bad {what} value `{value}` in line `{line}`");
-        match (key.trim(), unit) {
-            ("message size", _) => size = Some(value.parse().map_err(|_| bad("size"))?),
-            ("message count", _) => count = Some(value.parse().map_err(|_| bad("count"))?),
-            ("mean throughput", Some("[msg/s]")) => {
-                msgs = Some(value.parse().map_err(|_| bad("throughput"))?)
-            }
-            ("mean throughput", Some("[Mb/s]")) => {
-                mbits = Some(value.parse().map_err(|_| bad("throughput"))?)
-            }
-            _ => {}
-        }
-    }
-    match (size, count, msgs, mbits) {
-        (Some(size), Some(count), Some(msgs_per_sec), Some(megabits_per_sec)) => {
-            Ok(ParsedThroughput {
-                size,
-                count,
-                msgs_per_sec,
-                megabits_per_sec,
-            })
-        }
-        _ => Err(format!("incomplete local_thr output: {text:?}")),
-    }
+/// Parses `local_thr` output (ours or libzmq's own tool's); `None` when a
+/// line is missing or malformed.
+pub fn parse_throughput(text: &str) -> Option<ParsedThroughput> {
+    let f = fields(text);
+    Some(ParsedThroughput {
+        size: field(&f, "message size")?,
+        count: field(&f, "message count")?,
+        msgs_per_sec: field(&f, "mean throughput [msg/s]")?,
+        megabits_per_sec: field(&f, "mean throughput [Mb/s]")?,
+    })
 }
 
 /// Per-roundtrip latency percentiles (`remote_lat --histogram`), one-way
@@ -179,47 +162,33 @@ pub struct ParsedLatency {
 }
 
 /// Parses `remote_lat` output (ours, with or without `--histogram`, or
-/// libzmq's own tool's).
-pub fn parse_latency(text: &str) -> Result<ParsedLatency, String> {
-    let (mut size, mut roundtrips, mut mean) = (None, None, None);
-    let mut pct = [None::<f64>; 4];
-    for line in text.lines() {
-        let Some((key, rest)) = line.split_once(':') else {
-            continue;
-        };
-        let Some(value) = rest.split_whitespace().next() else {
-            continue;
-        };
-        let bad = || format!("bad value `{value}` in line `{line}`");
-        let num = || value.parse::<f64>().map_err(|_| bad());
-        match key.trim() {
-            "message size" => size = Some(value.parse().map_err(|_| bad())?),
-            "roundtrip count" => roundtrips = Some(value.parse().map_err(|_| bad())?),
-            "average latency" => mean = Some(num()?),
-            "latency p50" => pct[0] = Some(num()?),
-            "latency p90" => pct[1] = Some(num()?),
-            "latency p99" => pct[2] = Some(num()?),
-            "latency max" => pct[3] = Some(num()?),
-            _ => {}
-        }
-    }
-    let percentiles = match pct {
-        [Some(p50), Some(p90), Some(p99), Some(max)] => Some(Percentiles { p50, p90, p99, max }),
-        _ => None,
-    };
-    match (size, roundtrips, mean) {
-        (Some(size), Some(roundtrips), Some(mean_us)) => Ok(ParsedLatency {
-            size,
-            roundtrips,
-            mean_us,
-            percentiles,
-        }),
-        _ => Err(format!("incomplete remote_lat output: {text:?}")),
-    }
+/// libzmq's own tool's); `None` when a line is missing or malformed.
+pub fn parse_latency(text: &str) -> Option<ParsedLatency> {
+    let f = fields(text);
+    let pct = |p: &str| field(&f, &format!("latency {p}"));
+    Some(ParsedLatency {
+        size: field(&f, "message size")?,
+        roundtrips: field(&f, "roundtrip count")?,
+        mean_us: field(&f, "average latency")?,
+        percentiles: (|| {
+            Some(Percentiles {
+                p50: pct("p50")?,
+                p90: pct("p90")?,
+                p99: pct("p99")?,
+                max: pct("max")?,
+            })
+        })(),
+    })
 }
 
-/// Messages per second for `count` messages in `elapsed`, the clock
-/// clamped to one microsecond as in libzmq's tools.
+/// The `mean send rate ... [msg/s]` line of `pub_fanout`'s output.
+pub fn parse_send_rate(text: &str) -> Option<f64> {
+    field(&fields(text), "mean send rate [msg/s]")
+}
+
+/// Messages per second for `count` messages in `elapsed`. A single
+/// message (or a very fast run) can measure zero: the clock is clamped to
+/// one microsecond as in libzmq's tools.
 fn rate(count: u64, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(1e-6)
 }
@@ -299,6 +268,16 @@ pub struct FanoutSend {
 }
 
 impl FanoutSend {
+    /// `job`'s DATA messages, sent in `elapsed`.
+    pub fn new(job: Job<'_>, elapsed: Duration) -> FanoutSend {
+        FanoutSend {
+            size: job.size,
+            count: job.count,
+            subscribers: job.peers,
+            elapsed,
+        }
+    }
+
     /// Sends per second.
     pub fn msgs_per_sec(&self) -> f64 {
         rate(self.count, self.elapsed)
@@ -462,8 +441,8 @@ mod tests {
 
     #[test]
     fn parse_rejects_incomplete() {
-        assert!(parse_throughput("message size: 64 [B]\n").is_err());
-        assert!(parse_throughput("").is_err());
+        assert!(parse_throughput("message size: 64 [B]\n").is_none());
+        assert!(parse_throughput("").is_none());
     }
 
     #[test]
@@ -505,7 +484,7 @@ mod tests {
         assert_eq!(parsed.percentiles, Some(p));
         let plain = parse_latency(&l.render()).unwrap();
         assert_eq!(plain.percentiles, None);
-        assert!(parse_latency("message size: 1 [B]\n").is_err());
+        assert!(parse_latency("message size: 1 [B]\n").is_none());
     }
 
     #[test]
@@ -540,6 +519,8 @@ mod tests {
         }
         .render();
         assert!(sent.contains("mean send rate: 1000000 [msg/s]\n"), "{sent}");
+        assert_eq!(parse_send_rate(&sent), Some(1_000_000.0));
+        assert_eq!(parse_send_rate("mean send rate: 0.5 [Mb/s]\n"), None);
         assert_eq!(parse_fanout(&sent), None);
         assert_eq!(parse_fanout(&text.replace("800000 [msg]", "x [msg]")), None);
     }

@@ -402,7 +402,11 @@ fn usage_errors_exit_1() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("usage:"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Usage: local_thr <endpoint> <message-size> <message-count>"),
+        "{stderr}"
+    );
 }
 
 #[cfg(feature = "libzmq")]

@@ -19,15 +19,6 @@ use crate::output::Fanout;
 
 pub mod sync;
 
-#[cfg(feature = "monocoque-impl")]
-pub mod mono;
-
-#[cfg(feature = "libzmq")]
-pub mod libzmq;
-
-#[cfg(feature = "zeromq")]
-pub mod zeromq;
-
 /// First byte of a HELLO message.
 pub const HELLO: u8 = b'H';
 /// First byte of a DATA message.

@@ -13,15 +13,6 @@ use std::time::Instant;
 use crate::Result;
 use crate::output::Roundtrips;
 
-#[cfg(feature = "monocoque-impl")]
-pub mod mono;
-
-#[cfg(feature = "libzmq")]
-pub mod libzmq;
-
-#[cfg(feature = "zeromq")]
-pub mod zeromq;
-
 /// Messages each DEALER keeps in flight.
 pub const WINDOW: u64 = 32;
 

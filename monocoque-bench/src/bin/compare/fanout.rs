@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use monocoque_bench::output::{ParsedFanout, parse_fanout};
+use monocoque_bench::output::{ParsedFanout, parse_fanout, parse_send_rate};
 use monocoque_bench::stats::{Summary, summarize};
 
 use crate::chart::{Bar, Chart, Panel, Series};
@@ -112,18 +112,6 @@ impl FanoutRun {
             f64::NAN
         }
     }
-}
-
-/// The `mean send rate ... [msg/s]` line of `pub_fanout`'s output.
-fn parse_send_rate(text: &str) -> Option<f64> {
-    text.lines().find_map(|line| {
-        let (key, rest) = line.split_once(':')?;
-        let mut words = rest.split_whitespace();
-        let value = words.next()?;
-        (key.trim() == "mean send rate" && words.next() == Some("[msg/s]"))
-            .then(|| value.parse().ok())
-            .flatten()
-    })
 }
 
 /// The results of one implementation at one subscriber count.
@@ -555,13 +543,6 @@ mod tests {
         assert!(message_count(1000, false) < 20_000);
         assert_eq!(round2(123_456.0), 120_000);
         assert_eq!(round2(99.4), 99);
-    }
-
-    #[test]
-    fn send_rate_line() {
-        let out = "message size: 64 [B]\nmessage count: 10\nsubscribers: 1\nmean send rate: 1234 [msg/s]\nmean send rate: 0.632 [Mb/s]\n";
-        assert_eq!(parse_send_rate(out), Some(1234.0));
-        assert_eq!(parse_send_rate("mean send rate: 0.5 [Mb/s]\n"), None);
     }
 
     #[test]

@@ -71,7 +71,12 @@ impl Latency<'_> {
             self.opts.timeout_for(Some(self.run_secs(size))),
             &format!("{roundtrips} roundtrips"),
         )?;
-        let parsed = parse_latency(&outputs[1]).map_err(RunError::Failed)?;
+        let parsed = parse_latency(&outputs[1]).ok_or_else(|| {
+            RunError::Failed(format!(
+                "cannot read remote_lat's output: {}",
+                outputs[1].trim()
+            ))
+        })?;
         if parsed.roundtrips != roundtrips || parsed.size != size || parsed.percentiles.is_none() {
             return Err(RunError::Failed(format!(
                 "remote_lat reported {} x {} B (percentiles: {}), expected {roundtrips} x {size} B",

@@ -272,8 +272,8 @@ impl Options {
                     roundtrips = Some(parse_num::<u64>(&value()?, "--roundtrips")?.max(1));
                 }
                 "--runs" => runs = Some(parse_num::<usize>(&value()?, "--runs")?.max(1)),
-                "--impls" => opts.impls = split_list(&value()?)?,
-                "--runtimes" => opts.runtimes = split_list(&value()?)?,
+                "--impls" => opts.impls = enum_list(&value()?)?,
+                "--runtimes" => opts.runtimes = enum_list(&value()?)?,
                 "--target-secs" => {
                     let t: f64 = parse_num(&value()?, "--target-secs")?;
                     if t.is_nan() || t <= 0.0 {
@@ -437,6 +437,19 @@ fn count_list(s: &str, what: &str) -> Result<Vec<usize>, String> {
         return Err(format!("{what} is empty"));
     }
     Ok(counts)
+}
+
+/// A non-empty comma-separated list of `--impls` or `--runtimes` values.
+fn enum_list<T: clap::ValueEnum>(s: &str) -> Result<Vec<T>, String> {
+    let items: Vec<T> = s
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| T::from_str(s.trim(), false))
+        .collect::<Result<_, _>>()?;
+    if items.is_empty() {
+        return Err(format!("empty list `{s}`"));
+    }
+    Ok(items)
 }
 
 /// A non-empty comma-separated list of values parsed with `FromStr`.

@@ -5,6 +5,7 @@
 //! the build has.
 
 use monocoque_bench::args::{Impl, Runtime};
+use monocoque_bench::imp::built_in;
 
 use crate::options::Options;
 
@@ -156,7 +157,7 @@ pub fn variants(opts: &Options, notes: &mut Vec<String>) -> Vec<Variant> {
         });
     }
     if opts.impls.contains(&Impl::Zeromq) {
-        if monocoque_bench::HAS_ZEROMQ {
+        if built_in(Impl::Zeromq) {
             out.push(Variant::same(Peer::Zeromq));
         } else {
             notes.push(
@@ -165,7 +166,7 @@ pub fn variants(opts: &Options, notes: &mut Vec<String>) -> Vec<Variant> {
         }
     }
     if opts.impls.contains(&Impl::Omq) {
-        if monocoque_bench::HAS_OMQ {
+        if built_in(Impl::Omq) {
             out.push(Variant::same(Peer::Omq));
         } else {
             notes.push(
@@ -187,14 +188,14 @@ pub fn peers(opts: &Options, notes: &mut Vec<String>) -> Vec<Peer> {
     let mut out = Vec::new();
     let want_libzmq = opts.impls.contains(&Impl::Libzmq);
     let want_mono = opts.impls.contains(&Impl::Monocoque);
-    if want_libzmq && monocoque_bench::HAS_LIBZMQ {
+    if want_libzmq && built_in(Impl::Libzmq) {
         out.push(Peer::Libzmq);
     } else if want_libzmq {
         notes.push(
             "libzmq rows skipped: built without the `libzmq` feature of monocoque-bench".into(),
         );
     }
-    if want_mono && monocoque_bench::HAS_MONOCOQUE {
+    if want_mono && built_in(Impl::Monocoque) {
         out.extend(opts.runtimes.iter().map(|&rt| Peer::Monocoque(rt)));
     } else if want_mono {
         notes.push(
@@ -215,7 +216,7 @@ pub fn scenario_peers(opts: &Options, notes: &mut Vec<String>) -> Vec<Peer> {
     // one-thread set-ups do not have.
     out.retain(|p| !matches!(p, Peer::Monocoque(rt) if rt.is_single_thread()));
     if opts.impls.contains(&Impl::Zeromq) {
-        if monocoque_bench::HAS_ZEROMQ {
+        if built_in(Impl::Zeromq) {
             out.push(Peer::Zeromq);
         } else {
             notes.push(

@@ -70,7 +70,12 @@ impl Throughput<'_> {
             timeout,
             &format!("{count} messages"),
         )?;
-        let parsed = parse_throughput(&outputs[0]).map_err(RunError::Failed)?;
+        let parsed = parse_throughput(&outputs[0]).ok_or_else(|| {
+            RunError::Failed(format!(
+                "cannot read local_thr's output: {}",
+                outputs[0].trim()
+            ))
+        })?;
         if parsed.count != count || parsed.size != size {
             return Err(RunError::Failed(format!(
                 "local_thr reported {} x {} B, expected {count} x {size} B",
