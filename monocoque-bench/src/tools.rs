@@ -109,9 +109,9 @@ fn remote_lat(a: ToolArgs, imp: &dyn Implementation) -> crate::Result<String> {
     if a.histogram {
         samples.reserve(usize::try_from(a.count).unwrap_or(0));
     }
-    let lat = imp.remote_lat(job(&a), a.histogram.then_some(&mut samples))?;
-    let pct = Percentiles::from_roundtrips(&samples);
-    Ok(lat.render() + &pct.map(|p| p.render()).unwrap_or_default())
+    let mut lat = imp.remote_lat(job(&a), a.histogram.then_some(&mut samples))?;
+    lat.percentiles = Percentiles::from_roundtrips(&samples);
+    Ok(lat.render())
 }
 
 /// Where an argument struct keeps `--impl` and `--runtime`.

@@ -108,7 +108,7 @@ fn receive(stream: impl Read, size: usize, count: u64) -> Result<Throughput> {
     Ok(Throughput {
         size,
         count,
-        elapsed,
+        msgs_per_sec: crate::output::rate(count, elapsed),
     })
 }
 

@@ -40,10 +40,6 @@ pub fn summarize(
     last_echoes: &[Instant],
 ) -> Result<Roundtrips> {
     let end = last_echoes.iter().max().ok_or("no dealer finished")?;
-    Ok(Roundtrips {
-        size,
-        count,
-        peers: last_echoes.len(),
-        elapsed: end.saturating_duration_since(start),
-    })
+    let elapsed = end.saturating_duration_since(start);
+    Ok(Roundtrips::new(size, count, last_echoes.len(), elapsed))
 }

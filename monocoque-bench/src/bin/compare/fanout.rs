@@ -12,7 +12,7 @@
 //! ([`message_count`]): every implementation gets the same input. No
 //! preparation step. The report is `fanout.{md,json}` and `fanout.svg`.
 
-use monocoque_bench::output::{ParsedFanout, parse_fanout, parse_send_rate};
+use monocoque_bench::output::{Fanout as Subs, parse_fanout, parse_send_rate};
 use serde_json::json;
 
 use crate::chart::Panel;
@@ -94,7 +94,7 @@ pub fn message_count(subs: usize, quick: bool) -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FanoutRun {
     /// `sub_fanout`'s result.
-    pub sub: ParsedFanout,
+    pub sub: Subs,
     /// `pub_fanout`'s `mean send rate`, msg/s.
     pub send_rate: f64,
 }
@@ -153,7 +153,7 @@ impl Fanout<'_> {
                 sub.count, sub.size, sub.subscribers
             )));
         }
-        let send_rate = parsed("pub_fanout", &out[0], parse_send_rate)?;
+        let send_rate = parsed("pub_fanout", &out[0], parse_send_rate)?.msgs_per_sec;
         Ok(FanoutRun { sub, send_rate })
     }
 }
@@ -316,8 +316,7 @@ fn table_row(cells: &[FanoutCell], c: &FanoutCell) -> TableRow {
         fmt_opt(median(send_rate)),
         fmt_ratio(r),
     ];
-    let ints =
-        |f: fn(&ParsedFanout) -> u64| -> Vec<u64> { c.samples.iter().map(|r| f(&r.sub)).collect() };
+    let ints = |f: fn(&Subs) -> u64| -> Vec<u64> { c.samples.iter().map(|r| f(&r.sub)).collect() };
     let json = json!({
         "count": c.param,
         "runs_deliveries_per_sec": nums(c, deliveries_per_sec),
@@ -379,7 +378,7 @@ mod tests {
 
     fn run(subs: usize, count: u64, deliveries: u64, rate: f64) -> FanoutRun {
         FanoutRun {
-            sub: ParsedFanout {
+            sub: Subs {
                 size: SIZE,
                 count,
                 subscribers: subs,

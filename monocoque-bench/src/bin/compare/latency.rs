@@ -5,7 +5,7 @@
 //! unrecorded warm-up run per implementation and size first. The report is
 //! `latency.{md,json}` and `latency.svg` (mean and p99).
 
-use monocoque_bench::output::{ParsedLatency, parse_latency};
+use monocoque_bench::output::{Latency as Lat, parse_latency};
 use serde_json::json;
 
 use crate::chart::Panel;
@@ -32,7 +32,7 @@ const ROUNDTRIP_SECS: f64 = 120e-6;
 const RUN_OVERHEAD_SECS: f64 = 0.12;
 
 /// The results of one implementation at one size.
-pub type LatencyCell = Cell<Peer, ParsedLatency>;
+pub type LatencyCell = Cell<Peer, Lat>;
 
 /// The latency scenario.
 pub struct Latency<'a> {
@@ -45,12 +45,7 @@ pub struct Latency<'a> {
 impl Latency<'_> {
     /// One local_lat/remote_lat pair (`remote_lat --histogram`), both sides
     /// on `peer`.
-    fn run_pair(
-        &self,
-        peer: Peer,
-        size: usize,
-        roundtrips: u64,
-    ) -> Result<ParsedLatency, RunError> {
+    fn run_pair(&self, peer: Peer, size: usize, roundtrips: u64) -> Result<Lat, RunError> {
         let args = [
             &[size.to_string(), roundtrips.to_string()][..],
             &peer.tool_args(),
@@ -83,7 +78,7 @@ impl Latency<'_> {
 
 impl Scenario for Latency<'_> {
     type Series = Peer;
-    type Sample = ParsedLatency;
+    type Sample = Lat;
 
     fn name(&self) -> String {
         "latency".into()
@@ -103,11 +98,11 @@ impl Scenario for Latency<'_> {
         Ok((base, format!("mean {:.2} us", p.mean_us)))
     }
 
-    fn run(&self, peer: Peer, size: usize, roundtrips: u64) -> Result<ParsedLatency, RunError> {
+    fn run(&self, peer: Peer, size: usize, roundtrips: u64) -> Result<Lat, RunError> {
         self.run_pair(peer, size, roundtrips)
     }
 
-    fn describe(&self, p: &ParsedLatency) -> String {
+    fn describe(&self, p: &Lat) -> String {
         format!(
             "mean {:.2} us, p50 {:.2} us, p99 {:.2} us",
             p.mean_us,
@@ -125,20 +120,20 @@ impl Scenario for Latency<'_> {
     }
 }
 
-fn mean(p: &ParsedLatency) -> f64 {
+fn mean(p: &Lat) -> f64 {
     p.mean_us
 }
 
-fn p50(p: &ParsedLatency) -> f64 {
+fn p50(p: &Lat) -> f64 {
     p.percentiles.map_or(f64::NAN, |p| p.p50)
 }
 
-fn p99(p: &ParsedLatency) -> f64 {
+fn p99(p: &Lat) -> f64 {
     p.percentiles.map_or(f64::NAN, |p| p.p99)
 }
 
 /// The statistics of the table: the mean, p50 and p99 of each run.
-const STATS: [fn(&ParsedLatency) -> f64; 3] = [mean, p50, p99];
+const STATS: [fn(&Lat) -> f64; 3] = [mean, p50, p99];
 
 /// The report section: table, failures and chart.
 pub fn section(cells: &[LatencyCell], opts: &Options, machine: &Machine) -> Section {
@@ -248,8 +243,8 @@ mod tests {
     use monocoque_bench::args::Runtime;
     use monocoque_bench::output::Percentiles;
 
-    fn lat(mean_us: f64, p99: f64) -> ParsedLatency {
-        ParsedLatency {
+    fn lat(mean_us: f64, p99: f64) -> Lat {
+        Lat {
             size: 64,
             roundtrips: 100,
             mean_us,

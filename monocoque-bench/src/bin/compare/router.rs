@@ -9,7 +9,7 @@
 //! is the peer count here), a fixed roundtrip count ([`count_per_peer`]),
 //! no preparation step. The report is `router.{md,json}` and `router.svg`.
 
-use monocoque_bench::output::{ParsedRouter, parse_router};
+use monocoque_bench::output::{Roundtrips, parse_router};
 use serde_json::json;
 
 use crate::chart::Panel;
@@ -61,7 +61,7 @@ pub fn count_per_peer(peers: usize, quick: bool) -> u64 {
 }
 
 /// The results of one implementation.
-pub type RouterCell = Cell<Peer, ParsedRouter>;
+pub type RouterCell = Cell<Peer, Roundtrips>;
 
 /// The router scenario.
 pub struct Router<'a> {
@@ -74,7 +74,7 @@ pub struct Router<'a> {
 impl Router<'_> {
     /// One `router_echo`/`dealers` run: `peers` DEALERs making `count`
     /// roundtrips each, both sides on `peer`.
-    fn run_pair(&self, peer: Peer, peers: usize, count: u64) -> Result<ParsedRouter, RunError> {
+    fn run_pair(&self, peer: Peer, peers: usize, count: u64) -> Result<Roundtrips, RunError> {
         let args = [SIZE.to_string(), count.to_string(), peers.to_string()];
         let args = [&args[..], &peer.tool_args()].concat();
         let out = run_pair(
@@ -98,7 +98,7 @@ impl Router<'_> {
 
 impl Scenario for Router<'_> {
     type Series = Peer;
-    type Sample = ParsedRouter;
+    type Sample = Roundtrips;
 
     fn name(&self) -> String {
         "router".into()
@@ -108,11 +108,11 @@ impl Scenario for Router<'_> {
         count_per_peer(peers, self.opts.quick)
     }
 
-    fn run(&self, peer: Peer, peers: usize, count: u64) -> Result<ParsedRouter, RunError> {
+    fn run(&self, peer: Peer, peers: usize, count: u64) -> Result<Roundtrips, RunError> {
         self.run_pair(peer, peers, count)
     }
 
-    fn describe(&self, r: &ParsedRouter) -> String {
+    fn describe(&self, r: &Roundtrips) -> String {
         format!(
             "{} roundtrips/s ({} roundtrips)",
             fmt_int(r.msgs_per_sec),
@@ -140,7 +140,7 @@ fn peers_label(peers: usize) -> String {
 }
 
 /// Roundtrips per second of a run.
-fn rate(r: &ParsedRouter) -> f64 {
+fn rate(r: &Roundtrips) -> f64 {
     r.msgs_per_sec
 }
 
@@ -269,8 +269,8 @@ mod tests {
     use super::*;
     use monocoque_bench::args::Runtime;
 
-    fn rt(msgs_per_sec: f64) -> ParsedRouter {
-        ParsedRouter {
+    fn rt(msgs_per_sec: f64) -> Roundtrips {
+        Roundtrips {
             size: SIZE,
             count: 3000,
             peers: 100,
@@ -290,7 +290,7 @@ mod tests {
     #[test]
     fn section_table_and_chart() {
         let ours = Peer::Monocoque(Runtime::Smol);
-        let cell = |series, samples: Vec<ParsedRouter>| Cell {
+        let cell = |series, samples: Vec<Roundtrips>| Cell {
             series,
             size: 100,
             param: 3000,

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use monocoque_bench::output::{ParsedThroughput, parse_throughput};
+use monocoque_bench::output::{Throughput as Thr, parse_throughput};
 use serde_json::json;
 
 use crate::chart::Panel;
@@ -49,7 +49,7 @@ impl Throughput<'_> {
         size: usize,
         count: u64,
         timeout: Duration,
-    ) -> Result<ParsedThroughput, RunError> {
+    ) -> Result<Thr, RunError> {
         let common = [size.to_string(), count.to_string()];
         let with = |peer: Peer| [&common[..], &peer.tool_args()].concat();
         let out = run_pair(
