@@ -4,8 +4,10 @@
 //! output of libzmq's `local_thr`, `remote_thr`, `local_lat` and
 //! `remote_lat`, each able to run on monocoque (`--impl monocoque`, on the
 //! runtime chosen by `--runtime`) or on libzmq (`--impl libzmq`, through the
-//! `zmq` crate). `compare` runs the throughput pair (and the latency pair) as
-//! separate processes for every implementation and prints comparison tables.
+//! `zmq` crate), and more ([`tools`]). Every implementation is one module
+//! of [`imp`] implementing one trait, [`imp::Implementation`]. `compare`
+//! runs the pairs as separate processes for every implementation and
+//! writes the reports.
 //!
 //! Cargo features:
 //! - `libzmq` (default): the libzmq side (the `zmq` crate, vendored libzmq).
@@ -27,43 +29,19 @@
 pub mod args;
 pub mod fanout;
 pub mod idle;
+pub mod imp;
 pub mod output;
-pub mod raw_impl;
 pub mod router;
 pub mod stats;
 pub mod tasks;
 pub mod tools;
 pub mod watchdog;
 
-#[cfg(feature = "libzmq")]
-pub mod zmq_impl;
-
-#[cfg(feature = "monocoque-impl")]
-pub mod mono_impl;
-
-#[cfg(feature = "zeromq")]
-pub mod zeromq_impl;
-
-#[cfg(feature = "omq")]
-pub mod omq_impl;
-
 /// Error type of the perf tools.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Result type of the perf tools.
 pub type Result<T, E = BoxError> = std::result::Result<T, E>;
-
-/// Whether this build has the libzmq side.
-pub const HAS_LIBZMQ: bool = cfg!(feature = "libzmq");
-
-/// Whether this build has the monocoque side.
-pub const HAS_MONOCOQUE: bool = cfg!(feature = "monocoque-impl");
-
-/// Whether this build has the zmq.rs side (`zeromq` crate).
-pub const HAS_ZEROMQ: bool = cfg!(feature = "zeromq");
-
-/// Whether this build has the omq side (`omq-tokio` crate).
-pub const HAS_OMQ: bool = cfg!(feature = "omq");
 
 /// Runs `body` on a new tokio multi-thread runtime with the default worker count (what
 /// `#[tokio::main]` gives): monocoque's default tokio set-up, and the runtime zmq.rs and omq

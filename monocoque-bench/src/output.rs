@@ -1,6 +1,10 @@
-//! The perf tools' result lines, in libzmq's format, and their parsing.
+//! The perf tools' result lines, in libzmq's format, and their parsing:
+//! each result type renders its tool's lines and reads them back (from our
+//! tools or libzmq's own), through one `key: value [unit]` reader.
 
 use std::time::Duration;
+
+use crate::imp::Job;
 
 /// What `local_thr` measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -9,115 +13,30 @@ pub struct Throughput {
     pub size: usize,
     /// Messages received.
     pub count: u64,
-    /// Time from the first message's arrival to the last one's.
-    pub elapsed: Duration,
+    /// Messages per second: `count` over the time from the first message's
+    /// arrival to the last one's, as libzmq computes it (the first message
+    /// starts the clock but still counts).
+    pub msgs_per_sec: f64,
 }
 
 impl Throughput {
-    /// Messages per second: `count` over `elapsed`, as libzmq computes it
-    /// (the first message starts the clock but still counts).
-    pub fn msgs_per_sec(&self) -> f64 {
-        // A single message (or a very fast run) can measure zero: clamp to
-        // one microsecond like libzmq's tools do.
-        let secs = self.elapsed.as_secs_f64().max(1e-6);
-        self.count as f64 / secs
-    }
-
-    /// Megabits per second of payload.
-    pub fn megabits_per_sec(&self) -> f64 {
-        self.msgs_per_sec().floor() * self.size as f64 * 8.0 / 1_000_000.0
+    /// `job`'s messages, received in `elapsed`.
+    pub fn new(job: Job<'_>, elapsed: Duration) -> Throughput {
+        Throughput {
+            size: job.size,
+            count: job.count,
+            msgs_per_sec: rate(job.count, elapsed),
+        }
     }
 
     /// The four result lines of `local_thr`.
     pub fn render(&self) -> String {
         format!(
-            "message size: {} [B]\nmessage count: {}\nmean throughput: {} [msg/s]\nmean throughput: {:.3} [Mb/s]\n",
+            "message size: {} [B]\nmessage count: {}\n{}",
             self.size,
             self.count,
-            self.msgs_per_sec().floor() as u64,
-            self.megabits_per_sec()
+            rate_lines("mean throughput", self.msgs_per_sec, self.size)
         )
-    }
-}
-
-/// What `remote_lat` measured.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Latency {
-    /// Message size in bytes.
-    pub size: usize,
-    /// Roundtrips made.
-    pub roundtrips: u64,
-    /// Time for all roundtrips.
-    pub elapsed: Duration,
-}
-
-impl Latency {
-    /// Average one-way latency in microseconds (half a roundtrip).
-    pub fn one_way_micros(&self) -> f64 {
-        self.elapsed.as_secs_f64() * 1_000_000.0 / (self.roundtrips as f64 * 2.0)
-    }
-
-    /// The three result lines of `remote_lat`.
-    pub fn render(&self) -> String {
-        format!(
-            "message size: {} [B]\nroundtrip count: {}\naverage latency: {:.3} [us]\n",
-            self.size,
-            self.roundtrips,
-            self.one_way_micros()
-        )
-    }
-}
-
-/// Values read back from `local_thr`'s output.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ParsedThroughput {
-    /// `message size` line.
-    pub size: usize,
-    /// `message count` line.
-    pub count: u64,
-    /// `mean throughput ... [msg/s]` line.
-    pub msgs_per_sec: f64,
-    /// `mean throughput ... [Mb/s]` line.
-    pub megabits_per_sec: f64,
-}
-
-/// Parses `local_thr` output (ours or libzmq's own tool's).
-pub fn parse_throughput(text: &str) -> Result<ParsedThroughput, String> {
-    let mut size = None;
-    let mut count = None;
-    let mut msgs = None;
-    let mut mbits = None;
-    for line in text.lines() {
-        let Some((key, rest)) = line.split_once(':') else {
-            continue;
-        };
-        let mut words = rest.split_whitespace();
-        let (Some(value), unit) = (words.next(), words.next()) else {
-            continue;
-        };
-        let bad = |what: &str| format!("bad {what} value `{value}` in line `{line}`");
-        match (key.trim(), unit) {
-            ("message size", _) => size = Some(value.parse().map_err(|_| bad("size"))?),
-            ("message count", _) => count = Some(value.parse().map_err(|_| bad("count"))?),
-            ("mean throughput", Some("[msg/s]")) => {
-                msgs = Some(value.parse().map_err(|_| bad("throughput"))?)
-            }
-            ("mean throughput", Some("[Mb/s]")) => {
-                mbits = Some(value.parse().map_err(|_| bad("throughput"))?)
-            }
-            _ => {}
-        }
-    }
-    match (size, count, msgs, mbits) {
-        (Some(size), Some(count), Some(msgs_per_sec), Some(megabits_per_sec)) => {
-            Ok(ParsedThroughput {
-                size,
-                count,
-                msgs_per_sec,
-                megabits_per_sec,
-            })
-        }
-        _ => Err(format!("incomplete local_thr output: {text:?}")),
     }
 }
 
@@ -155,79 +74,54 @@ impl Percentiles {
             max: sorted[sorted.len() - 1],
         })
     }
-
-    /// The extra lines `remote_lat --histogram` prints after libzmq's three.
-    pub fn render(&self) -> String {
-        format!(
-            "latency p50: {:.3} [us]\nlatency p90: {:.3} [us]\nlatency p99: {:.3} [us]\nlatency max: {:.3} [us]\n",
-            self.p50, self.p90, self.p99, self.max
-        )
-    }
 }
 
-/// Values read back from `remote_lat`'s output.
+/// What `remote_lat` measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ParsedLatency {
-    /// `message size` line.
+pub struct Latency {
+    /// Message size in bytes.
     pub size: usize,
-    /// `roundtrip count` line.
+    /// Roundtrips made.
     pub roundtrips: u64,
-    /// `average latency` line, microseconds.
+    /// Average one-way latency in microseconds (half a roundtrip).
     pub mean_us: f64,
-    /// `latency p50/p90/p99/max` lines, when printed (`--histogram`).
+    /// The percentiles of the roundtrips, when each was timed (`--histogram`).
     pub percentiles: Option<Percentiles>,
 }
 
-/// Parses `remote_lat` output (ours, with or without `--histogram`, or
-/// libzmq's own tool's).
-pub fn parse_latency(text: &str) -> Result<ParsedLatency, String> {
-    let (mut size, mut roundtrips, mut mean) = (None, None, None);
-    let mut pct = [None::<f64>; 4];
-    for line in text.lines() {
-        let Some((key, rest)) = line.split_once(':') else {
-            continue;
-        };
-        let Some(value) = rest.split_whitespace().next() else {
-            continue;
-        };
-        let bad = || format!("bad value `{value}` in line `{line}`");
-        let num = || value.parse::<f64>().map_err(|_| bad());
-        match key.trim() {
-            "message size" => size = Some(value.parse().map_err(|_| bad())?),
-            "roundtrip count" => roundtrips = Some(value.parse().map_err(|_| bad())?),
-            "average latency" => mean = Some(num()?),
-            "latency p50" => pct[0] = Some(num()?),
-            "latency p90" => pct[1] = Some(num()?),
-            "latency p99" => pct[2] = Some(num()?),
-            "latency max" => pct[3] = Some(num()?),
-            _ => {}
+impl Latency {
+    /// `job`'s roundtrips, made in `elapsed` (percentiles not known).
+    pub fn new(job: Job<'_>, elapsed: Duration) -> Latency {
+        Latency {
+            size: job.size,
+            roundtrips: job.count,
+            mean_us: elapsed.as_secs_f64() * 1_000_000.0 / (job.count as f64 * 2.0),
+            percentiles: None,
         }
     }
-    let percentiles = match pct {
-        [Some(p50), Some(p90), Some(p99), Some(max)] => Some(Percentiles { p50, p90, p99, max }),
-        _ => None,
-    };
-    match (size, roundtrips, mean) {
-        (Some(size), Some(roundtrips), Some(mean_us)) => Ok(ParsedLatency {
-            size,
-            roundtrips,
-            mean_us,
-            percentiles,
-        }),
-        _ => Err(format!("incomplete remote_lat output: {text:?}")),
+
+    /// The three result lines of `remote_lat`, then (with percentiles) the
+    /// `latency p50/p90/p99/max` lines `--histogram` adds.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "message size: {} [B]\nroundtrip count: {}\naverage latency: {:.3} [us]\n",
+            self.size, self.roundtrips, self.mean_us
+        );
+        if let Some(p) = self.percentiles {
+            out += &format!(
+                "latency p50: {:.3} [us]\nlatency p90: {:.3} [us]\nlatency p99: {:.3} [us]\nlatency max: {:.3} [us]\n",
+                p.p50, p.p90, p.p99, p.max
+            );
+        }
+        out
     }
 }
 
-/// Messages per second for `count` messages in `elapsed`, the clock
-/// clamped to one microsecond as in libzmq's tools.
-fn rate(count: u64, elapsed: Duration) -> f64 {
+/// Messages per second for `count` messages in `elapsed`. A single
+/// message (or a very fast run) can measure zero: the clock is clamped to
+/// one microsecond as in libzmq's tools.
+pub fn rate(count: u64, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(1e-6)
-}
-
-/// Megabits per second of `size`-byte payloads at `msgs_per_sec`, as
-/// libzmq's tools compute it (whole messages per second).
-fn megabits(msgs_per_sec: f64, size: usize) -> f64 {
-    msgs_per_sec.floor() * size as f64 * 8.0 / 1_000_000.0
 }
 
 /// The `message size`, `message count` and extra count line that start the
@@ -236,12 +130,14 @@ fn scenario_header(size: usize, count: u64, what: &str, n: usize) -> String {
     format!("message size: {size} [B]\nmessage count: {count}\n{what}: {n}\n")
 }
 
-/// Both `mean throughput` lines (`key` names them) for `msgs_per_sec`.
+/// Both `mean throughput` lines (`key` names them) for `msgs_per_sec`:
+/// whole messages per second, and megabits per second of `size`-byte
+/// payloads at that rate, as libzmq's tools compute it.
 fn rate_lines(key: &str, msgs_per_sec: f64, size: usize) -> String {
+    let megabits = msgs_per_sec.floor() * size as f64 * 8.0 / 1_000_000.0;
     format!(
-        "{key}: {} [msg/s]\n{key}: {:.3} [Mb/s]\n",
+        "{key}: {} [msg/s]\n{key}: {megabits:.3} [Mb/s]\n",
         msgs_per_sec.floor() as u64,
-        megabits(msgs_per_sec, size)
     )
 }
 
@@ -261,16 +157,12 @@ pub struct Fanout {
     pub min_per_sub: u64,
     /// Most DATA messages one subscriber received.
     pub max_per_sub: u64,
-    /// From the first DATA arrival at any subscriber to the last one's.
-    pub elapsed: Duration,
+    /// Deliveries per second, from the first DATA arrival at any
+    /// subscriber to the last one's.
+    pub msgs_per_sec: f64,
 }
 
 impl Fanout {
-    /// Deliveries per second.
-    pub fn msgs_per_sec(&self) -> f64 {
-        rate(self.deliveries, self.elapsed)
-    }
-
     /// The eight result lines of `sub_fanout`.
     pub fn render(&self) -> String {
         format!(
@@ -279,7 +171,7 @@ impl Fanout {
             self.deliveries,
             self.min_per_sub,
             self.max_per_sub,
-            rate_lines("mean throughput", self.msgs_per_sec(), self.size)
+            rate_lines("mean throughput", self.msgs_per_sec, self.size)
         )
     }
 }
@@ -294,14 +186,20 @@ pub struct FanoutSend {
     pub count: u64,
     /// Subscribers the publisher waited for.
     pub subscribers: usize,
-    /// From the first DATA send to the return of the last one.
-    pub elapsed: Duration,
+    /// Sends per second, from the first DATA send to the return of the
+    /// last one.
+    pub msgs_per_sec: f64,
 }
 
 impl FanoutSend {
-    /// Sends per second.
-    pub fn msgs_per_sec(&self) -> f64 {
-        rate(self.count, self.elapsed)
+    /// `job`'s DATA messages, sent in `elapsed`.
+    pub fn new(job: Job<'_>, elapsed: Duration) -> FanoutSend {
+        FanoutSend {
+            size: job.size,
+            count: job.count,
+            subscribers: job.peers,
+            msgs_per_sec: rate(job.count, elapsed),
+        }
     }
 
     /// The five result lines of `pub_fanout`.
@@ -309,7 +207,7 @@ impl FanoutSend {
         format!(
             "{}{}",
             scenario_header(self.size, self.count, "subscribers", self.subscribers),
-            rate_lines("mean send rate", self.msgs_per_sec(), self.size)
+            rate_lines("mean send rate", self.msgs_per_sec, self.size)
         )
     }
 }
@@ -324,19 +222,25 @@ pub struct Roundtrips {
     pub count: u64,
     /// DEALER sockets.
     pub peers: usize,
-    /// From the end of the warm-up barrier to the last echo of all.
-    pub elapsed: Duration,
+    /// All roundtrips: `peers * count`.
+    pub roundtrips: u64,
+    /// Roundtrips per second (each counts as one message), from the end of
+    /// the warm-up barrier to the last echo of all.
+    pub msgs_per_sec: f64,
 }
 
 impl Roundtrips {
-    /// All roundtrips: `peers * count`.
-    pub fn total(&self) -> u64 {
-        self.peers as u64 * self.count
-    }
-
-    /// Roundtrips per second (each counts as one message).
-    pub fn msgs_per_sec(&self) -> f64 {
-        rate(self.total(), self.elapsed)
+    /// `peers` making `count` roundtrips each of `size`-byte messages in
+    /// `elapsed`.
+    pub fn new(size: usize, count: u64, peers: usize, elapsed: Duration) -> Roundtrips {
+        let roundtrips = peers as u64 * count;
+        Roundtrips {
+            size,
+            count,
+            peers,
+            roundtrips,
+            msgs_per_sec: rate(roundtrips, elapsed),
+        }
     }
 
     /// The six result lines of `dealers`.
@@ -344,48 +248,14 @@ impl Roundtrips {
         format!(
             "{}roundtrips: {} [msg]\n{}",
             scenario_header(self.size, self.count, "peers", self.peers),
-            self.total(),
-            rate_lines("mean throughput", self.msgs_per_sec(), self.size)
+            self.roundtrips,
+            rate_lines("mean throughput", self.msgs_per_sec, self.size)
         )
     }
 }
 
-/// Values read back from `sub_fanout`'s output.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ParsedFanout {
-    /// `message size` line.
-    pub size: usize,
-    /// `message count` line.
-    pub count: u64,
-    /// `subscribers` line.
-    pub subscribers: usize,
-    /// `deliveries` line.
-    pub deliveries: u64,
-    /// `min per subscriber` line.
-    pub min_per_sub: u64,
-    /// `max per subscriber` line.
-    pub max_per_sub: u64,
-    /// `mean throughput ... [msg/s]` line.
-    pub msgs_per_sec: f64,
-}
-
-/// Values read back from `dealers`' output.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ParsedRouter {
-    /// `message size` line.
-    pub size: usize,
-    /// `message count` line (roundtrips per peer).
-    pub count: u64,
-    /// `peers` line.
-    pub peers: usize,
-    /// `roundtrips` line.
-    pub roundtrips: u64,
-    /// `mean throughput ... [msg/s]` line.
-    pub msgs_per_sec: f64,
-}
-
-/// The `key: value [unit]` lines of a tool's output, the `mean throughput`
-/// keys told apart by their unit (`mean throughput [msg/s]`).
+/// The `key: value [unit]` lines of a tool's output, the rate keys told
+/// apart by their unit (`mean throughput [msg/s]`).
 fn fields(text: &str) -> Vec<(String, &str)> {
     let mut out = Vec::new();
     for line in text.lines() {
@@ -411,10 +281,42 @@ fn field<T: std::str::FromStr>(fields: &[(String, &str)], key: &str) -> Option<T
     value.parse().ok()
 }
 
-/// Parses `sub_fanout` output; `None` when a line is missing or malformed.
-pub fn parse_fanout(text: &str) -> Option<ParsedFanout> {
+/// Parses `local_thr` output (ours or libzmq's own tool's); `None` when a
+/// line is missing or malformed.
+pub fn parse_throughput(text: &str) -> Option<Throughput> {
     let f = fields(text);
-    Some(ParsedFanout {
+    let _megabits: f64 = field(&f, "mean throughput [Mb/s]")?;
+    Some(Throughput {
+        size: field(&f, "message size")?,
+        count: field(&f, "message count")?,
+        msgs_per_sec: field(&f, "mean throughput [msg/s]")?,
+    })
+}
+
+/// Parses `remote_lat` output (ours, with or without `--histogram`, or
+/// libzmq's own tool's); `None` when a line is missing or malformed.
+pub fn parse_latency(text: &str) -> Option<Latency> {
+    let f = fields(text);
+    let pct = |p: &str| field(&f, &format!("latency {p}"));
+    Some(Latency {
+        size: field(&f, "message size")?,
+        roundtrips: field(&f, "roundtrip count")?,
+        mean_us: field(&f, "average latency")?,
+        percentiles: (|| {
+            Some(Percentiles {
+                p50: pct("p50")?,
+                p90: pct("p90")?,
+                p99: pct("p99")?,
+                max: pct("max")?,
+            })
+        })(),
+    })
+}
+
+/// Parses `sub_fanout` output; `None` when a line is missing or malformed.
+pub fn parse_fanout(text: &str) -> Option<Fanout> {
+    let f = fields(text);
+    Some(Fanout {
         size: field(&f, "message size")?,
         count: field(&f, "message count")?,
         subscribers: field(&f, "subscribers")?,
@@ -425,10 +327,21 @@ pub fn parse_fanout(text: &str) -> Option<ParsedFanout> {
     })
 }
 
-/// Parses `dealers` output; `None` when a line is missing or malformed.
-pub fn parse_router(text: &str) -> Option<ParsedRouter> {
+/// Parses `pub_fanout` output; `None` when a line is missing or malformed.
+pub fn parse_send_rate(text: &str) -> Option<FanoutSend> {
     let f = fields(text);
-    Some(ParsedRouter {
+    Some(FanoutSend {
+        size: field(&f, "message size")?,
+        count: field(&f, "message count")?,
+        subscribers: field(&f, "subscribers")?,
+        msgs_per_sec: field(&f, "mean send rate [msg/s]")?,
+    })
+}
+
+/// Parses `dealers` output; `None` when a line is missing or malformed.
+pub fn parse_router(text: &str) -> Option<Roundtrips> {
+    let f = fields(text);
+    Some(Roundtrips {
         size: field(&f, "message size")?,
         count: field(&f, "message count")?,
         peers: field(&f, "peers")?,
@@ -441,49 +354,38 @@ pub fn parse_router(text: &str) -> Option<ParsedRouter> {
 mod tests {
     use super::*;
 
+    fn job(size: usize, count: u64, peers: usize) -> Job<'static> {
+        Job {
+            endpoint: "",
+            size,
+            count,
+            peers,
+        }
+    }
+
     #[test]
     fn render_and_parse_roundtrip() {
-        let t = Throughput {
-            size: 64,
-            count: 1_000_000,
-            elapsed: Duration::from_millis(250),
-        };
+        let t = Throughput::new(job(64, 1_000_000, 1), Duration::from_millis(250));
         let text = t.render();
         assert_eq!(
             text,
             "message size: 64 [B]\nmessage count: 1000000\nmean throughput: 4000000 [msg/s]\nmean throughput: 2048.000 [Mb/s]\n"
         );
-        let p = parse_throughput(&text).unwrap();
-        assert_eq!(p.size, 64);
-        assert_eq!(p.count, 1_000_000);
-        assert_eq!(p.msgs_per_sec, 4_000_000.0);
-        assert_eq!(p.megabits_per_sec, 2048.0);
-    }
-
-    #[test]
-    fn parse_rejects_incomplete() {
-        assert!(parse_throughput("message size: 64 [B]\n").is_err());
-        assert!(parse_throughput("").is_err());
+        assert_eq!(parse_throughput(&text), Some(t));
+        assert!(parse_throughput("message size: 64 [B]\n").is_none());
+        assert!(parse_throughput("").is_none());
     }
 
     #[test]
     fn zero_elapsed_is_clamped() {
-        let t = Throughput {
-            size: 1,
-            count: 1,
-            elapsed: Duration::ZERO,
-        };
-        assert_eq!(t.msgs_per_sec(), 1_000_000.0);
+        let t = Throughput::new(job(1, 1, 1), Duration::ZERO);
+        assert_eq!(t.msgs_per_sec, 1_000_000.0);
     }
 
     #[test]
     fn latency_is_half_roundtrip() {
-        let l = Latency {
-            size: 1,
-            roundtrips: 1000,
-            elapsed: Duration::from_millis(60),
-        };
-        assert!((l.one_way_micros() - 30.0).abs() < 1e-9);
+        let l = Latency::new(job(1, 1000, 1), Duration::from_millis(60));
+        assert!((l.mean_us - 30.0).abs() < 1e-9);
         assert!(l.render().contains("average latency: 30.000 [us]"));
     }
 
@@ -493,19 +395,18 @@ mod tests {
         let p = Percentiles::from_roundtrips(&rt).unwrap();
         assert_eq!((p.p50, p.p90, p.p99, p.max), (50.0, 90.0, 99.0, 100.0));
         assert_eq!(Percentiles::from_roundtrips(&[]), None);
+        let plain = Latency::new(job(64, 100, 1), Duration::from_millis(10));
         let l = Latency {
-            size: 64,
-            roundtrips: 100,
-            elapsed: Duration::from_millis(10),
+            percentiles: Some(p),
+            ..plain
         };
-        let text = format!("{}{}", l.render(), p.render());
-        let parsed = parse_latency(&text).unwrap();
+        let parsed = parse_latency(&l.render()).unwrap();
         assert_eq!((parsed.size, parsed.roundtrips), (64, 100));
         assert!((parsed.mean_us - 50.0).abs() < 1e-9);
         assert_eq!(parsed.percentiles, Some(p));
-        let plain = parse_latency(&l.render()).unwrap();
-        assert_eq!(plain.percentiles, None);
-        assert!(parse_latency("message size: 1 [B]\n").is_err());
+        assert_eq!(plain.render().lines().count(), 3);
+        assert_eq!(parse_latency(&plain.render()).unwrap().percentiles, None);
+        assert!(parse_latency("message size: 1 [B]\n").is_none());
     }
 
     #[test]
@@ -517,52 +418,36 @@ mod tests {
             deliveries: 800_000,
             min_per_sub: 70_000,
             max_per_sub: 90_000,
-            elapsed: Duration::from_millis(500),
+            msgs_per_sec: rate(800_000, Duration::from_millis(500)),
         };
         let text = f.render();
         assert_eq!(
             text,
             "message size: 64 [B]\nmessage count: 100000\nsubscribers: 10\ndeliveries: 800000 [msg]\nmin per subscriber: 70000 [msg]\nmax per subscriber: 90000 [msg]\nmean throughput: 1600000 [msg/s]\nmean throughput: 819.200 [Mb/s]\n"
         );
-        let p = parse_fanout(&text).unwrap();
-        assert_eq!((p.size, p.count, p.subscribers), (64, 100_000, 10));
-        assert_eq!(
-            (p.deliveries, p.min_per_sub, p.max_per_sub),
-            (800_000, 70_000, 90_000)
-        );
-        assert_eq!(p.msgs_per_sec, 1_600_000.0);
+        assert_eq!(parse_fanout(&text), Some(f));
         // The publisher's lines lack the delivery counts.
-        let sent = FanoutSend {
-            size: 64,
-            count: 100_000,
-            subscribers: 10,
-            elapsed: Duration::from_millis(100),
-        }
-        .render();
-        assert!(sent.contains("mean send rate: 1000000 [msg/s]\n"), "{sent}");
-        assert_eq!(parse_fanout(&sent), None);
+        let sent = FanoutSend::new(job(64, 100_000, 10), Duration::from_millis(100));
+        let sent_text = sent.render();
+        assert!(
+            sent_text.contains("mean send rate: 1000000 [msg/s]\n"),
+            "{sent_text}"
+        );
+        assert_eq!(parse_send_rate(&sent_text), Some(sent));
+        assert_eq!(parse_send_rate("mean send rate: 0.5 [Mb/s]\n"), None);
+        assert_eq!(parse_fanout(&sent_text), None);
         assert_eq!(parse_fanout(&text.replace("800000 [msg]", "x [msg]")), None);
     }
 
     #[test]
     fn router_render_and_parse() {
-        let r = Roundtrips {
-            size: 64,
-            count: 10_000,
-            peers: 100,
-            elapsed: Duration::from_secs(4),
-        };
+        let r = Roundtrips::new(64, 10_000, 100, Duration::from_secs(4));
         let text = r.render();
         assert_eq!(
             text,
             "message size: 64 [B]\nmessage count: 10000\npeers: 100\nroundtrips: 1000000 [msg]\nmean throughput: 250000 [msg/s]\nmean throughput: 128.000 [Mb/s]\n"
         );
-        let p = parse_router(&text).unwrap();
-        assert_eq!(
-            (p.size, p.count, p.peers, p.roundtrips),
-            (64, 10_000, 100, 1_000_000)
-        );
-        assert_eq!(p.msgs_per_sec, 250_000.0);
+        assert_eq!(parse_router(&text), Some(r));
         assert_eq!(parse_router("message size: 64 [B]\npeers: 1\n"), None);
     }
 }

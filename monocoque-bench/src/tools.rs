@@ -1,63 +1,30 @@
-//! Entry points of the perf tool binaries: libzmq's four perf tools here,
+//! Entry points of the perf tool binaries: libzmq's four perf tools and
 //! the many-socket scenario tools (`pub_fanout`, `sub_fanout`,
-//! `router_echo`, `dealers`) in a submodule, re-exported.
+//! `router_echo`, `dealers`). Each parses its command line ([`args`]),
+//! finds its implementation ([`implementation`]), runs the tool's method
+//! of [`Implementation`] and prints the result lines ([`output`]).
 //!
 //! Exit codes: 0 on success, 1 on a usage error or a failed run, 2 when the
-//! requested implementation is not available (not built in, or the sockets
-//! it needs do not exist yet).
+//! requested implementation is not available (not built in, or without
+//! that tool).
+//!
+//! [`args`]: crate::args
+//! [`output`]: crate::output
 
 use std::io::Write;
 
-use crate::args::{Impl, ToolArgs, parse_tool_args};
+use clap::Parser;
 
-mod scenarios;
-
-pub use scenarios::{
-    dealers_main, dealers_with, pub_fanout_main, pub_fanout_with, router_echo_main,
-    router_echo_with, sub_fanout_main, sub_fanout_with,
-};
+use crate::args::{FanoutArgs, On, ScenarioArgs, ToolArgs, parse};
+use crate::fanout::sync::SyncClient;
+use crate::imp::{Implementation, Job, Unavailable, implementation};
+use crate::output::Percentiles;
+use crate::watchdog::{STALL_LIMIT, Watchdog};
 
 /// Exit code for a usage error or a failed run.
 pub const EXIT_FAILURE: i32 = 1;
 /// Exit code when the requested implementation is not available.
 pub const EXIT_UNAVAILABLE: i32 = 2;
-
-fn parse_or_usage(tool: &str, positional: &str, args: Vec<String>) -> Result<ToolArgs, i32> {
-    parse_tool_args(args).map_err(|e| {
-        eprintln!("{tool}: {e}");
-        eprintln!(
-            "usage: {tool} {positional} [--impl monocoque|libzmq|zeromq|omq|raw] [--runtime tokio|async-std|smol] [--histogram]"
-        );
-        EXIT_FAILURE
-    })
-}
-
-fn unavailable(tool: &str, imp: Impl, why: &str) -> i32 {
-    eprintln!("{tool}: --impl {imp} is not available: {why}");
-    EXIT_UNAVAILABLE
-}
-
-fn failed(tool: &str, err: impl std::fmt::Display) -> i32 {
-    eprintln!("{tool}: error: {err}");
-    EXIT_FAILURE
-}
-
-fn print(text: &str) {
-    let mut out = std::io::stdout().lock();
-    // Nothing useful to do if stdout is gone.
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
-}
-
-#[cfg(not(feature = "libzmq"))]
-const NO_LIBZMQ: &str = "this build lacks the `libzmq` feature of monocoque-bench";
-#[cfg(not(feature = "monocoque-impl"))]
-const NO_MONOCOQUE: &str = "this build lacks the `monocoque-impl` feature of monocoque-bench";
-#[cfg(not(feature = "zeromq"))]
-const NO_ZEROMQ: &str = "this build lacks the `zeromq` feature of monocoque-bench";
-#[cfg(not(feature = "omq"))]
-const NO_OMQ: &str = "this build lacks the `omq` feature of monocoque-bench";
-const NO_LAT: &str = "the latency tools run on monocoque or libzmq only";
 
 /// The tool names [`run_tool`] knows.
 pub const TOOLS: [&str; 8] = [
@@ -74,245 +41,167 @@ pub const TOOLS: [&str; 8] = [
 /// Runs the tool called `name` with `args` (program name excluded) and
 /// returns its exit code, or `None` for an unknown name.
 pub fn run_tool(name: &str, args: Vec<String>) -> Option<i32> {
+    const THR: &str = "<endpoint> <message-size> <message-count>";
+    const LAT: &str = "<endpoint> <message-size> <roundtrip-count>";
+    const FAN: &str = "<endpoint> <message-size> <message-count> <subscribers> --sync <host:port>";
+    const RTR: &str = "<endpoint> <message-size> <message-count> <peers>";
     Some(match name {
-        "local_thr" => local_thr_with(args),
-        "remote_thr" => remote_thr_with(args),
-        "local_lat" => local_lat_with(args),
-        "remote_lat" => remote_lat_with(args),
-        "pub_fanout" => pub_fanout_with(args),
-        "sub_fanout" => sub_fanout_with(args),
-        "router_echo" => router_echo_with(args),
-        "dealers" => dealers_with(args),
+        "local_thr" => run(name, THR, args, |a: ToolArgs, imp| {
+            Ok(imp.local_thr(job(&a))?.render())
+        }),
+        "remote_thr" => run(name, THR, args, |a: ToolArgs, imp| {
+            imp.remote_thr(job(&a)).map(|()| String::new())
+        }),
+        "local_lat" => run(name, LAT, args, |a: ToolArgs, imp| {
+            imp.local_lat(job(&a)).map(|()| String::new())
+        }),
+        "remote_lat" => run(name, LAT, args, remote_lat),
+        "pub_fanout" => scenario(name, FAN, args, |a: FanoutArgs, imp, dog| {
+            let job = scenario_job(&a.scenario)?;
+            Ok(imp.pub_fanout(job, &a.sync, dog.progress())?.render())
+        }),
+        "sub_fanout" => scenario(name, FAN, args, |a: FanoutArgs, imp, dog| {
+            let job = scenario_job(&a.scenario)?;
+            let mut sync = SyncClient::connect(&a.sync, STALL_LIMIT)?;
+            Ok(imp.sub_fanout(job, &mut sync, dog.progress())?.render())
+        }),
+        "router_echo" => scenario(name, RTR, args, |a: ScenarioArgs, imp, dog| {
+            imp.router_echo(job_of(&a), dog.progress())
+                .map(|()| String::new())
+        }),
+        "dealers" => scenario(name, RTR, args, |a: ScenarioArgs, imp, dog| {
+            Ok(imp.dealers(job_of(&a), dog.progress())?.render())
+        }),
         _ => return None,
     })
 }
 
-/// `local_thr <bind-to> <message-size> <message-count>`.
-pub fn local_thr_main() -> i32 {
-    local_thr_with(std::env::args().skip(1).collect())
-}
-
-/// [`local_thr_main`] with explicit arguments (program name excluded).
-// With neither implementation built in, every arm below returns early.
-#[cfg_attr(
-    not(any(feature = "libzmq", feature = "monocoque-impl")),
-    allow(unreachable_code, unused_variables)
-)]
-pub fn local_thr_with(args: Vec<String>) -> i32 {
-    const TOOL: &str = "local_thr";
-    let args = match parse_or_usage(TOOL, "<bind-to> <message-size> <message-count>", args) {
-        Ok(args) => args,
-        Err(code) => return code,
-    };
-    let result: crate::Result<crate::output::Throughput> = match args.imp {
-        #[cfg(feature = "libzmq")]
-        Impl::Libzmq => crate::zmq_impl::local_thr(&args.endpoint, args.size, args.count),
-        #[cfg(not(feature = "libzmq"))]
-        Impl::Libzmq => return unavailable(TOOL, args.imp, NO_LIBZMQ),
-        #[cfg(feature = "monocoque-impl")]
-        Impl::Monocoque => {
-            let ToolArgs {
-                endpoint,
-                size,
-                count,
-                runtime,
-                ..
-            } = &args;
-            crate::mono_impl::block_on(*runtime, |ctx| async move {
-                crate::mono_impl::local_thr(ctx, endpoint, *size, *count).await
-            })
-        }
-        #[cfg(not(feature = "monocoque-impl"))]
-        Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
-        #[cfg(feature = "zeromq")]
-        Impl::Zeromq => crate::block_on_tokio(crate::zeromq_impl::local_thr(
-            &args.endpoint,
-            args.size,
-            args.count,
-        )),
-        #[cfg(not(feature = "zeromq"))]
-        Impl::Zeromq => return unavailable(TOOL, args.imp, NO_ZEROMQ),
-        #[cfg(feature = "omq")]
-        Impl::Omq => crate::block_on_tokio(crate::omq_impl::local_thr(
-            &args.endpoint,
-            args.size,
-            args.count,
-        )),
-        #[cfg(not(feature = "omq"))]
-        Impl::Omq => return unavailable(TOOL, args.imp, NO_OMQ),
-        Impl::Raw => crate::raw_impl::local_thr(&args.endpoint, args.size, args.count),
-    };
-    match result {
-        Ok(thr) => {
-            print(&thr.render());
-            0
-        }
-        Err(e) => failed(TOOL, e),
+/// The [`Job`] of a throughput or latency tool.
+fn job(a: &ToolArgs) -> Job<'_> {
+    Job {
+        endpoint: &a.endpoint,
+        size: a.size,
+        count: a.count,
+        peers: 1,
     }
 }
 
-/// `remote_thr <connect-to> <message-size> <message-count>`.
-pub fn remote_thr_main() -> i32 {
-    remote_thr_with(std::env::args().skip(1).collect())
-}
-
-/// [`remote_thr_main`] with explicit arguments (program name excluded).
-// With neither implementation built in, every arm below returns early.
-#[cfg_attr(
-    not(any(feature = "libzmq", feature = "monocoque-impl")),
-    allow(unreachable_code, unused_variables)
-)]
-pub fn remote_thr_with(args: Vec<String>) -> i32 {
-    const TOOL: &str = "remote_thr";
-    let args = match parse_or_usage(TOOL, "<connect-to> <message-size> <message-count>", args) {
-        Ok(args) => args,
-        Err(code) => return code,
-    };
-    let result: crate::Result<()> = match args.imp {
-        #[cfg(feature = "libzmq")]
-        Impl::Libzmq => crate::zmq_impl::remote_thr(&args.endpoint, args.size, args.count),
-        #[cfg(not(feature = "libzmq"))]
-        Impl::Libzmq => return unavailable(TOOL, args.imp, NO_LIBZMQ),
-        #[cfg(feature = "monocoque-impl")]
-        Impl::Monocoque => {
-            let ToolArgs {
-                endpoint,
-                size,
-                count,
-                runtime,
-                ..
-            } = &args;
-            crate::mono_impl::block_on(*runtime, |ctx| async move {
-                crate::mono_impl::remote_thr(ctx, endpoint, *size, *count).await
-            })
-        }
-        #[cfg(not(feature = "monocoque-impl"))]
-        Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
-        #[cfg(feature = "zeromq")]
-        Impl::Zeromq => crate::block_on_tokio(crate::zeromq_impl::remote_thr(
-            &args.endpoint,
-            args.size,
-            args.count,
-        )),
-        #[cfg(not(feature = "zeromq"))]
-        Impl::Zeromq => return unavailable(TOOL, args.imp, NO_ZEROMQ),
-        #[cfg(feature = "omq")]
-        Impl::Omq => crate::block_on_tokio(crate::omq_impl::remote_thr(
-            &args.endpoint,
-            args.size,
-            args.count,
-        )),
-        #[cfg(not(feature = "omq"))]
-        Impl::Omq => return unavailable(TOOL, args.imp, NO_OMQ),
-        Impl::Raw => crate::raw_impl::remote_thr(&args.endpoint, args.size, args.count),
-    };
-    match result {
-        Ok(()) => 0,
-        Err(e) => failed(TOOL, e),
+/// The [`Job`] of a many-socket tool.
+fn job_of(a: &ScenarioArgs) -> Job<'_> {
+    Job {
+        endpoint: &a.endpoint,
+        size: a.size,
+        count: a.count,
+        peers: a.peers,
     }
 }
 
-/// `local_lat <bind-to> <message-size> <roundtrip-count>`.
-pub fn local_lat_main() -> i32 {
-    local_lat_with(std::env::args().skip(1).collect())
+/// The [`Job`] of a fan-out tool, whose messages carry a kind byte.
+fn scenario_job(a: &ScenarioArgs) -> crate::Result<Job<'_>> {
+    crate::fanout::check_message_size(a.size)?;
+    Ok(job_of(a))
 }
 
-/// [`local_lat_main`] with explicit arguments (program name excluded).
-// With neither implementation built in, every arm below returns early.
-#[cfg_attr(
-    not(any(feature = "libzmq", feature = "monocoque-impl")),
-    allow(unreachable_code, unused_variables)
-)]
-pub fn local_lat_with(args: Vec<String>) -> i32 {
-    const TOOL: &str = "local_lat";
-    let args = match parse_or_usage(TOOL, "<bind-to> <message-size> <roundtrip-count>", args) {
-        Ok(args) => args,
-        Err(code) => return code,
-    };
-    let result: crate::Result<()> = match args.imp {
-        #[cfg(feature = "libzmq")]
-        Impl::Libzmq => crate::zmq_impl::local_lat(&args.endpoint, args.size, args.count),
-        #[cfg(not(feature = "libzmq"))]
-        Impl::Libzmq => return unavailable(TOOL, args.imp, NO_LIBZMQ),
-        #[cfg(feature = "monocoque-impl")]
-        Impl::Monocoque => {
-            let ToolArgs {
-                endpoint,
-                size,
-                count,
-                runtime,
-                ..
-            } = &args;
-            crate::mono_impl::block_on(*runtime, |ctx| async move {
-                crate::mono_impl::local_lat(ctx, endpoint, *size, *count).await
-            })
-        }
-        #[cfg(not(feature = "monocoque-impl"))]
-        Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
-        Impl::Zeromq | Impl::Omq | Impl::Raw => return unavailable(TOOL, args.imp, NO_LAT),
-    };
-    match result {
-        Ok(()) => 0,
-        Err(e) => failed(TOOL, e),
-    }
-}
-
-/// `remote_lat <connect-to> <message-size> <roundtrip-count>`.
-pub fn remote_lat_main() -> i32 {
-    remote_lat_with(std::env::args().skip(1).collect())
-}
-
-/// [`remote_lat_main`] with explicit arguments (program name excluded).
-///
-/// With `--histogram`, every roundtrip is timed and p50/p90/p99/max lines
-/// follow libzmq's three.
-// With neither implementation built in, every arm below returns early.
-#[cfg_attr(
-    not(any(feature = "libzmq", feature = "monocoque-impl")),
-    allow(unreachable_code, unused_variables, unused_mut)
-)]
-pub fn remote_lat_with(args: Vec<String>) -> i32 {
-    const TOOL: &str = "remote_lat";
-    let args = match parse_or_usage(TOOL, "<connect-to> <message-size> <roundtrip-count>", args) {
-        Ok(args) => args,
-        Err(code) => return code,
-    };
+/// `remote_lat`: with `--histogram`, every roundtrip is timed and
+/// p50/p90/p99/max lines follow libzmq's three.
+fn remote_lat(a: ToolArgs, imp: &dyn Implementation) -> crate::Result<String> {
     let mut samples = Vec::new();
-    if args.histogram {
-        samples.reserve(usize::try_from(args.count).unwrap_or(0));
+    if a.histogram {
+        samples.reserve(usize::try_from(a.count).unwrap_or(0));
     }
-    let record = args.histogram.then_some(&mut samples);
-    let result: crate::Result<crate::output::Latency> = match args.imp {
-        #[cfg(feature = "libzmq")]
-        Impl::Libzmq => crate::zmq_impl::remote_lat(&args.endpoint, args.size, args.count, record),
-        #[cfg(not(feature = "libzmq"))]
-        Impl::Libzmq => return unavailable(TOOL, args.imp, NO_LIBZMQ),
-        #[cfg(feature = "monocoque-impl")]
-        Impl::Monocoque => {
-            let ToolArgs {
-                endpoint,
-                size,
-                count,
-                runtime,
-                ..
-            } = &args;
-            crate::mono_impl::block_on(*runtime, |ctx| async move {
-                crate::mono_impl::remote_lat(ctx, endpoint, *size, *count, record).await
-            })
+    let mut lat = imp.remote_lat(job(&a), a.histogram.then_some(&mut samples))?;
+    lat.percentiles = Percentiles::from_roundtrips(&samples);
+    Ok(lat.render())
+}
+
+/// Where an argument struct keeps `--impl` and `--runtime`.
+trait Runs {
+    fn on(&self) -> On;
+}
+
+impl Runs for ToolArgs {
+    fn on(&self) -> On {
+        self.on
+    }
+}
+
+impl Runs for ScenarioArgs {
+    fn on(&self) -> On {
+        self.on
+    }
+}
+
+impl Runs for FanoutArgs {
+    fn on(&self) -> On {
+        self.scenario.on
+    }
+}
+
+/// Runs tool `tool`: parses `args` into `A`, finds the implementation,
+/// and prints what `body` returns; returns the exit code.
+fn run<A: Parser + Runs>(
+    tool: &str,
+    positional: &str,
+    args: Vec<String>,
+    body: impl FnOnce(A, &dyn Implementation) -> crate::Result<String>,
+) -> i32 {
+    let args: A = match parse(tool, positional, args) {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_FAILURE } else { 0 };
         }
-        #[cfg(not(feature = "monocoque-impl"))]
-        Impl::Monocoque => return unavailable(TOOL, args.imp, NO_MONOCOQUE),
-        Impl::Zeromq | Impl::Omq | Impl::Raw => return unavailable(TOOL, args.imp, NO_LAT),
     };
+    let on = args.on();
+    let result = implementation(on.imp, on.runtime)
+        .map_err(Into::into)
+        .and_then(|imp| body(args, imp.as_ref()));
     match result {
-        Ok(lat) => {
-            let mut text = lat.render();
-            if let Some(p) = crate::output::Percentiles::from_roundtrips(&samples) {
-                text.push_str(&p.render());
-            }
-            print(&text);
+        Ok(text) => {
+            let mut out = std::io::stdout().lock();
+            // Nothing useful to do if stdout is gone.
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
             0
         }
-        Err(e) => failed(TOOL, e),
+        Err(e) if e.is::<Unavailable>() => {
+            eprintln!("{tool}: --impl {} is not available: {e}", on.imp);
+            EXIT_UNAVAILABLE
+        }
+        Err(e) => {
+            eprintln!("{tool}: error: {e}");
+            EXIT_FAILURE
+        }
     }
+}
+
+/// [`run`] for a many-socket tool: under a [`Watchdog`] that gives up after
+/// [`STALL_LIMIT`] without progress, and not on a one-thread runtime set-up
+/// (its socket tasks are spawned with the runtime's global spawn function,
+/// which a one-thread set-up does not have).
+fn scenario<A: Parser + Runs>(
+    tool: &str,
+    positional: &str,
+    args: Vec<String>,
+    body: impl FnOnce(A, &dyn Implementation, &Watchdog) -> crate::Result<String>,
+) -> i32 {
+    run(tool, positional, args, |args: A, imp| {
+        let runtime = args.on().runtime;
+        if runtime.is_single_thread() {
+            return Err(Unavailable(format!(
+                "--runtime {runtime} is offered by the throughput and latency tools only"
+            ))
+            .into());
+        }
+        let dog = Watchdog::start(tool);
+        body(args, imp, &dog)
+    })
+}
+
+/// The `main` of the binary called `tool`: runs it on this process's
+/// arguments and exits with its code.
+pub fn main(tool: &str) -> ! {
+    let code = run_tool(tool, std::env::args().skip(1).collect())
+        .unwrap_or_else(|| panic!("no tool called {tool}"));
+    std::process::exit(code)
 }

@@ -45,7 +45,8 @@ pub struct Progress {
 impl Watchdog {
     /// Starts a watchdog that, after [`STALL_LIMIT`] without progress,
     /// prints `"{tool}: error: ..."` and exits the process with code 1.
-    pub fn start(tool: &'static str) -> Watchdog {
+    pub fn start(tool: &str) -> Watchdog {
+        let tool = tool.to_owned();
         Watchdog::start_with(STALL_LIMIT, move |phase| {
             eprintln!(
                 "{tool}: error: no progress for {} s while {phase}; giving up",

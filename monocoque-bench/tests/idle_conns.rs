@@ -108,7 +108,7 @@ fn usage_errors() {
     assert_eq!(run(&["measure", "0"]), Some(1));
     assert_eq!(run(&["measure", "10", "--impl", "nope"]), Some(1));
     assert_eq!(run(&["bogus"]), Some(1));
-    if !monocoque_bench::HAS_LIBZMQ {
+    if !monocoque_bench::imp::built_in(monocoque_bench::args::Impl::Libzmq) {
         assert_eq!(run(&["measure", "10", "--impl", "libzmq"]), Some(2));
     }
 }

@@ -402,7 +402,11 @@ fn usage_errors_exit_1() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("usage:"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Usage: local_thr <endpoint> <message-size> <message-count>"),
+        "{stderr}"
+    );
 }
 
 #[cfg(feature = "libzmq")]
@@ -504,12 +508,16 @@ mod libzmq {
         let md = std::fs::read_to_string(dir.join("throughput.md")).unwrap();
         assert!(md.contains("| libzmq | 1 KiB | 2,000 |"), "{md}");
         let json = std::fs::read_to_string(dir.join("throughput.json")).unwrap();
-        assert!(json.contains("\"ratio_vs_libzmq\": 1.000"), "{json}");
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let first = &parsed["sections"][0]["results"][0];
+        assert_eq!(first["ratio_vs_libzmq"], 1.0, "{json}");
         assert!(stdout.contains("p99 vs libzmq"), "{stdout}");
         let md = std::fs::read_to_string(dir.join("latency.md")).unwrap();
         assert!(md.contains("| libzmq | 1 KiB |"), "{md}");
         let json = std::fs::read_to_string(dir.join("latency.json")).unwrap();
-        assert!(json.contains("\"p99\": 1.000"), "{json}");
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let first = &parsed["sections"][0]["results"][0];
+        assert_eq!(first["ratio_vs_libzmq"]["p99"], 1.0, "{json}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

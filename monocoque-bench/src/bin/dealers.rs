@@ -1,5 +1,5 @@
-//! `dealers`: a many-socket scenario tool; see `monocoque_bench::tools`.
+//! `dealers`: a perf tool; see `monocoque_bench::tools`.
 
 fn main() {
-    std::process::exit(monocoque_bench::tools::dealers_main());
+    monocoque_bench::tools::main("dealers");
 }

@@ -1,5 +1,5 @@
-//! `local_lat`: libzmq-compatible perf tool; see `monocoque_bench::tools`.
+//! `local_lat`: a perf tool; see `monocoque_bench::tools`.
 
 fn main() {
-    std::process::exit(monocoque_bench::tools::local_lat_main());
+    monocoque_bench::tools::main("local_lat");
 }

@@ -1,5 +1,5 @@
-//! `local_thr`: libzmq-compatible perf tool; see `monocoque_bench::tools`.
+//! `local_thr`: a perf tool; see `monocoque_bench::tools`.
 
 fn main() {
-    std::process::exit(monocoque_bench::tools::local_thr_main());
+    monocoque_bench::tools::main("local_thr");
 }

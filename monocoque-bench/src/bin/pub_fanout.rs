@@ -1,5 +1,5 @@
-//! `pub_fanout`: a many-socket scenario tool; see `monocoque_bench::tools`.
+//! `pub_fanout`: a perf tool; see `monocoque_bench::tools`.
 
 fn main() {
-    std::process::exit(monocoque_bench::tools::pub_fanout_main());
+    monocoque_bench::tools::main("pub_fanout");
 }

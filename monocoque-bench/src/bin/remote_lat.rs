@@ -1,5 +1,5 @@
-//! `remote_lat`: libzmq-compatible perf tool; see `monocoque_bench::tools`.
+//! `remote_lat`: a perf tool; see `monocoque_bench::tools`.
 
 fn main() {
-    std::process::exit(monocoque_bench::tools::remote_lat_main());
+    monocoque_bench::tools::main("remote_lat");
 }

@@ -1,5 +1,5 @@
-//! `remote_thr`: libzmq-compatible perf tool; see `monocoque_bench::tools`.
+//! `remote_thr`: a perf tool; see `monocoque_bench::tools`.
 
 fn main() {
-    std::process::exit(monocoque_bench::tools::remote_thr_main());
+    monocoque_bench::tools::main("remote_thr");
 }

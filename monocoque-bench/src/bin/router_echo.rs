@@ -1,5 +1,5 @@
-//! `router_echo`: a many-socket scenario tool; see `monocoque_bench::tools`.
+//! `router_echo`: a perf tool; see `monocoque_bench::tools`.
 
 fn main() {
-    std::process::exit(monocoque_bench::tools::router_echo_main());
+    monocoque_bench::tools::main("router_echo");
 }

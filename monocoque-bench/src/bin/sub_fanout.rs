@@ -1,5 +1,5 @@
-//! `sub_fanout`: a many-socket scenario tool; see `monocoque_bench::tools`.
+//! `sub_fanout`: a perf tool; see `monocoque_bench::tools`.
 
 fn main() {
-    std::process::exit(monocoque_bench::tools::sub_fanout_main());
+    monocoque_bench::tools::main("sub_fanout");
 }

@@ -19,15 +19,6 @@ use crate::output::Fanout;
 
 pub mod sync;
 
-#[cfg(feature = "monocoque-impl")]
-pub mod mono;
-
-#[cfg(feature = "libzmq")]
-pub mod libzmq;
-
-#[cfg(feature = "zeromq")]
-pub mod zeromq;
-
 /// First byte of a HELLO message.
 pub const HELLO: u8 = b'H';
 /// First byte of a DATA message.
@@ -151,7 +142,7 @@ pub fn summarize(size: usize, count: u64, subs: &[SubState]) -> Result<Fanout> {
         deliveries,
         min_per_sub: subs.iter().map(|s| s.data).min().unwrap_or(0),
         max_per_sub: subs.iter().map(|s| s.data).max().unwrap_or(0),
-        elapsed: last - first,
+        msgs_per_sec: crate::output::rate(deliveries, last - first),
     })
 }
 

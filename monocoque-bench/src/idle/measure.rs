@@ -11,10 +11,9 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::Impl;
 use super::client::Traffic;
 use crate::Result;
-use crate::args::Runtime;
+use crate::args::{Impl, Runtime};
 
 /// What to measure.
 #[derive(Debug, Clone)]

@@ -43,8 +43,12 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::time::Duration;
 
+use clap::builder::RangedU64ValueParser;
+use clap::{Args, Parser};
+
 use crate::Result;
-use crate::args::Runtime;
+use crate::args::{Impl, On};
+use crate::imp::implementation;
 
 /// Exit code for a usage error or a failed run.
 pub const EXIT_FAILURE: i32 = 1;
@@ -57,56 +61,103 @@ pub const DEFAULT_THREADS: usize = 8;
 /// How long the server waits after binding before its first RSS reading.
 pub const SETTLE_BEFORE: Duration = Duration::from_millis(300);
 
-const USAGE: &str = "usage:
-  idle_conns server <bind-to> <connections> [--impl monocoque|libzmq] [--runtime tokio|async-std|smol] [--messages N] [--residency]
-  idle_conns clients <connect-to> <connections> [--threads N] [--messages N] [--size OCTETS]
-  idle_conns measure <connections> [--impl monocoque|libzmq] [--runtime tokio|async-std|smol] [--threads N] [--timeout SECS] [--messages N] [--size OCTETS] [--residency]";
-
-/// The server implementations `idle_conns` can measure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Impl {
-    /// monocoque's `RouterSocket`, on the runtime chosen with `--runtime`.
-    Monocoque,
-    /// libzmq's ROUTER through the `zmq` crate.
-    Libzmq,
+/// The `idle_conns` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "idle_conns",
+    about = "Memory per idle connection on one ROUTER socket"
+)]
+enum Cli {
+    /// Binds one ROUTER, waits for <connections> peers, prints the report.
+    Server(ServerArgs),
+    /// Opens <connections> idle ZMTP connections as DEALERs.
+    Clients(ClientsArgs),
+    /// Runs a server and its clients, and prints the server's report.
+    Measure(MeasureArgs),
 }
 
-impl Impl {
-    /// The name used on command lines and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Impl::Monocoque => "monocoque",
-            Impl::Libzmq => "libzmq",
-        }
-    }
+/// A connection count: a positive integer.
+fn connections() -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(1..)
+}
 
-    /// Whether this build has the implementation.
-    pub fn available(self) -> bool {
-        match self {
-            Impl::Monocoque => crate::HAS_MONOCOQUE,
-            Impl::Libzmq => crate::HAS_LIBZMQ,
+/// What each client sends before going idle.
+#[derive(Debug, Clone, Copy, Args)]
+struct TrafficArgs {
+    /// Messages per connection (the server counts them).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = connections())]
+    messages: usize,
+    /// Octets per message.
+    #[arg(long, value_name = "OCTETS", default_value_t = 1)]
+    size: usize,
+}
+
+impl From<TrafficArgs> for client::Traffic {
+    fn from(t: TrafficArgs) -> client::Traffic {
+        client::Traffic {
+            messages: t.messages,
+            size: t.size,
         }
     }
 }
 
-impl fmt::Display for Impl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+/// `--impl` (monocoque or libzmq), `--runtime` and `--residency`.
+#[derive(Debug, Clone, Copy, Args)]
+struct ServerSide {
+    #[command(flatten)]
+    on: On,
+    /// Also report which large per-connection allocations are resident
+    /// (`--impl monocoque` only).
+    #[arg(long)]
+    residency: bool,
 }
 
-impl std::str::FromStr for Impl {
-    type Err = String;
+#[derive(Debug, Args)]
+struct ServerArgs {
+    /// Where to bind, e.g. `tcp://127.0.0.1:*`.
+    #[arg(value_name = "bind-to")]
+    bind: String,
+    /// Peers to wait for.
+    #[arg(value_parser = connections())]
+    connections: usize,
+    #[command(flatten)]
+    side: ServerSide,
+    /// Messages each peer sends.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = connections())]
+    messages: usize,
+}
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "monocoque" | "ours" => Ok(Impl::Monocoque),
-            "libzmq" | "zmq" => Ok(Impl::Libzmq),
-            other => Err(format!(
-                "unknown implementation `{other}` (expected monocoque or libzmq)"
-            )),
-        }
-    }
+#[derive(Debug, Args)]
+struct ClientsArgs {
+    /// The server's endpoint, `tcp://host:port`.
+    #[arg(value_name = "connect-to")]
+    endpoint: String,
+    /// Connections to open.
+    #[arg(value_parser = connections())]
+    connections: usize,
+    /// Client threads: handshakes in flight at once.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_THREADS)]
+    threads: usize,
+    #[command(flatten)]
+    traffic: TrafficArgs,
+}
+
+#[derive(Debug, Args)]
+struct MeasureArgs {
+    /// Idle connections.
+    #[arg(value_parser = connections())]
+    connections: usize,
+    #[command(flatten)]
+    side: ServerSide,
+    /// Client threads: handshakes in flight at once.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_THREADS)]
+    threads: usize,
+    /// Deadline of the whole run (default: a minute, plus a second per 200
+    /// connections).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<u64>,
+    #[command(flatten)]
+    traffic: TrafficArgs,
 }
 
 const KIB: f64 = 1024.0;
@@ -182,199 +233,71 @@ pub fn report_value(report: &str, name: &str) -> Option<f64> {
     })
 }
 
-/// Positional arguments, `--name value` / `--name=value` options and
-/// `--name` flags.
-#[derive(Debug, Default)]
-struct Parsed {
-    positional: Vec<String>,
-    options: Vec<(String, String)>,
-    flags: Vec<String>,
-}
-
-impl Parsed {
-    fn new(args: Vec<String>, known: &[&str], flags: &[&str]) -> Result<Parsed, String> {
-        let mut parsed = Parsed::default();
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            let Some(option) = arg.strip_prefix("--") else {
-                parsed.positional.push(arg);
-                continue;
-            };
-            if flags.contains(&option) {
-                parsed.flags.push(option.to_string());
-                continue;
-            }
-            let (name, value) = match option.split_once('=') {
-                Some((name, value)) => (name.to_string(), value.to_string()),
-                None => {
-                    let value = args
-                        .next()
-                        .ok_or_else(|| format!("option --{option} needs a value"))?;
-                    (option.to_string(), value)
-                }
-            };
-            if !known.contains(&name.as_str()) {
-                return Err(format!("unknown option --{name}"));
-            }
-            parsed.options.push((name, value));
-        }
-        Ok(parsed)
-    }
-
-    fn option<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, String>
-    where
-        T::Err: fmt::Display,
-    {
-        match self.options.iter().rev().find(|(n, _)| n == name) {
-            None => Ok(default),
-            Some((_, v)) => v.parse().map_err(|e| format!("--{name} {v}: {e}")),
-        }
-    }
-
-    fn flag(&self, name: &str) -> bool {
-        self.flags.iter().any(|f| f == name)
-    }
-
-    fn positional<const N: usize>(&self, what: &str) -> Result<[&str; N], String> {
-        let args: Vec<&str> = self.positional.iter().map(String::as_str).collect();
-        args.try_into()
-            .map_err(|_| format!("expected {N} arguments: {what}"))
-    }
-}
-
-fn parse_count(text: &str) -> Result<usize, String> {
-    match text.parse() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "<connections> must be a positive integer, not {text:?}"
-        )),
-    }
-}
-
-/// `--messages N` (at least 1) and `--size OCTETS`.
-fn parse_traffic(parsed: &Parsed) -> Result<client::Traffic, String> {
-    let default = client::Traffic::default();
-    let traffic = client::Traffic {
-        messages: parsed.option("messages", default.messages)?,
-        size: parsed.option("size", default.size)?,
-    };
-    if traffic.messages == 0 {
-        return Err("--messages must be at least 1 (the server counts them)".into());
-    }
-    Ok(traffic)
-}
-
-fn usage_error(e: impl fmt::Display) -> i32 {
-    eprintln!("idle_conns: {e}");
-    eprintln!("{USAGE}");
-    EXIT_FAILURE
-}
-
 fn failed(e: impl fmt::Display) -> i32 {
     eprintln!("idle_conns: error: {e}");
     EXIT_FAILURE
 }
 
-fn unavailable(imp: Impl) -> i32 {
-    eprintln!("idle_conns: --impl {imp} is not available in this build");
-    EXIT_UNAVAILABLE
+/// Fails with a usage error unless the server can run on `side`; returns
+/// the exit code to leave with (`Err`) otherwise.
+fn check_side(side: &ServerSide) -> Result<(), i32> {
+    let imp = side.on.imp;
+    let wrong = if !matches!(imp, Impl::Monocoque | Impl::Libzmq) {
+        "idle_conns measures --impl monocoque or libzmq"
+    } else if side.residency && imp != Impl::Monocoque {
+        "--residency works with --impl monocoque only"
+    } else {
+        return implementation(imp, side.on.runtime).map(drop).map_err(|e| {
+            eprintln!("idle_conns: --impl {imp} is not available: {e}");
+            EXIT_UNAVAILABLE
+        });
+    };
+    eprintln!("idle_conns: {wrong}");
+    Err(EXIT_FAILURE)
 }
 
 /// The `idle_conns` binary: dispatches on the first argument (`server`,
 /// `clients` or `measure`) and returns the exit code.
 pub fn main() -> i32 {
-    let mut args = std::env::args().skip(1);
-    let mode = args.next();
-    let rest: Vec<String> = args.collect();
-    match mode.as_deref() {
-        Some("server") => server_main(rest),
-        Some("clients") => clients_main(rest),
-        Some("measure") => measure_main(rest),
-        Some("-h" | "--help") => {
-            println!("{USAGE}");
-            0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_FAILURE } else { 0 };
         }
-        Some(other) => usage_error(format!("unknown mode `{other}`")),
-        None => usage_error("missing mode"),
-    }
+    };
+    let result = match cli {
+        Cli::Server(args) => server_main(args),
+        Cli::Clients(args) => clients_main(args),
+        Cli::Measure(args) => measure_main(args),
+    };
+    result.unwrap_or_else(|code| code)
 }
 
-/// `idle_conns server <bind-to> <connections> [--impl ..] [--runtime ..]`.
-pub fn server_main(args: Vec<String>) -> i32 {
-    let parsed = match Parsed::new(args, &["impl", "runtime", "messages"], &["residency"]) {
-        Ok(p) => p,
-        Err(e) => return usage_error(e),
+/// `idle_conns server`.
+fn server_main(args: ServerArgs) -> Result<i32, i32> {
+    check_side(&args.side)?;
+    let config = server::ServerConfig {
+        bind: args.bind,
+        connections: args.connections,
+        messages_per_peer: args.messages,
+        settle_before: SETTLE_BEFORE,
+        residency: args.side.residency,
     };
-    let setup = || -> Result<(server::ServerConfig, Impl, Runtime), String> {
-        let [bind, n] = parsed.positional("<bind-to> <connections>")?;
-        let imp = parsed.option("impl", Impl::Monocoque)?;
-        let residency = parsed.flag("residency");
-        if residency && imp != Impl::Monocoque {
-            return Err("--residency works with --impl monocoque only".into());
-        }
-        let config = server::ServerConfig {
-            bind: bind.to_string(),
-            connections: parse_count(n)?,
-            messages_per_peer: parse_traffic(&parsed)?.messages,
-            settle_before: SETTLE_BEFORE,
-            residency,
-        };
-        Ok((config, imp, parsed.option("runtime", Runtime::Tokio)?))
+    let run = || -> Result<Report> {
+        mem::check_fd_limit(config.connections)?;
+        implementation(args.side.on.imp, args.side.on.runtime)?.idle_server(&config)
     };
-    let (config, imp, runtime) = match setup() {
-        Ok(s) => s,
-        Err(e) => return usage_error(e),
-    };
-    if !imp.available() {
-        return unavailable(imp);
-    }
-    if let Err(e) = mem::check_fd_limit(config.connections) {
-        return failed(e);
-    }
-    match run_server(imp, runtime, &config) {
-        Ok(_) => 0,
-        Err(e) => failed(e),
-    }
+    run().map(|_| 0).map_err(failed)
 }
 
-/// Runs the server on `imp` (which [`Impl::available`] said is built in).
-fn run_server(imp: Impl, runtime: Runtime, config: &server::ServerConfig) -> Result<Report> {
-    match imp {
-        #[cfg(feature = "monocoque-impl")]
-        Impl::Monocoque => server::monocoque(runtime, config),
-        #[cfg(feature = "libzmq")]
-        Impl::Libzmq => server::libzmq(config),
-        #[allow(unreachable_patterns)]
-        _ => {
-            let _ = (runtime, config);
-            Err(format!("--impl {imp} is not available in this build").into())
-        }
-    }
-}
-
-/// `idle_conns clients <connect-to> <connections> [--threads N]`.
-pub fn clients_main(args: Vec<String>) -> i32 {
-    let parsed = match Parsed::new(args, &["threads", "messages", "size"], &[]) {
-        Ok(p) => p,
-        Err(e) => return usage_error(e),
-    };
-    let setup = || -> Result<(String, usize, usize, client::Traffic), String> {
-        let [endpoint, n] = parsed.positional("<connect-to> <connections>")?;
-        Ok((
-            endpoint.to_string(),
-            parse_count(n)?,
-            parsed.option("threads", DEFAULT_THREADS)?,
-            parse_traffic(&parsed)?,
-        ))
-    };
-    let (endpoint, connections, threads, traffic) = match setup() {
-        Ok(s) => s,
-        Err(e) => return usage_error(e),
-    };
+/// `idle_conns clients`: opens the connections, prints `connected: <n>`,
+/// and keeps them open and idle until stdin closes.
+fn clients_main(args: ClientsArgs) -> Result<i32, i32> {
     let run = || -> Result<()> {
-        mem::check_fd_limit(connections)?;
-        let addr = client::tcp_address(&endpoint)?;
-        let streams = client::open_idle(addr, connections, threads, traffic)?;
+        mem::check_fd_limit(args.connections)?;
+        let addr = client::tcp_address(&args.endpoint)?;
+        let streams = client::open_idle(addr, args.connections, args.threads, args.traffic.into())?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "connected: {}", streams.len())?;
         out.flush()?;
@@ -386,75 +309,43 @@ pub fn clients_main(args: Vec<String>) -> i32 {
         drop(streams);
         Ok(())
     };
-    match run() {
-        Ok(()) => 0,
-        Err(e) => failed(e),
-    }
+    run().map(|()| 0).map_err(failed)
 }
 
-/// `idle_conns measure <connections> [--impl ..] [--runtime ..] [--threads N]
-/// [--timeout SECS]`.
-pub fn measure_main(args: Vec<String>) -> i32 {
-    let parsed = match Parsed::new(
-        args,
-        &["impl", "runtime", "threads", "timeout", "messages", "size"],
-        &["residency"],
-    ) {
-        Ok(p) => p,
-        Err(e) => return usage_error(e),
+/// `idle_conns measure`.
+fn measure_main(args: MeasureArgs) -> Result<i32, i32> {
+    check_side(&args.side)?;
+    let default_timeout = measure::MeasureConfig::default_timeout(args.connections);
+    let config = measure::MeasureConfig {
+        connections: args.connections,
+        imp: args.side.on.imp,
+        runtime: args.side.on.runtime,
+        traffic: args.traffic.into(),
+        residency: args.side.residency,
+        threads: args.threads,
+        timeout: args.timeout.map_or(default_timeout, Duration::from_secs),
     };
-    let setup = || -> Result<measure::MeasureConfig, String> {
-        let [n] = parsed.positional("<connections>")?;
-        let connections = parse_count(n)?;
-        let default_timeout = measure::MeasureConfig::default_timeout(connections).as_secs();
-        let imp = parsed.option("impl", Impl::Monocoque)?;
-        let residency = parsed.flag("residency");
-        if residency && imp != Impl::Monocoque {
-            return Err("--residency works with --impl monocoque only".into());
-        }
-        Ok(measure::MeasureConfig {
-            connections,
-            imp,
-            traffic: parse_traffic(&parsed)?,
-            residency,
-            runtime: parsed.option("runtime", Runtime::Tokio)?,
-            threads: parsed.option("threads", DEFAULT_THREADS)?,
-            timeout: Duration::from_secs(parsed.option("timeout", default_timeout)?),
-        })
-    };
-    let config = match setup() {
-        Ok(c) => c,
-        Err(e) => return usage_error(e),
-    };
-    if !config.imp.available() {
-        return unavailable(config.imp);
+    let exe = std::env::current_exe()
+        .map_err(|e| failed(format!("cannot find this program's path: {e}")))?;
+    let report = measure::measure(&exe, &config).map_err(failed)?;
+    println!("impl: {}", config.imp);
+    if config.imp == Impl::Monocoque {
+        println!("runtime: {}", config.runtime);
     }
-    let exe = match std::env::current_exe() {
-        Ok(exe) => exe,
-        Err(e) => return failed(format!("cannot find this program's path: {e}")),
-    };
-    match measure::measure(&exe, &config) {
-        Ok(report) => {
-            println!("impl: {}", config.imp);
-            if config.imp == Impl::Monocoque {
-                println!("runtime: {}", config.runtime);
-            }
-            if config.traffic != client::Traffic::default() {
-                println!(
-                    "sent per connection before idling: {} x {} [B]",
-                    config.traffic.messages, config.traffic.size
-                );
-            }
-            print!("{report}");
-            0
-        }
-        Err(e) => failed(e),
+    if config.traffic != client::Traffic::default() {
+        println!(
+            "sent per connection before idling: {} x {} [B]",
+            config.traffic.messages, config.traffic.size
+        );
     }
+    print!("{report}");
+    Ok(0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::args::Runtime;
 
     #[test]
     fn report_round_trip() {
@@ -474,14 +365,24 @@ mod tests {
 
     #[test]
     fn parses_options_anywhere() {
-        let args = ["a", "--impl=libzmq", "b", "--runtime", "smol"].map(String::from);
-        let parsed = Parsed::new(args.to_vec(), &["impl", "runtime"], &["residency"]).unwrap();
-        assert_eq!(parsed.positional::<2>("x").unwrap(), ["a", "b"]);
-        assert_eq!(parsed.option("impl", Impl::Monocoque), Ok(Impl::Libzmq));
-        assert_eq!(parsed.option("runtime", Runtime::Tokio), Ok(Runtime::Smol));
-        assert!(!parsed.flag("residency"));
-        assert!(Parsed::new(vec!["--bogus=1".into()], &["impl"], &[]).is_err());
-        let parsed = Parsed::new(vec!["--residency".into()], &[], &["residency"]).unwrap();
-        assert!(parsed.flag("residency"));
+        let parse = |args: &[&str]| Cli::try_parse_from(["idle_conns"].iter().chain(args));
+        let Ok(Cli::Measure(m)) = parse(&["measure", "--impl=libzmq", "7", "--runtime", "smol"])
+        else {
+            panic!("not parsed");
+        };
+        assert_eq!((m.connections, m.side.on.imp), (7, Impl::Libzmq));
+        assert_eq!(m.side.on.runtime, Runtime::Smol);
+        assert!(!m.side.residency && m.timeout.is_none());
+        assert!(parse(&["measure", "1", "--bogus=1"]).is_err());
+        assert!(parse(&["measure", "0"]).is_err());
+        assert!(parse(&["clients", "tcp://h:1", "2", "--messages", "0"]).is_err());
+        let Ok(Cli::Server(s)) = parse(&["server", "tcp://h:*", "3", "--residency"]) else {
+            panic!("not parsed");
+        };
+        assert!(s.side.residency);
+        assert_eq!(
+            (s.bind.as_str(), s.connections, s.messages),
+            ("tcp://h:*", 3, 1)
+        );
     }
 }

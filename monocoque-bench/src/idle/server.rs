@@ -1,15 +1,12 @@
-//! The `server` side: one ROUTER socket, on monocoque or on libzmq, that
-//! waits for its peers and measures what they cost.
+//! The `server` side: one ROUTER socket that waits for its peers and
+//! measures what they cost; the socket itself is each implementation's
+//! [`idle_server`](crate::imp::Implementation::idle_server), the readings
+//! and lines around it are here ([`Server`]).
 //!
-//! Both implementations count the same thing: the one-octet message every
+//! Every implementation counts the same thing: the one-octet message every
 //! client sends after its handshake. Received messages are never lost (a
 //! full queue holds the connection back), so the count is exact; a peer
 //! whose message arrived has completed its handshake and is attached.
-// Without either implementation there is no server to run.
-#![cfg_attr(
-    not(any(feature = "libzmq", feature = "monocoque-impl")),
-    allow(dead_code, unused_imports)
-)]
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -20,8 +17,6 @@ use super::Report;
 use super::mem::{heap_in_use, rss_bytes};
 use super::residency;
 use crate::Result;
-#[cfg(feature = "monocoque-impl")]
-use crate::args::Runtime;
 
 /// How long to wait after the last peer arrived before reading RSS again.
 pub const SETTLE_AFTER: Duration = Duration::from_secs(1);
@@ -38,7 +33,7 @@ pub struct ServerConfig {
     /// How long to wait after binding before the first RSS reading.
     pub settle_before: Duration,
     /// Whether to report which large allocations are resident
-    /// ([`residency`](super::residency)); the allocator must be
+    /// ([`residency`]); the allocator must be
     /// [`CountingAlloc`](super::mem::CountingAlloc).
     pub residency: bool,
 }
@@ -58,44 +53,61 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
-/// A flag set once this process's stdin reaches end-of-file (read on a
-/// thread of its own).
-fn stdin_closed() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let set = flag.clone();
-    std::thread::spawn(move || {
-        let mut sink = [0u8; 256];
-        let mut stdin = std::io::stdin().lock();
-        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-        set.store(true, Ordering::SeqCst);
-    });
-    flag
+/// The readings and lines of one server run, around its socket.
+pub struct Server<'a> {
+    config: &'a ServerConfig,
+    /// Set once this process's stdin reaches end-of-file.
+    closed: Arc<AtomicBool>,
 }
 
-/// First RSS reading (and Rust heap reading, with `heap`), then the lines
-/// the driver waits for.
-fn announce(endpoint: &str, heap: bool) -> Result<(u64, Option<u64>)> {
-    let before = (rss_bytes()?, heap_in_use().filter(|_| heap));
-    say(&format!("endpoint: {endpoint}"));
-    say("ready");
-    Ok(before)
-}
-
-/// Second reading, after everyone arrived and things settled; prints the
-/// report (and with `config.residency`, what is resident).
-fn conclude(config: &ServerConfig, before: (u64, Option<u64>)) -> Result<Report> {
-    let report = Report {
-        connections: config.connections,
-        rss_before: before.0,
-        rss_after: rss_bytes()?,
-        heap_before: before.1,
-        heap_after: before.1.and(heap_in_use()),
-    };
-    say(report.to_string().trim_end());
-    if config.residency {
-        say(residency_lines(&report)?.trim_end());
+impl Server<'_> {
+    /// Starts watching stdin (on a thread of its own) and, with
+    /// `config.residency`, tracking allocations.
+    pub fn start(config: &ServerConfig) -> Server<'_> {
+        if config.residency {
+            residency::enable();
+        }
+        let closed = Arc::new(AtomicBool::new(false));
+        let set = closed.clone();
+        std::thread::spawn(move || {
+            let mut sink = [0u8; 256];
+            let mut stdin = std::io::stdin().lock();
+            while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+            set.store(true, Ordering::SeqCst);
+        });
+        Server { config, closed }
     }
-    Ok(report)
+
+    /// Whether stdin has closed: the driver's signal to exit.
+    pub fn stdin_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// First RSS reading (and Rust heap reading, with `heap`), then the
+    /// lines the driver waits for: `endpoint: <endpoint>` and `ready`.
+    pub fn announce(&self, endpoint: &str, heap: bool) -> Result<(u64, Option<u64>)> {
+        let before = (rss_bytes()?, heap_in_use().filter(|_| heap));
+        say(&format!("endpoint: {endpoint}"));
+        say("ready");
+        Ok(before)
+    }
+
+    /// Second reading, after everyone arrived and things settled; prints
+    /// the report (and with `residency`, what is resident).
+    pub fn conclude(&self, before: (u64, Option<u64>)) -> Result<Report> {
+        let report = Report {
+            connections: self.config.connections,
+            rss_before: before.0,
+            rss_after: rss_bytes()?,
+            heap_before: before.1,
+            heap_after: before.1.and(heap_in_use()),
+        };
+        say(report.to_string().trim_end());
+        if self.config.residency {
+            say(residency_lines(&report)?.trim_end());
+        }
+        Ok(report)
+    }
 }
 
 /// The per-connection allocations (size classes with at least one
@@ -136,60 +148,4 @@ fn residency_lines(report: &Report) -> Result<String> {
         )?;
     }
     Ok(out)
-}
-
-/// Binds a monocoque ROUTER on `runtime`, waits for the peers' messages,
-/// prints the report, and keeps the socket (and its connections) until stdin
-/// closes.
-#[cfg(feature = "monocoque-impl")]
-pub fn monocoque(runtime: Runtime, config: &ServerConfig) -> Result<Report> {
-    if config.residency {
-        residency::enable();
-    }
-    let closed = stdin_closed();
-    crate::mono_impl::block_on(runtime, |ctx| async move {
-        let mut router = monocoque::RouterSocket::new(&ctx);
-        let endpoint = router.bind(config.bind.as_str()).await?;
-        ctx.runtime().sleep(config.settle_before).await;
-        let before = announce(&endpoint.to_string(), true)?;
-        for _ in 0..config.expected_messages() {
-            router.recv().await?;
-        }
-        ctx.runtime().sleep(SETTLE_AFTER).await;
-        let report = conclude(config, before)?;
-        while !closed.load(Ordering::SeqCst) {
-            ctx.runtime().sleep(Duration::from_millis(50)).await;
-        }
-        drop(router);
-        Ok(report)
-    })
-}
-
-/// Binds a libzmq ROUTER, waits for the peers' messages, prints the report,
-/// and keeps the socket (and its connections) until stdin closes.
-#[cfg(feature = "libzmq")]
-pub fn libzmq(config: &ServerConfig) -> Result<Report> {
-    let closed = stdin_closed();
-    let ctx = zmq::Context::new();
-    let router = ctx.socket(zmq::ROUTER)?;
-    router.bind(&config.bind)?;
-    let endpoint = router
-        .get_last_endpoint()?
-        .map_err(|raw| format!("bound endpoint is not UTF-8: {raw:?}"))?;
-    std::thread::sleep(config.settle_before);
-    // libzmq allocates with malloc directly: the Rust heap says nothing.
-    let before = announce(&endpoint, false)?;
-    for _ in 0..config.expected_messages() {
-        router.recv_multipart(0)?;
-    }
-    std::thread::sleep(SETTLE_AFTER);
-    let report = conclude(config, before)?;
-    while !closed.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // Do not wait for anything still queued (there is nothing to send).
-    router.set_linger(0)?;
-    drop(router);
-    drop(ctx);
-    Ok(report)
 }

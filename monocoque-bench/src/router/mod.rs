@@ -13,15 +13,6 @@ use std::time::Instant;
 use crate::Result;
 use crate::output::Roundtrips;
 
-#[cfg(feature = "monocoque-impl")]
-pub mod mono;
-
-#[cfg(feature = "libzmq")]
-pub mod libzmq;
-
-#[cfg(feature = "zeromq")]
-pub mod zeromq;
-
 /// Messages each DEALER keeps in flight.
 pub const WINDOW: u64 = 32;
 
@@ -49,10 +40,6 @@ pub fn summarize(
     last_echoes: &[Instant],
 ) -> Result<Roundtrips> {
     let end = last_echoes.iter().max().ok_or("no dealer finished")?;
-    Ok(Roundtrips {
-        size,
-        count,
-        peers: last_echoes.len(),
-        elapsed: end.saturating_duration_since(start),
-    })
+    let elapsed = end.saturating_duration_since(start);
+    Ok(Roundtrips::new(size, count, last_echoes.len(), elapsed))
 }

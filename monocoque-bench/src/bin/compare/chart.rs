@@ -70,6 +70,24 @@ pub struct Panel {
     pub bars: Vec<Vec<Option<Bar>>>,
 }
 
+impl Panel {
+    /// A linear panel without bars (they come with [`report::chart`]), no
+    /// reference line, bars growing from the bottom.
+    ///
+    /// [`report::chart`]: crate::report::chart
+    pub fn new(title: &str, y_label: &str, unit: &str) -> Panel {
+        Panel {
+            title: title.into(),
+            y_label: y_label.into(),
+            unit: unit.into(),
+            log: false,
+            reference: None,
+            base: None,
+            bars: Vec::new(),
+        }
+    }
+}
+
 /// A grouped bar chart of one or more panels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chart {
@@ -579,13 +597,10 @@ pub mod tests {
                 },
             ],
             panels: vec![Panel {
-                title: "msg/s".into(),
-                y_label: "messages per second".into(),
-                unit: "msg/s".into(),
                 log,
                 reference: Some((1.0, "libzmq".into())),
-                base: None,
                 bars,
+                ..Panel::new("msg/s", "messages per second", "msg/s")
             }],
         }
     }

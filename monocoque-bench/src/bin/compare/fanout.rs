@@ -12,19 +12,17 @@
 //! ([`message_count`]): every implementation gets the same input. No
 //! preparation step. The report is `fanout.{md,json}` and `fanout.svg`.
 
-use std::time::Duration;
+use monocoque_bench::output::{Fanout as Subs, parse_fanout, parse_send_rate};
+use serde_json::json;
 
-use monocoque_bench::output::{ParsedFanout, parse_fanout};
-use monocoque_bench::stats::{Summary, summarize};
-
-use crate::chart::{Bar, Chart, Panel, Series};
+use crate::chart::Panel;
 use crate::machine::Machine;
 use crate::options::Options;
-use crate::peers::Peer;
-use crate::process::{RunError, ToolRun, Tools, Transport, new_endpoint, run_tools};
+use crate::peers::{Contender, Peer};
+use crate::process::{RunError, Tools, Transport, new_endpoint, parsed, run_pair};
 use crate::report::{
-    Column, Figure, Report, Section, TableRow, chart_subtitle, common_intro, common_json_fields,
-    fmt_int, json_num, json_str,
+    About, Figure, OPTIMIZED, Section, TableRow, chart, chart_subtitle, columns, fmt_int, fmt_opt,
+    fmt_ratio, nums, opt_num, ratio, result_json, stat, status, wide,
 };
 use crate::runner::{Cell, Scenario, failure_lines};
 
@@ -96,7 +94,7 @@ pub fn message_count(subs: usize, quick: bool) -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FanoutRun {
     /// `sub_fanout`'s result.
-    pub sub: ParsedFanout,
+    pub sub: Subs,
     /// `pub_fanout`'s `mean send rate`, msg/s.
     pub send_rate: f64,
 }
@@ -114,18 +112,6 @@ impl FanoutRun {
     }
 }
 
-/// The `mean send rate ... [msg/s]` line of `pub_fanout`'s output.
-fn parse_send_rate(text: &str) -> Option<f64> {
-    text.lines().find_map(|line| {
-        let (key, rest) = line.split_once(':')?;
-        let mut words = rest.split_whitespace();
-        let value = words.next()?;
-        (key.trim() == "mean send rate" && words.next() == Some("[msg/s]"))
-            .then(|| value.parse().ok())
-            .flatten()
-    })
-}
-
 /// The results of one implementation at one subscriber count.
 pub type FanoutCell = Cell<Peer, FanoutRun>;
 
@@ -141,57 +127,33 @@ impl Fanout<'_> {
     /// One `pub_fanout`/`sub_fanout` run of `count` messages to `subs`
     /// subscribers, both sides on `peer`.
     fn run_pair(&self, peer: Peer, subs: usize, count: u64) -> Result<FanoutRun, RunError> {
-        let (endpoint, listen) = new_endpoint(TRANSPORT)?;
         // The side channel: another free port, on which the publisher
         // listens for the subscriber process's milestones.
-        let mut sync = new_endpoint(TRANSPORT)?.0;
-        while sync == endpoint {
-            sync = new_endpoint(TRANSPORT)?.0;
-        }
-        let sync = sync.trim_start_matches("tcp://").to_owned();
-        let args = |endpoint: &str| {
-            let mut a = vec![
-                endpoint.to_owned(),
-                SIZE.to_string(),
-                count.to_string(),
-                subs.to_string(),
-                "--sync".into(),
-                sync.clone(),
-            ];
-            a.extend(peer.tool_args());
-            a
-        };
-        let outputs = run_tools(
-            ToolRun {
-                tool: self.tools.get("pub_fanout"),
-                args: args(&endpoint),
-            },
-            &[ToolRun {
-                tool: self.tools.get("sub_fanout"),
-                args: args(&endpoint),
-            }],
-            &listen,
+        let sync = new_endpoint(TRANSPORT)?.0;
+        let args = [
+            SIZE.to_string(),
+            count.to_string(),
+            subs.to_string(),
+            "--sync".into(),
+            sync.trim_start_matches("tcp://").to_owned(),
+        ];
+        let args = [&args[..], &peer.tool_args()].concat();
+        let out = run_pair(
+            self.tools,
+            TRANSPORT,
+            TOOLS,
+            [args.clone(), args],
             self.opts.timeout_for(Some(self.run_secs(subs))),
             &format!("{count} messages to {subs} subscriber(s)"),
         )?;
-        let sub = parse_fanout(&outputs[1]).ok_or_else(|| {
-            RunError::Failed(format!(
-                "cannot read sub_fanout's output: {}",
-                outputs[1].trim()
-            ))
-        })?;
+        let sub = parsed("sub_fanout", &out[1], parse_fanout)?;
         if sub.count != count || sub.size != SIZE || sub.subscribers != subs {
             return Err(RunError::Failed(format!(
                 "sub_fanout reported {} x {} B to {} subscriber(s), expected {count} x {SIZE} B to {subs}",
                 sub.count, sub.size, sub.subscribers
             )));
         }
-        let send_rate = parse_send_rate(&outputs[0]).ok_or_else(|| {
-            RunError::Failed(format!(
-                "cannot read pub_fanout's send rate: {}",
-                outputs[0].trim()
-            ))
-        })?;
+        let send_rate = parsed("pub_fanout", &out[0], parse_send_rate)?.msgs_per_sec;
         Ok(FanoutRun { sub, send_rate })
     }
 }
@@ -202,10 +164,6 @@ impl Scenario for Fanout<'_> {
 
     fn name(&self) -> String {
         "fanout".into()
-    }
-
-    fn label(&self, peer: Peer) -> String {
-        peer.label()
     }
 
     fn base_param(&self, subs: usize) -> u64 {
@@ -246,12 +204,6 @@ fn subs_label(subs: usize) -> String {
     format!("{subs} subscriber{}", if subs == 1 { "" } else { "s" })
 }
 
-/// Median, min and max over the runs of one value of each run.
-fn stat(cell: &FanoutCell, f: fn(&FanoutRun) -> f64) -> Option<Summary> {
-    let v: Vec<f64> = cell.samples.iter().map(f).collect();
-    summarize(&v)
-}
-
 fn deliveries_per_sec(r: &FanoutRun) -> f64 {
     r.sub.msgs_per_sec
 }
@@ -272,40 +224,41 @@ fn send_rate(r: &FanoutRun) -> f64 {
     r.send_rate
 }
 
-/// Deliveries/s over libzmq's median at the same subscriber count, with
-/// the min and max runs likewise.
-fn ratio(cells: &[FanoutCell], cell: &FanoutCell) -> Option<Summary> {
-    let base = cells
-        .iter()
-        .find(|c| c.size == cell.size && c.series == Peer::Libzmq)
-        .and_then(|c| stat(c, deliveries_per_sec))
-        .map(|s| s.median)
-        .filter(|&b| b > 0.0)?;
-    let s = stat(cell, deliveries_per_sec)?;
-    Some(Summary {
-        median: s.median / base,
-        min: s.min / base,
-        max: s.max / base,
-    })
-}
-
 /// The report section: table, failures and chart.
 pub fn section(cells: &[FanoutCell], opts: &Options, machine: &Machine) -> Section {
-    let columns = vec![
-        Column::text("impl/runtime"),
-        Column::num("subs"),
-        Column::num("count"),
-        Column::num("median deliveries/s"),
-        Column::num("min"),
-        Column::num("max"),
-        Column::num("delivered"),
-        Column::num("min/sub"),
-        Column::num("max/sub"),
-        Column::num("send msg/s"),
-        Column::num("vs libzmq"),
+    let rates = |c: &FanoutCell| stat(c, deliveries_per_sec);
+    let shares = |c: &FanoutCell| stat(c, |r| r.share() * 100.0);
+    // A log scale once the bars span more than a factor of 8.
+    let log = wide(cells.iter().filter_map(rates));
+    let rate_title = format!(
+        "Deliveries per second, all subscribers{}",
+        if log { " (log scale)" } else { "" }
+    );
+    let panels = vec![
+        (
+            Panel {
+                log,
+                ..Panel::new(&rate_title, "deliveries/s", "msg/s")
+            },
+            &rates as _,
+        ),
+        (
+            Panel {
+                reference: Some((100.0, "all".into())),
+                ..Panel::new(
+                    "Share of the messages delivered (PUB drops at the high-water mark)",
+                    "delivered (%)",
+                    "%",
+                )
+            },
+            &shares as _,
+        ),
     ];
-    let rows = cells.iter().map(|c| table_row(cells, c)).collect();
-    let failures = failure_lines(cells, |s| s.label(), subs_label);
+    let title = format!(
+        "PUB/SUB fan-out, {SIZE} B, {} (higher is better)",
+        TRANSPORT.describe()
+    );
+    let heading = (title, chart_subtitle(machine, opts.runs), "subscribers");
     Section {
         id: TRANSPORT.name().into(),
         title: format!("PUB/SUB fan-out, {}", TRANSPORT.describe()),
@@ -314,208 +267,107 @@ pub fn section(cells: &[FanoutCell], opts: &Options, machine: &Machine) -> Secti
             TRANSPORT.describe(),
             opts.runs
         ),
-        columns,
-        rows,
-        failures,
+        columns: columns(
+            "impl/runtime",
+            &[
+                "subs",
+                "count",
+                "median deliveries/s",
+                "min",
+                "max",
+                "delivered",
+                "min/sub",
+                "max/sub",
+                "send msg/s",
+                "vs libzmq",
+            ],
+        ),
+        rows: cells.iter().map(|c| table_row(cells, c)).collect(),
+        failures: failure_lines(cells, subs_label),
         figures: vec![Figure {
             file: "fanout.svg".into(),
             alt: "PUB/SUB fan-out deliveries per second and share delivered by subscriber count"
                 .into(),
-            chart: chart(cells, opts, machine),
+            chart: chart(cells, heading, subs_label, panels),
         }],
-        json_fields: vec![
-            ("transport".into(), json_str(TRANSPORT.describe())),
-            ("message_size".into(), SIZE.to_string()),
-        ],
+        json: [
+            ("transport".into(), TRANSPORT.describe().into()),
+            ("message_size".into(), SIZE.into()),
+        ]
+        .into_iter()
+        .collect(),
     }
 }
 
 fn table_row(cells: &[FanoutCell], c: &FanoutCell) -> TableRow {
     let rate = stat(c, deliveries_per_sec);
-    let status = if !c.errors.is_empty() {
-        "failed"
-    } else if c.skipped {
-        "skipped"
-    } else {
-        "-"
-    };
     let median = |f: fn(&FanoutRun) -> f64| stat(c, f).map(|s| s.median);
-    let int = |v: Option<f64>| v.map_or("-".into(), fmt_int);
-    let r = ratio(cells, c);
+    let r = ratio(cells, c, deliveries_per_sec).map(|r| r.median);
     let text = vec![
         c.series.label(),
         c.size.to_string(),
         fmt_int(c.param as f64),
-        rate.map_or(status.into(), |s| fmt_int(s.median)),
-        int(rate.map(|s| s.min)),
-        int(rate.map(|s| s.max)),
+        rate.map_or(status(c).into(), |s| fmt_int(s.median)),
+        fmt_opt(rate.map(|s| s.min)),
+        fmt_opt(rate.map(|s| s.max)),
         median(share).map_or("-".into(), |v| format!("{:.1}%", v * 100.0)),
-        int(median(min_per_sub)),
-        int(median(max_per_sub)),
-        int(median(send_rate)),
-        r.map_or("-".into(), |r| format!("{:.2}x", r.median)),
+        fmt_opt(median(min_per_sub)),
+        fmt_opt(median(max_per_sub)),
+        fmt_opt(median(send_rate)),
+        fmt_ratio(r),
     ];
-    let nums = |f: fn(&FanoutRun) -> f64| {
-        let v: Vec<String> = c.samples.iter().map(|r| json_num(Some(f(r)))).collect();
-        v.join(", ")
-    };
-    let ints = |f: fn(&FanoutRun) -> u64| {
-        let v: Vec<String> = c.samples.iter().map(|r| f(r).to_string()).collect();
-        v.join(", ")
-    };
-    let errors: Vec<String> = c.errors.iter().map(|e| json_str(e)).collect();
-    let json = format!(
-        "{{\"label\": {}, \"impl\": {}, \"runtime\": {}, \"subscribers\": {}, \"size\": {SIZE}, \"count\": {}, \"runs_deliveries_per_sec\": [{}], \"runs_deliveries\": [{}], \"runs_share_delivered\": [{}], \"runs_min_per_subscriber\": [{}], \"runs_max_per_subscriber\": [{}], \"runs_send_msgs_per_sec\": [{}], \"median_deliveries_per_sec\": {}, \"min_deliveries_per_sec\": {}, \"max_deliveries_per_sec\": {}, \"median_share_delivered\": {}, \"median_min_per_subscriber\": {}, \"median_max_per_subscriber\": {}, \"median_send_msgs_per_sec\": {}, \"ratio_vs_libzmq\": {}, \"errors\": [{}]}}",
-        json_str(&c.series.label()),
-        json_str(c.series.imp().name()),
-        c.series
-            .runtime()
-            .map_or("null".into(), |r| json_str(r.name())),
-        c.size,
-        c.param,
-        nums(deliveries_per_sec),
-        ints(|r| r.sub.deliveries),
-        nums(share),
-        ints(|r| r.sub.min_per_sub),
-        ints(|r| r.sub.max_per_sub),
-        nums(send_rate),
-        json_num(rate.map(|s| s.median)),
-        json_num(rate.map(|s| s.min)),
-        json_num(rate.map(|s| s.max)),
-        json_num(median(share)),
-        json_num(median(min_per_sub)),
-        json_num(median(max_per_sub)),
-        json_num(median(send_rate)),
-        json_num(r.map(|r| r.median)),
-        errors.join(", ")
-    );
+    let ints = |f: fn(&Subs) -> u64| -> Vec<u64> { c.samples.iter().map(|r| f(&r.sub)).collect() };
+    let json = json!({
+        "count": c.param,
+        "runs_deliveries_per_sec": nums(c, deliveries_per_sec),
+        "runs_deliveries": ints(|s| s.deliveries),
+        "runs_share_delivered": nums(c, share),
+        "runs_min_per_subscriber": ints(|s| s.min_per_sub),
+        "runs_max_per_subscriber": ints(|s| s.max_per_sub),
+        "runs_send_msgs_per_sec": nums(c, send_rate),
+        "median_deliveries_per_sec": opt_num(rate.map(|s| s.median)),
+        "min_deliveries_per_sec": opt_num(rate.map(|s| s.min)),
+        "max_deliveries_per_sec": opt_num(rate.map(|s| s.max)),
+        "median_share_delivered": opt_num(median(share)),
+        "median_min_per_subscriber": opt_num(median(min_per_sub)),
+        "median_max_per_subscriber": opt_num(median(max_per_sub)),
+        "median_send_msgs_per_sec": opt_num(median(send_rate)),
+        "ratio_vs_libzmq": opt_num(r),
+    });
     TableRow {
         group: c.size.to_string(),
         cells: text,
-        json,
+        json: result_json(c, "subscribers", json),
     }
 }
 
-/// Deliveries/s and the share delivered by subscriber count, one bar per
-/// implementation.
-fn chart(cells: &[FanoutCell], opts: &Options, m: &Machine) -> Chart {
-    let mut subs = Vec::new();
-    let mut peers = Vec::new();
-    for c in cells {
-        if !subs.contains(&c.size) {
-            subs.push(c.size);
-        }
-        if !peers.contains(&c.series) {
-            peers.push(c.series);
-        }
-    }
-    let bars = |f: &dyn Fn(&FanoutRun) -> f64| -> Vec<Vec<Option<Bar>>> {
-        peers
-            .iter()
-            .map(|&p| {
-                subs.iter()
-                    .map(|&n| {
-                        let cell = cells.iter().find(|c| c.series == p && c.size == n)?;
-                        let v: Vec<f64> = cell.samples.iter().map(f).collect();
-                        summarize(&v).map(|s| Bar::new(s.median, s.min, s.max))
-                    })
-                    .collect()
-            })
-            .collect()
-    };
-    let rates = bars(&deliveries_per_sec);
-    // A log scale once the bars span more than a factor of 8.
-    let (lo, hi) = (rates.iter().flatten().flatten())
-        .flat_map(|b| [b.low, b.high])
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    let log = hi / lo > 8.0;
-    Chart {
-        title: format!(
-            "PUB/SUB fan-out, {SIZE} B, {} (higher is better)",
-            TRANSPORT.describe()
-        ),
-        subtitle: chart_subtitle(m, opts.runs),
-        x_label: "subscribers".into(),
-        categories: subs.iter().map(|&n| subs_label(n)).collect(),
-        series: peers
-            .iter()
-            .map(|p| Series {
-                name: p.label(),
-                color: p.color().into(),
-            })
-            .collect(),
-        panels: vec![
-            Panel {
-                title: format!(
-                    "Deliveries per second, all subscribers{}",
-                    if log { " (log scale)" } else { "" }
-                ),
-                y_label: "deliveries/s".into(),
-                unit: "msg/s".into(),
-                log,
-                reference: None,
-                base: None,
-                bars: rates,
-            },
-            Panel {
-                title: "Share of the messages delivered (PUB drops at the high-water mark)".into(),
-                y_label: "delivered (%)".into(),
-                unit: "%".into(),
-                log: false,
-                reference: Some((100.0, "all".into())),
-                base: None,
-                bars: bars(&|r| r.share() * 100.0),
-            },
-        ],
-    }
-}
-
-/// The fan-out report.
-pub fn report(
-    opts: &Options,
-    machine: &Machine,
-    notes: &[String],
-    elapsed: Duration,
-    sections: Vec<Section>,
-) -> Report {
-    let mut intro = common_intro(machine);
+/// What the fan-out report says besides its section.
+pub fn about(opts: &Options) -> About {
     let counts: Vec<String> = (opts.fanout_subs.iter())
         .map(|&n| format!("{} to {n}", fmt_int(message_count(n, opts.quick) as f64)))
         .collect();
-    intro.push(format!(
-        "each run: `pub_fanout` (PUB, binds) sends HELLOs until every SUB of `sub_fanout` (one process, connects) has one, then the DATA messages as fast as `send` takes them, then ENDs; messages per run (the same for every implementation): {}",
-        counts.join(", ")
-    ));
-    intro.push("columns: `median deliveries/s`, `min`, `max` = median, min and max over the runs of `sub_fanout`'s DATA messages received by all subscribers per second (first arrival at any subscriber to the last); `delivered` = deliveries / (count x subscribers), `min/sub` and `max/sub` = fewest and most DATA messages one subscriber received (a starved subscriber: a min far below the max), `send msg/s` = `pub_fanout`'s send rate, each the median over the runs; `vs libzmq` = median deliveries/s / libzmq's; chart: bars are medians, whiskers span min to max".into());
-    intro.push("PUB drops the messages for a subscriber whose queue is at the high-water mark (1000 by default): a fast sender delivers a smaller share".into());
-    intro.push(format!("total time: {:.0} s", elapsed.as_secs_f64()));
-    let mut json_fields = common_json_fields("pub_sub_fanout", machine);
-    json_fields.push(("unit".into(), json_str("deliveries per second")));
-    let subs: Vec<String> = opts.fanout_subs.iter().map(usize::to_string).collect();
-    json_fields.push((
-        "settings".into(),
-        format!(
-            "{{\"runs\": {}, \"subscribers\": [{}], \"size\": {SIZE}, \"quick\": {}, \"optimized\": {}}}",
-            opts.runs,
-            subs.join(", "),
-            opts.quick,
-            !cfg!(debug_assertions)
-        ),
-    ));
-    json_fields.push((
-        "elapsed_secs".into(),
-        format!("{:.1}", elapsed.as_secs_f64()),
-    ));
-    Report {
-        name: "fanout".into(),
-        title: "monocoque vs libzmq: PUB/SUB fan-out".into(),
-        intro,
-        json_fields,
-        sections,
-        notes: notes.to_vec(),
+    About {
+        name: "fanout",
+        title: "monocoque vs libzmq: PUB/SUB fan-out",
+        benchmark: "pub_sub_fanout",
+        intro: vec![
+            format!(
+                "each run: `pub_fanout` (PUB, binds) sends HELLOs until every SUB of `sub_fanout` (one process, connects) has one, then the DATA messages as fast as `send` takes them, then ENDs; messages per run (the same for every implementation): {}",
+                counts.join(", ")
+            ),
+            "columns: `median deliveries/s`, `min`, `max` = median, min and max over the runs of `sub_fanout`'s DATA messages received by all subscribers per second (first arrival at any subscriber to the last); `delivered` = deliveries / (count x subscribers), `min/sub` and `max/sub` = fewest and most DATA messages one subscriber received (a starved subscriber: a min far below the max), `send msg/s` = `pub_fanout`'s send rate, each the median over the runs; `vs libzmq` = median deliveries/s / libzmq's; chart: bars are medians, whiskers span min to max".into(),
+            "PUB drops the messages for a subscriber whose queue is at the high-water mark (1000 by default): a fast sender delivers a smaller share".into(),
+        ],
+        json: json!({
+            "unit": "deliveries per second",
+            "settings": {
+                "runs": opts.runs,
+                "subscribers": opts.fanout_subs,
+                "size": SIZE,
+                "quick": opts.quick,
+                "optimized": OPTIMIZED,
+            },
+        }),
     }
 }
 
@@ -526,7 +378,7 @@ mod tests {
 
     fn run(subs: usize, count: u64, deliveries: u64, rate: f64) -> FanoutRun {
         FanoutRun {
-            sub: ParsedFanout {
+            sub: Subs {
                 size: SIZE,
                 count,
                 subscribers: subs,
@@ -558,13 +410,6 @@ mod tests {
     }
 
     #[test]
-    fn send_rate_line() {
-        let out = "message size: 64 [B]\nmessage count: 10\nsubscribers: 1\nmean send rate: 1234 [msg/s]\nmean send rate: 0.632 [Mb/s]\n";
-        assert_eq!(parse_send_rate(out), Some(1234.0));
-        assert_eq!(parse_send_rate("mean send rate: 0.5 [Mb/s]\n"), None);
-    }
-
-    #[test]
     fn section_table_and_chart() {
         let ours = Peer::Monocoque(Runtime::Tokio);
         let cell = |series, subs: usize, samples: Vec<FanoutRun>| Cell {
@@ -586,7 +431,7 @@ mod tests {
             ),
             failed,
         ];
-        let opts = Options::parse(Vec::new()).unwrap();
+        let opts = Options::from_args(Vec::new()).unwrap();
         let s = section(&cells, &opts, &Machine::detect());
         assert_eq!(
             s.rows[1].cells,
@@ -605,12 +450,9 @@ mod tests {
             ]
         );
         assert_eq!(s.rows[2].cells[3], "failed");
-        assert!(s.rows[0].json.contains("\"ratio_vs_libzmq\": 1.000"));
-        assert!(
-            s.rows[1]
-                .json
-                .contains("\"runs_min_per_subscriber\": [500, 400]")
-        );
+        assert_eq!(s.rows[0].json["ratio_vs_libzmq"], 1.0);
+        assert_eq!(s.rows[1].json["runs_min_per_subscriber"], json!([500, 400]));
+        assert_eq!(s.rows[1].json["subscribers"], 10);
         assert_eq!(s.failures, ["zmq.rs/tokio 10 subscribers: run 1: boom"]);
         let chart = &s.figures[0].chart;
         assert_eq!(chart.categories, ["10 subscribers"]);
@@ -618,7 +460,7 @@ mod tests {
         assert_eq!((b.value, b.low, b.high), (90.0, 80.0, 100.0));
         // Two bars in each panel; the failed cell has none.
         assert_eq!(crate::chart::tests::check_svg(&chart.to_svg()), 4);
-        let r = report(&opts, &Machine::detect(), &[], Duration::ZERO, vec![s]);
-        assert!(r.json().contains("\"subscribers\": [1, 10, 100]"));
+        let json: serde_json::Value = serde_json::from_value(about(&opts).json).unwrap();
+        assert_eq!(json["settings"]["subscribers"], json!([1, 10, 100]));
     }
 }

@@ -5,19 +5,17 @@
 //! unrecorded warm-up run per implementation and size first. The report is
 //! `latency.{md,json}` and `latency.svg` (mean and p99).
 
-use std::time::Duration;
+use monocoque_bench::output::{Latency as Lat, parse_latency};
+use serde_json::json;
 
-use monocoque_bench::output::{ParsedLatency, Percentiles, parse_latency};
-use monocoque_bench::stats::{Summary, summarize};
-
-use crate::chart::{Bar, Chart, Panel, Series};
+use crate::chart::Panel;
 use crate::machine::Machine;
 use crate::options::Options;
-use crate::peers::Peer;
-use crate::process::{RunError, ToolRun, Tools, Transport, new_endpoint, run_tools};
+use crate::peers::{Contender, Peer};
+use crate::process::{RunError, Tools, Transport, parsed, run_pair};
 use crate::report::{
-    Column, Figure, Report, Section, TableRow, chart_subtitle, common_intro, common_json_fields,
-    fmt_size, json_num, json_str,
+    About, Figure, OPTIMIZED, Section, TableRow, chart, chart_subtitle, columns, fmt_ratio,
+    fmt_size, nums, opt_num, ratio, result_json, stat, status,
 };
 use crate::runner::{Cell, Scenario, failure_lines};
 
@@ -34,7 +32,7 @@ const ROUNDTRIP_SECS: f64 = 120e-6;
 const RUN_OVERHEAD_SECS: f64 = 0.12;
 
 /// The results of one implementation at one size.
-pub type LatencyCell = Cell<Peer, ParsedLatency>;
+pub type LatencyCell = Cell<Peer, Lat>;
 
 /// The latency scenario.
 pub struct Latency<'a> {
@@ -47,31 +45,21 @@ pub struct Latency<'a> {
 impl Latency<'_> {
     /// One local_lat/remote_lat pair (`remote_lat --histogram`), both sides
     /// on `peer`.
-    fn run_pair(
-        &self,
-        peer: Peer,
-        size: usize,
-        roundtrips: u64,
-    ) -> Result<ParsedLatency, RunError> {
-        let (endpoint, listen) = new_endpoint(TRANSPORT)?;
-        let mut args = vec![endpoint, size.to_string(), roundtrips.to_string()];
-        args.extend(peer.tool_args());
-        let local_args = args.clone();
-        args.push("--histogram".into());
-        let outputs = run_tools(
-            ToolRun {
-                tool: self.tools.get("local_lat"),
-                args: local_args,
-            },
-            &[ToolRun {
-                tool: self.tools.get("remote_lat"),
-                args,
-            }],
-            &listen,
+    fn run_pair(&self, peer: Peer, size: usize, roundtrips: u64) -> Result<Lat, RunError> {
+        let args = [
+            &[size.to_string(), roundtrips.to_string()][..],
+            &peer.tool_args(),
+        ]
+        .concat();
+        let out = run_pair(
+            self.tools,
+            TRANSPORT,
+            TOOLS,
+            [args.clone(), [&args[..], &["--histogram".into()]].concat()],
             self.opts.timeout_for(Some(self.run_secs(size))),
             &format!("{roundtrips} roundtrips"),
         )?;
-        let parsed = parse_latency(&outputs[1]).map_err(RunError::Failed)?;
+        let parsed = parsed("remote_lat", &out[1], parse_latency)?;
         if parsed.roundtrips != roundtrips || parsed.size != size || parsed.percentiles.is_none() {
             return Err(RunError::Failed(format!(
                 "remote_lat reported {} x {} B (percentiles: {}), expected {roundtrips} x {size} B",
@@ -90,14 +78,10 @@ impl Latency<'_> {
 
 impl Scenario for Latency<'_> {
     type Series = Peer;
-    type Sample = ParsedLatency;
+    type Sample = Lat;
 
     fn name(&self) -> String {
         "latency".into()
-    }
-
-    fn label(&self, peer: Peer) -> String {
-        peer.label()
     }
 
     fn base_param(&self, _size: usize) -> u64 {
@@ -114,20 +98,16 @@ impl Scenario for Latency<'_> {
         Ok((base, format!("mean {:.2} us", p.mean_us)))
     }
 
-    fn run(&self, peer: Peer, size: usize, roundtrips: u64) -> Result<ParsedLatency, RunError> {
+    fn run(&self, peer: Peer, size: usize, roundtrips: u64) -> Result<Lat, RunError> {
         self.run_pair(peer, size, roundtrips)
     }
 
-    fn describe(&self, p: &ParsedLatency) -> String {
-        let pct = p.percentiles.unwrap_or(Percentiles {
-            p50: f64::NAN,
-            p90: f64::NAN,
-            p99: f64::NAN,
-            max: f64::NAN,
-        });
+    fn describe(&self, p: &Lat) -> String {
         format!(
             "mean {:.2} us, p50 {:.2} us, p99 {:.2} us",
-            p.mean_us, pct.p50, pct.p99
+            p.mean_us,
+            p50(p),
+            p99(p)
         )
     }
 
@@ -140,58 +120,37 @@ impl Scenario for Latency<'_> {
     }
 }
 
-/// Median, min and max over the runs of one statistic of each run.
-fn stat(cell: &LatencyCell, f: fn(&ParsedLatency) -> Option<f64>) -> Option<Summary> {
-    let v: Option<Vec<f64>> = cell.samples.iter().map(f).collect();
-    summarize(&v?)
+fn mean(p: &Lat) -> f64 {
+    p.mean_us
 }
 
-fn mean(p: &ParsedLatency) -> Option<f64> {
-    Some(p.mean_us)
+fn p50(p: &Lat) -> f64 {
+    p.percentiles.map_or(f64::NAN, |p| p.p50)
 }
 
-fn p50(p: &ParsedLatency) -> Option<f64> {
-    p.percentiles.map(|p| p.p50)
+fn p99(p: &Lat) -> f64 {
+    p.percentiles.map_or(f64::NAN, |p| p.p99)
 }
 
-fn p99(p: &ParsedLatency) -> Option<f64> {
-    p.percentiles.map(|p| p.p99)
-}
-
-/// Medians over the runs of the mean, p50 and p99 (us).
-fn medians(cell: &LatencyCell) -> Option<[f64; 3]> {
-    Some([
-        stat(cell, mean)?.median,
-        stat(cell, p50)?.median,
-        stat(cell, p99)?.median,
-    ])
-}
-
-/// Ours over libzmq's (mean, p50, p99): above 1 is slower.
-fn ratios(cells: &[LatencyCell], cell: &LatencyCell) -> Option<[f64; 3]> {
-    let b = cells
-        .iter()
-        .find(|c| c.size == cell.size && c.series == Peer::Libzmq)
-        .and_then(medians)?;
-    let s = medians(cell)?;
-    let r = |x: f64, y: f64| if y > 0.0 { x / y } else { f64::NAN };
-    Some([r(s[0], b[0]), r(s[1], b[1]), r(s[2], b[2])])
-}
+/// The statistics of the table: the mean, p50 and p99 of each run.
+const STATS: [fn(&Lat) -> f64; 3] = [mean, p50, p99];
 
 /// The report section: table, failures and chart.
 pub fn section(cells: &[LatencyCell], opts: &Options, machine: &Machine) -> Section {
-    let columns = vec![
-        Column::text("impl/runtime"),
-        Column::num("size"),
-        Column::num("mean us"),
-        Column::num("p50 us"),
-        Column::num("p99 us"),
-        Column::num("mean vs libzmq"),
-        Column::num("p50 vs libzmq"),
-        Column::num("p99 vs libzmq"),
+    let title = format!(
+        "REQ/REP latency, {} (lower is better)",
+        TRANSPORT.describe()
+    );
+    let heading = (title, chart_subtitle(machine, opts.runs), "message size");
+    let panel = |title| Panel::new(title, "one-way latency (us)", "us");
+    let (means, p99s) = (
+        |c: &LatencyCell| stat(c, mean),
+        |c: &LatencyCell| stat(c, p99),
+    );
+    let panels = vec![
+        (panel("Mean one-way latency"), &means as _),
+        (panel("p99 one-way latency"), &p99s as _),
     ];
-    let rows = cells.iter().map(|c| table_row(cells, c)).collect();
-    let failures = failure_lines(cells, |s| s.label(), fmt_size);
     Section {
         id: TRANSPORT.name().into(),
         title: TRANSPORT.describe().into(),
@@ -201,166 +160,80 @@ pub fn section(cells: &[LatencyCell], opts: &Options, machine: &Machine) -> Sect
             opts.roundtrips,
             opts.runs
         ),
-        columns,
-        rows,
-        failures,
+        columns: columns(
+            "impl/runtime",
+            &[
+                "size",
+                "mean us",
+                "p50 us",
+                "p99 us",
+                "mean vs libzmq",
+                "p50 vs libzmq",
+                "p99 vs libzmq",
+            ],
+        ),
+        rows: cells.iter().map(|c| table_row(cells, c)).collect(),
+        failures: failure_lines(cells, fmt_size),
         figures: vec![Figure {
             file: "latency.svg".into(),
             alt: "REQ/REP one-way latency, mean and p99, by message size".into(),
-            chart: chart(cells, opts, machine),
+            chart: chart(cells, heading, fmt_size, panels),
         }],
-        json_fields: vec![("transport".into(), json_str(TRANSPORT.describe()))],
+        json: [("transport".into(), TRANSPORT.describe().into())]
+            .into_iter()
+            .collect(),
     }
 }
 
 fn table_row(cells: &[LatencyCell], c: &LatencyCell) -> TableRow {
-    let m = medians(c);
-    let us = |i: usize| m.map_or("-".into(), |m| format!("{:.2}", m[i]));
-    let status = if !c.errors.is_empty() {
-        "failed"
-    } else if c.skipped {
-        "skipped"
-    } else {
-        "-"
-    };
-    let r = ratios(cells, c);
-    let ratio = |i: usize| r.map_or("-".into(), |r| format!("{:.2}x", r[i]));
+    let m = STATS.map(|f| stat(c, f).map(|s| s.median));
+    let r = STATS.map(|f| ratio(cells, c, f).map(|r| r.median));
+    let us = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.2}"));
     let text = vec![
         c.series.label(),
         fmt_size(c.size),
-        m.map_or(status.into(), |m| format!("{:.2}", m[0])),
-        us(1),
-        us(2),
-        ratio(0),
-        ratio(1),
-        ratio(2),
+        m[0].map_or(status(c).into(), |v| format!("{v:.2}")),
+        us(m[1]),
+        us(m[2]),
+        fmt_ratio(r[0]),
+        fmt_ratio(r[1]),
+        fmt_ratio(r[2]),
     ];
-    let list = |f: fn(&ParsedLatency) -> Option<f64>| {
-        let v: Vec<String> = c.samples.iter().map(|r| json_num(f(r))).collect();
-        v.join(", ")
-    };
-    let errors: Vec<String> = c.errors.iter().map(|e| json_str(e)).collect();
-    let json = format!(
-        "{{\"label\": {}, \"impl\": {}, \"runtime\": {}, \"size\": {}, \"runs_mean_us\": [{}], \"runs_p50_us\": [{}], \"runs_p99_us\": [{}], \"mean_us\": {}, \"p50_us\": {}, \"p99_us\": {}, \"ratio_vs_libzmq\": {{\"mean\": {}, \"p50\": {}, \"p99\": {}}}, \"errors\": [{}]}}",
-        json_str(&c.series.label()),
-        json_str(c.series.imp().name()),
-        c.series
-            .runtime()
-            .map_or("null".into(), |r| json_str(r.name())),
-        c.size,
-        list(mean),
-        list(p50),
-        list(p99),
-        json_num(m.map(|m| m[0])),
-        json_num(m.map(|m| m[1])),
-        json_num(m.map(|m| m[2])),
-        json_num(r.map(|r| r[0])),
-        json_num(r.map(|r| r[1])),
-        json_num(r.map(|r| r[2])),
-        errors.join(", ")
-    );
+    let json = json!({
+        "runs_mean_us": nums(c, mean),
+        "runs_p50_us": nums(c, p50),
+        "runs_p99_us": nums(c, p99),
+        "mean_us": opt_num(m[0]),
+        "p50_us": opt_num(m[1]),
+        "p99_us": opt_num(m[2]),
+        "ratio_vs_libzmq": {"mean": opt_num(r[0]), "p50": opt_num(r[1]), "p99": opt_num(r[2])},
+    });
     TableRow {
         group: c.size.to_string(),
         cells: text,
-        json,
+        json: result_json(c, "size", json),
     }
 }
 
-/// Mean and p99 by size, one bar per implementation.
-fn chart(cells: &[LatencyCell], opts: &Options, m: &Machine) -> Chart {
-    let mut sizes = Vec::new();
-    let mut peers = Vec::new();
-    for c in cells {
-        if !sizes.contains(&c.size) {
-            sizes.push(c.size);
-        }
-        if !peers.contains(&c.series) {
-            peers.push(c.series);
-        }
-    }
-    let bars = |f: fn(&ParsedLatency) -> Option<f64>| -> Vec<Vec<Option<Bar>>> {
-        peers
-            .iter()
-            .map(|&p| {
-                sizes
-                    .iter()
-                    .map(|&size| {
-                        let cell = cells.iter().find(|c| c.series == p && c.size == size)?;
-                        stat(cell, f).map(|s| Bar::new(s.median, s.min, s.max))
-                    })
-                    .collect()
-            })
-            .collect()
-    };
-    let panel = |title: &str, f: fn(&ParsedLatency) -> Option<f64>| Panel {
-        title: title.into(),
-        y_label: "one-way latency (us)".into(),
-        unit: "us".into(),
-        log: false,
-        reference: None,
-        base: None,
-        bars: bars(f),
-    };
-    Chart {
-        title: format!(
-            "REQ/REP latency, {} (lower is better)",
-            TRANSPORT.describe()
-        ),
-        subtitle: chart_subtitle(m, opts.runs),
-        x_label: "message size".into(),
-        categories: sizes.iter().map(|&s| fmt_size(s)).collect(),
-        series: peers
-            .iter()
-            .map(|p| Series {
-                name: p.label(),
-                color: p.color().into(),
-            })
-            .collect(),
-        panels: vec![
-            panel("Mean one-way latency", mean),
-            panel("p99 one-way latency", p99),
+/// What the latency report says besides its section.
+pub fn about(opts: &Options) -> About {
+    About {
+        name: "latency",
+        title: "monocoque vs libzmq: REQ/REP latency",
+        benchmark: "req_rep_latency",
+        intro: vec![
+            "each run: `local_lat` (REP, binds) and `remote_lat --histogram` (REQ, connects, times every roundtrip), after one unrecorded warm-up run per row".into(),
+            "columns: medians over the runs of the mean, p50 and p99 one-way latency; `vs libzmq` = ours / libzmq's (above 1 is slower); chart: bars are medians, whiskers span min to max".into(),
         ],
-    }
-}
-
-/// The latency report.
-pub fn report(
-    opts: &Options,
-    machine: &Machine,
-    notes: &[String],
-    elapsed: Duration,
-    sections: Vec<Section>,
-) -> Report {
-    let mut intro = common_intro(machine);
-    intro.push("each run: `local_lat` (REP, binds) and `remote_lat --histogram` (REQ, connects, times every roundtrip), after one unrecorded warm-up run per row".into());
-    intro.push("columns: medians over the runs of the mean, p50 and p99 one-way latency; `vs libzmq` = ours / libzmq's (above 1 is slower); chart: bars are medians, whiskers span min to max".into());
-    intro.push(format!("total time: {:.0} s", elapsed.as_secs_f64()));
-    let mut json_fields = common_json_fields("req_rep_latency", machine);
-    json_fields.push((
-        "unit".into(),
-        json_str("one-way microseconds (half a roundtrip)"),
-    ));
-    json_fields.push((
-        "settings".into(),
-        format!(
-            "{{\"runs\": {}, \"roundtrips\": {}, \"quick\": {}, \"optimized\": {}}}",
-            opts.runs,
-            opts.roundtrips,
-            opts.quick,
-            !cfg!(debug_assertions)
-        ),
-    ));
-    json_fields.push((
-        "elapsed_secs".into(),
-        format!("{:.1}", elapsed.as_secs_f64()),
-    ));
-    Report {
-        name: "latency".into(),
-        title: "monocoque vs libzmq: REQ/REP latency".into(),
-        intro,
-        json_fields,
-        sections,
-        notes: notes.to_vec(),
+        json: json!({
+            "unit": "one-way microseconds (half a roundtrip)",
+            "settings": {
+                "runs": opts.runs,
+                "roundtrips": opts.roundtrips,
+                "quick": opts.quick,
+                "optimized": OPTIMIZED,
+            },
+        }),
     }
 }
 
@@ -368,9 +241,10 @@ pub fn report(
 mod tests {
     use super::*;
     use monocoque_bench::args::Runtime;
+    use monocoque_bench::output::Percentiles;
 
-    fn lat(mean_us: f64, p99: f64) -> ParsedLatency {
-        ParsedLatency {
+    fn lat(mean_us: f64, p99: f64) -> Lat {
+        Lat {
             size: 64,
             roundtrips: 100,
             mean_us,
@@ -385,26 +259,20 @@ mod tests {
 
     #[test]
     fn section_table_and_chart() {
+        let cell = |series, samples| Cell {
+            series,
+            size: 64,
+            param: 100,
+            samples,
+            errors: Vec::new(),
+            skipped: false,
+        };
         let ours = Peer::Monocoque(Runtime::Smol);
         let cells = vec![
-            Cell {
-                series: Peer::Libzmq,
-                size: 64,
-                param: 100,
-                samples: vec![lat(40.0, 80.0), lat(50.0, 90.0)],
-                errors: Vec::new(),
-                skipped: false,
-            },
-            Cell {
-                series: ours,
-                size: 64,
-                param: 100,
-                samples: vec![lat(90.0, 170.0)],
-                errors: Vec::new(),
-                skipped: false,
-            },
+            cell(Peer::Libzmq, vec![lat(40.0, 80.0), lat(50.0, 90.0)]),
+            cell(ours, vec![lat(90.0, 170.0)]),
         ];
-        let opts = Options::parse(Vec::new()).unwrap();
+        let opts = Options::from_args(Vec::new()).unwrap();
         let s = section(&cells, &opts, &Machine::detect());
         assert_eq!(
             s.rows[1].cells,
@@ -419,7 +287,8 @@ mod tests {
                 "2.00x"
             ]
         );
-        assert!(s.rows[0].json.contains("\"p99\": 1.000"));
+        assert_eq!(s.rows[0].json["ratio_vs_libzmq"]["p99"], 1.0);
+        assert_eq!(s.rows[1].json["runs_p99_us"], json!([170.0]));
         let chart = &s.figures[0].chart;
         assert_eq!(chart.panels.len(), 2);
         let b = chart.panels[1].bars[0][0].unwrap();

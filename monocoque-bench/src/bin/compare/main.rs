@@ -49,15 +49,12 @@ mod throughput;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::fanout::Fanout;
-use crate::latency::Latency;
 use crate::machine::Machine;
-use crate::options::{Options, USAGE};
+use crate::options::Options;
 use crate::process::Tools;
 use crate::progress::{Progress, clock};
-use crate::report::Report;
-use crate::router::Router;
-use crate::runner::Scenario;
+use crate::report::{About, Report, Section};
+use crate::runner::{Cell, Scenario};
 use crate::throughput::Throughput;
 
 fn main() {
@@ -74,238 +71,17 @@ fn main() {
         });
         std::process::exit(code);
     }
-    let opts = match Options::parse(std::env::args().skip(1)) {
+    let opts = match Options::from_args(std::env::args().skip(1)) {
         Ok(opts) => opts,
         Err(e) => {
-            eprintln!("compare: {e}\n{USAGE}");
-            std::process::exit(1);
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { 1 } else { 0 });
         }
     };
     if let Err(e) = run(&opts) {
         eprintln!("compare: error: {e}");
         std::process::exit(1);
     }
-}
-
-/// Plans, runs and reports every scenario the options ask for.
-fn run(opts: &Options) -> Result<(), String> {
-    let exe_path = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let out_dir = match &opts.out_dir {
-        Some(d) => d.clone(),
-        // <target-dir>/<profile>/compare -> <target-dir>/bench-report
-        None => exe_path
-            .parent()
-            .and_then(Path::parent)
-            .map(|t| t.join("bench-report"))
-            .unwrap_or_else(|| PathBuf::from("bench-report")),
-    };
-
-    let mut notes = Vec::new();
-    if cfg!(debug_assertions) {
-        notes.push(
-            "built without optimisations (debug profile): numbers are not meaningful, use --release"
-                .into(),
-        );
-    }
-    let mut tool_names = Vec::new();
-    if opts.throughput {
-        tool_names.extend(throughput::TOOLS);
-    }
-    if opts.latency {
-        tool_names.extend(latency::TOOLS);
-    }
-    if opts.fanout {
-        tool_names.extend(fanout::TOOLS);
-    }
-    if opts.router {
-        tool_names.extend(router::TOOLS);
-    }
-    let tools = Tools::locate(&exe_path, &tool_names, opts.self_exec, &mut notes);
-    let variants = peers::variants(opts, &mut notes);
-    // Same notes as for the variants: not again.
-    let lat_peers = peers::peers(opts, &mut Vec::new());
-    let many_peers = peers::scenario_peers(opts, &mut Vec::new());
-    for n in &notes {
-        eprintln!("compare: note: {n}");
-    }
-    if opts.throughput && variants.is_empty() {
-        return Err("nothing to run".into());
-    }
-    if opts.latency && lat_peers.is_empty() {
-        return Err("nothing to run for latency".into());
-    }
-    if (opts.fanout || opts.router) && many_peers.is_empty() {
-        return Err("nothing to run for fan-out and router (libzmq, monocoque or zeromq)".into());
-    }
-
-    // The plan: every step of every scenario, before the first one runs.
-    let thr: Vec<Throughput> = if opts.throughput {
-        (opts.transports.iter())
-            .map(|&transport| Throughput {
-                opts,
-                tools: &tools,
-                transport,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let lat = opts.latency.then_some(Latency {
-        opts,
-        tools: &tools,
-    });
-    let fan = opts.fanout.then_some(Fanout {
-        opts,
-        tools: &tools,
-    });
-    let rtr = opts.router.then_some(Router {
-        opts,
-        tools: &tools,
-    });
-    let router_points = [opts.router_peers];
-    let mut plan: Vec<PlanLine> = Vec::new();
-    for t in &thr {
-        let sizes = opts.sizes_for(t.transport);
-        plan.push(PlanLine::new(
-            t,
-            variants.len(),
-            sizes,
-            "size(s)",
-            opts.runs,
-        ));
-    }
-    if let Some(l) = &lat {
-        plan.push(PlanLine::new(
-            l,
-            lat_peers.len(),
-            &opts.lat_sizes,
-            "size(s)",
-            opts.runs,
-        ));
-    }
-    if let Some(f) = &fan {
-        plan.push(PlanLine::new(
-            f,
-            many_peers.len(),
-            &opts.fanout_subs,
-            "subscriber count(s)",
-            opts.runs,
-        ));
-    }
-    if let Some(r) = &rtr {
-        plan.push(PlanLine::new(
-            r,
-            many_peers.len(),
-            &router_points,
-            "peer count(s)",
-            opts.runs,
-        ));
-    }
-    let steps: usize = plan.iter().map(|p| p.steps).sum();
-    let secs: f64 = plan.iter().map(|p| p.secs).sum();
-    let machine = Machine::detect();
-    eprintln!(
-        "compare: {steps} steps ({} run(s) per series and size, probes and warm-ups included), about {}; {}; libzmq {}",
-        opts.runs,
-        clock(Duration::from_secs_f64(secs)),
-        machine.summary(),
-        monocoque_bench::libzmq_version().unwrap_or_else(|| "not built in".into()),
-    );
-    if opts.plan_only {
-        for p in &plan {
-            println!(
-                "{}: {} series x {} {}: {} steps, about {}",
-                p.name,
-                p.series,
-                p.points,
-                p.unit,
-                p.steps,
-                clock(Duration::from_secs_f64(p.secs))
-            );
-        }
-        println!(
-            "total: {steps} steps, about {}",
-            clock(Duration::from_secs_f64(secs))
-        );
-        return Ok(());
-    }
-    let mut progress = Progress::new(steps, secs);
-
-    if !thr.is_empty() {
-        let started = Instant::now();
-        let mut sections = Vec::new();
-        let mut thr_notes = notes.clone();
-        for t in &thr {
-            let sizes = opts.sizes_for(t.transport);
-            let cells = runner::run(
-                t,
-                &variants,
-                sizes,
-                opts.runs,
-                opts.keep_going,
-                &mut progress,
-            );
-            sections.push(throughput::section(&cells, t.transport, opts, &machine));
-            thr_notes.extend(throughput::notes(&cells, t.transport));
-        }
-        let report = throughput::report(opts, &machine, &thr_notes, started.elapsed(), sections);
-        publish(&report, &out_dir, &mut progress, started)?;
-    }
-    if let Some(l) = &lat {
-        let started = Instant::now();
-        let cells = runner::run(
-            l,
-            &lat_peers,
-            &opts.lat_sizes,
-            opts.runs,
-            opts.keep_going,
-            &mut progress,
-        );
-        let sections = vec![latency::section(&cells, opts, &machine)];
-        let report = latency::report(opts, &machine, &notes, started.elapsed(), sections);
-        publish(&report, &out_dir, &mut progress, started)?;
-    }
-    if let Some(f) = &fan {
-        let started = Instant::now();
-        let cells = runner::run(
-            f,
-            &many_peers,
-            &opts.fanout_subs,
-            opts.runs,
-            opts.keep_going,
-            &mut progress,
-        );
-        let sections = vec![fanout::section(&cells, opts, &machine)];
-        let report = fanout::report(opts, &machine, &notes, started.elapsed(), sections);
-        publish(&report, &out_dir, &mut progress, started)?;
-    }
-    if let Some(r) = &rtr {
-        let started = Instant::now();
-        let cells = runner::run(
-            r,
-            &many_peers,
-            &router_points,
-            opts.runs,
-            opts.keep_going,
-            &mut progress,
-        );
-        let sections = vec![router::section(&cells, opts, &machine)];
-        let report = router::report(opts, &machine, &notes, started.elapsed(), sections);
-        publish(&report, &out_dir, &mut progress, started)?;
-    }
-    progress.clear();
-    if !notes.is_empty() {
-        println!();
-        for n in &notes {
-            println!("note: {n}");
-        }
-    }
-    eprintln!(
-        "compare: done in {} (estimated {})",
-        clock(progress.elapsed()),
-        clock(Duration::from_secs_f64(secs))
-    );
-    Ok(())
 }
 
 /// One scenario's line of the plan.
@@ -346,6 +122,253 @@ impl PlanLine {
     }
 }
 
+/// One scenario, planned and ready to run into its report.
+trait Job {
+    /// Its lines of the plan (one per transport for throughput).
+    fn plan(&self) -> Vec<PlanLine>;
+    /// Runs every step, reporting to `progress`; returns the report.
+    fn run(&self, progress: &mut Progress) -> Report;
+}
+
+/// The throughput scenario, one part per transport, one report.
+struct ThroughputJob<'a> {
+    opts: &'a Options,
+    parts: Vec<Throughput<'a>>,
+    variants: Vec<peers::Variant>,
+    machine: &'a Machine,
+    notes: &'a [String],
+}
+
+impl Job for ThroughputJob<'_> {
+    fn plan(&self) -> Vec<PlanLine> {
+        (self.parts.iter())
+            .map(|t| {
+                let sizes = self.opts.sizes_for(t.transport);
+                PlanLine::new(t, self.variants.len(), sizes, "size(s)", self.opts.runs)
+            })
+            .collect()
+    }
+
+    fn run(&self, progress: &mut Progress) -> Report {
+        let started = Instant::now();
+        let (opts, mut sections, mut notes) = (self.opts, Vec::new(), self.notes.to_vec());
+        for t in &self.parts {
+            let sizes = opts.sizes_for(t.transport);
+            let cells = runner::run(
+                t,
+                &self.variants,
+                sizes,
+                opts.runs,
+                opts.keep_going,
+                progress,
+            );
+            sections.push(throughput::section(&cells, t.transport, opts, self.machine));
+            notes.extend(throughput::notes(&cells, t.transport));
+        }
+        let about = throughput::about(opts, &sections);
+        Report::new(about, self.machine, started.elapsed(), sections, notes)
+    }
+}
+
+/// What makes the report section of a scenario's cells.
+type SectionFn<S> =
+    fn(&[Cell<<S as Scenario>::Series, <S as Scenario>::Sample>], &Options, &Machine) -> Section;
+
+/// A scenario of one section: latency, fan-out or router.
+struct OneSection<'a, S: Scenario> {
+    scenario: S,
+    series: Vec<S::Series>,
+    points: Vec<usize>,
+    /// What the points are, in the plan: `size(s)`.
+    unit: &'static str,
+    opts: &'a Options,
+    machine: &'a Machine,
+    notes: &'a [String],
+    section: SectionFn<S>,
+    about: fn(&Options) -> About,
+}
+
+impl<S: Scenario> Job for OneSection<'_, S> {
+    fn plan(&self) -> Vec<PlanLine> {
+        let n = self.series.len();
+        vec![PlanLine::new(
+            &self.scenario,
+            n,
+            &self.points,
+            self.unit,
+            self.opts.runs,
+        )]
+    }
+
+    fn run(&self, progress: &mut Progress) -> Report {
+        let started = Instant::now();
+        let (opts, points) = (self.opts, &self.points);
+        let cells = runner::run(
+            &self.scenario,
+            &self.series,
+            points,
+            opts.runs,
+            opts.keep_going,
+            progress,
+        );
+        let sections = vec![(self.section)(&cells, opts, self.machine)];
+        let about = (self.about)(opts);
+        Report::new(
+            about,
+            self.machine,
+            started.elapsed(),
+            sections,
+            self.notes.to_vec(),
+        )
+    }
+}
+
+/// Plans, runs and reports every scenario the options ask for.
+fn run(opts: &Options) -> Result<(), String> {
+    let exe_path = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let out_dir = match &opts.out_dir {
+        Some(d) => d.clone(),
+        // <target-dir>/<profile>/compare -> <target-dir>/bench-report
+        None => exe_path
+            .parent()
+            .and_then(Path::parent)
+            .map(|t| t.join("bench-report"))
+            .unwrap_or_else(|| PathBuf::from("bench-report")),
+    };
+
+    let mut notes = Vec::new();
+    if cfg!(debug_assertions) {
+        notes.push(
+            "built without optimisations (debug profile): numbers are not meaningful, use --release"
+                .into(),
+        );
+    }
+    let chosen = [
+        (opts.throughput, throughput::TOOLS),
+        (opts.latency, latency::TOOLS),
+        (opts.fanout, fanout::TOOLS),
+        (opts.router, router::TOOLS),
+    ];
+    let tool_names: Vec<&str> = chosen.iter().filter(|c| c.0).flat_map(|c| c.1).collect();
+    let tools = Tools::locate(&exe_path, &tool_names, opts.self_exec, &mut notes);
+    let variants = peers::variants(opts, &mut notes);
+    // Same notes as for the variants: not again.
+    let lat_peers = peers::peers(opts, &mut Vec::new());
+    let many_peers = peers::scenario_peers(opts, &mut Vec::new());
+    for n in &notes {
+        eprintln!("compare: note: {n}");
+    }
+    if opts.throughput && variants.is_empty() {
+        return Err("nothing to run".into());
+    }
+    if opts.latency && lat_peers.is_empty() {
+        return Err("nothing to run for latency".into());
+    }
+    if (opts.fanout || opts.router) && many_peers.is_empty() {
+        return Err("nothing to run for fan-out and router (libzmq, monocoque or zeromq)".into());
+    }
+
+    // The plan: every step of every scenario, before the first one runs.
+    let machine = Machine::detect();
+    let (tools, machine, notes_ref) = (&tools, &machine, &notes[..]);
+    let mut jobs: Vec<Box<dyn Job + '_>> = Vec::new();
+    if opts.throughput {
+        let parts = (opts.transports.iter())
+            .map(|&transport| Throughput {
+                opts,
+                tools,
+                transport,
+            })
+            .collect();
+        let variants = variants.clone();
+        jobs.push(Box::new(ThroughputJob {
+            opts,
+            parts,
+            variants,
+            machine,
+            notes: notes_ref,
+        }));
+    }
+    if opts.latency {
+        jobs.push(Box::new(OneSection {
+            scenario: latency::Latency { opts, tools },
+            series: lat_peers,
+            points: opts.lat_sizes.clone(),
+            unit: "size(s)",
+            opts,
+            machine,
+            notes: notes_ref,
+            section: latency::section,
+            about: latency::about,
+        }));
+    }
+    if opts.fanout {
+        jobs.push(Box::new(OneSection {
+            scenario: fanout::Fanout { opts, tools },
+            series: many_peers.clone(),
+            points: opts.fanout_subs.clone(),
+            unit: "subscriber count(s)",
+            opts,
+            machine,
+            notes: notes_ref,
+            section: fanout::section,
+            about: fanout::about,
+        }));
+    }
+    if opts.router {
+        jobs.push(Box::new(OneSection {
+            scenario: router::Router { opts, tools },
+            series: many_peers,
+            points: vec![opts.router_peers],
+            unit: "peer count(s)",
+            opts,
+            machine,
+            notes: notes_ref,
+            section: router::section,
+            about: router::about,
+        }));
+    }
+    let plan: Vec<PlanLine> = jobs.iter().flat_map(|j| j.plan()).collect();
+    let steps: usize = plan.iter().map(|p| p.steps).sum();
+    let secs: f64 = plan.iter().map(|p| p.secs).sum();
+    let total = clock(Duration::from_secs_f64(secs));
+    eprintln!(
+        "compare: {steps} steps ({} run(s) per series and size, probes and warm-ups included), about {total}; {}; libzmq {}",
+        opts.runs,
+        machine.summary(),
+        monocoque_bench::libzmq_version().unwrap_or_else(|| "not built in".into()),
+    );
+    if opts.plan_only {
+        for p in &plan {
+            let est = clock(Duration::from_secs_f64(p.secs));
+            println!(
+                "{}: {} series x {} {}: {} steps, about {est}",
+                p.name, p.series, p.points, p.unit, p.steps
+            );
+        }
+        println!("total: {steps} steps, about {total}");
+        return Ok(());
+    }
+    let mut progress = Progress::new(steps, secs);
+    for job in &jobs {
+        let started = Instant::now();
+        let report = job.run(&mut progress);
+        publish(&report, &out_dir, &mut progress, started)?;
+    }
+    progress.close();
+    if !notes.is_empty() {
+        println!();
+        for n in &notes {
+            println!("note: {n}");
+        }
+    }
+    eprintln!(
+        "compare: done in {} (estimated {total})",
+        clock(progress.elapsed())
+    );
+    Ok(())
+}
+
 /// Prints `report`'s tables to stdout and writes its files into `dir`.
 fn publish(
     report: &Report,
@@ -353,8 +376,7 @@ fn publish(
     progress: &mut Progress,
     started: Instant,
 ) -> Result<(), String> {
-    progress.clear();
-    println!("\n{}", report.table());
+    progress.suspend(|| println!("\n{}", report.table()));
     let written = report.write(dir)?;
     let names: Vec<String> = (written.iter())
         .filter_map(|p| p.file_name())

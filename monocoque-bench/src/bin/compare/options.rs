@@ -1,165 +1,189 @@
-//! The command line of `compare`: [`USAGE`], [`Options`] and the
+//! The command line of `compare` ([`Options`], parsed with clap) and the
 //! scenarios it can pick ([`Which`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::RangedU64ValueParser;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, ValueEnum};
 use monocoque_bench::args::{Impl, Runtime};
 
 use crate::process::Transport;
 
-/// The `--help` text.
-pub const USAGE: &str = "\
-usage: compare [options]
-  --quick              a smoke run in under 3 minutes on 2 cores (the full run:
-                       about 15 minutes): 3 runs of about 0.3 s, 3000 latency
-                       roundtrips, a fifth of the fan-out messages, 1000 router
-                       roundtrips per peer (explicit options below win)
-  --runs N             runs per implementation and size (default 5), in every
-                       scenario
-  --sizes LIST         tcp message sizes in bytes, comma-separated; K suffix = KiB,
-                       M = MiB (default 16,64,256,1K,4K,64K,1M)
-  --ipc-sizes LIST     ipc message sizes (default 64,1K,64K; with `--transport ipc`
-                       and --sizes given: those)
-  --transport LIST     tcp, ipc or tcp,ipc (default tcp,ipc) for the throughput
-                       scenario, one report section each (latency always uses tcp)
-  --impls LIST         libzmq,monocoque,zeromq,omq,raw (default: all, as built;
-                       zeromq = zmq.rs on tokio; omq = omq-tokio on tokio,
-                       throughput only; raw = plain socket with ZMTP framing
-                       and perfect batching, the loopback limit, throughput
-                       only; zeromq: throughput, fan-out and router)
-  --runtimes LIST      monocoque runtimes: tokio,async-std,smol (each in its
-                       default set-up) and tokio-current-thread,
-                       smol-single-thread (application and connections on
-                       one thread; throughput and latency only)
-                       (default: all five)
-  --mixed              also run monocoque PULL <- libzmq PUSH and the reverse
-                       (on the first runtime)
-  --target-secs F      aim for throughput runs of about F seconds (default 2)
-  --fixed-counts       no probe run: use the built-in message counts as they are
-  --count N            use N messages for every size (implies --fixed-counts)
-  --timeout SECS       kill a run after SECS seconds (default: 10 times its
-                       expected length, at least 10 s; probes at most 20 s)
-  --keep-going         still run a variant at the next sizes after it failed
-                       (a failed probe or warm-up is always tried once more)
-  --self-exec          run the perf tools as `compare --tool NAME` instead of
-                       the tool binaries next to compare (automatic when those
-                       are missing or older than compare)
-  --out DIR            report directory (default <target-dir>/bench-report)
-  --scenarios LIST     which scenarios to run, in this order whatever the list's:
-                       throughput,latency,fanout,router (default: all four)
-  --no-latency         skip the REQ/REP latency scenario
-  --no-fanout          skip the PUB/SUB fan-out scenario
-  --no-router          skip the ROUTER <-> DEALERs scenario
-  --latency-only       run only the REQ/REP latency scenario (= --scenarios latency)
-  --lat-sizes LIST     latency message sizes (default 64,1K)
-  --roundtrips N       roundtrips per latency run (default 20000; --quick 3000)
-  --fanout-subs LIST   subscriber counts of the PUB/SUB fan-out scenario, one
-                       publisher process and one subscriber process, 64 B over
-                       tcp (default 1,10,100); fixed message counts for about
-                       1-2 s per run: 3,000,000 to 1 subscriber, 750,000 to 10,
-                       20,000 to 100, log-interpolated between (--quick: a fifth)
-  --router-peers N     DEALERs of the ROUTER <-> DEALERs scenario, 64 B over tcp
-                       (default 100), 300,000 roundtrips in all per run (--quick:
-                       100,000): 3000 per peer at 100 peers
-  --plan               print the plan (steps, estimated time) and exit
-
-Progress goes to stderr: a bar redrawn in place on a terminal, one line per run
-otherwise. The tables go to stdout; the reports (Markdown, JSON, SVG charts) to
-the report directory. Scenarios (libzmq, monocoque on each runtime, zmq.rs, and
-for throughput omq and a raw socket): PUSH/PULL throughput, REQ/REP latency
-(libzmq and monocoque only), PUB/SUB fan-out, ROUTER <-> DEALERs.";
+/// What `--help` adds after the options.
+const AFTER_HELP: &str = "\
+Progress goes to stderr: a bar redrawn in place on a terminal, one line per run otherwise. \
+The tables go to stdout; the reports (Markdown, JSON, SVG charts) to the report directory. \
+Scenarios (libzmq, monocoque on each runtime, zmq.rs, and for throughput omq and a raw \
+socket): PUSH/PULL throughput, REQ/REP latency (libzmq and monocoque only), PUB/SUB fan-out, \
+ROUTER <-> DEALERs.";
 
 /// One scenario of `compare`, as named by `--scenarios`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Which {
     /// PUSH/PULL throughput.
+    #[value(alias = "thr")]
     Throughput,
     /// REQ/REP latency.
+    #[value(alias = "lat")]
     Latency,
     /// PUB/SUB fan-out.
+    #[value(aliases = ["fan-out", "pubsub"])]
     Fanout,
     /// ROUTER <-> DEALERs.
+    #[value(alias = "dealers")]
     Router,
 }
 
-impl Which {
-    /// Every scenario, in run order.
-    pub const ALL: [Which; 4] = [
-        Which::Throughput,
-        Which::Latency,
-        Which::Fanout,
-        Which::Router,
-    ];
+/// A count of at least 1.
+fn at_least_1() -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(1..)
 }
 
-impl std::str::FromStr for Which {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "throughput" | "thr" => Ok(Which::Throughput),
-            "latency" | "lat" => Ok(Which::Latency),
-            "fanout" | "fan-out" | "pubsub" => Ok(Which::Fanout),
-            "router" | "dealers" => Ok(Which::Router),
-            other => Err(format!(
-                "unknown scenario `{other}` (throughput, latency, fanout or router)"
-            )),
-        }
-    }
-}
-
-/// Everything the command line decides.
-#[derive(Debug, Clone)]
+/// monocoque against libzmq, zmq.rs, omq and the raw socket limit, each
+/// perf tool in a process of its own.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "compare", after_help = AFTER_HELP)]
 pub struct Options {
-    /// Runs per implementation and size.
-    pub runs: usize,
-    /// Throughput message sizes over tcp.
-    pub sizes: Vec<usize>,
-    /// Throughput message sizes over ipc.
-    pub ipc_sizes: Vec<usize>,
-    /// Transports of the throughput scenario, one report section each.
-    pub transports: Vec<Transport>,
-    /// Implementations asked for.
-    pub impls: Vec<Impl>,
-    /// monocoque runtimes asked for.
-    pub runtimes: Vec<Runtime>,
-    /// Also run monocoque against libzmq in both directions.
-    pub mixed: bool,
-    /// Aim for throughput runs of about this many seconds.
-    pub target_secs: f64,
-    /// No probe run: the message counts of [`Options::base_count`] as they are.
-    pub fixed_counts: bool,
-    /// `--count`: this many messages at every size.
-    pub count_override: Option<u64>,
-    /// `--timeout`: kill a run after this long (else [`Options::timeout_for`]
-    /// decides).
-    pub timeout: Option<Duration>,
-    /// `--out`: the report directory.
-    pub out_dir: Option<PathBuf>,
-    /// `--quick` was given.
+    /// A smoke run in under 3 minutes on 2 cores (the full run: about 15
+    /// minutes): 3 runs of about 0.3 s, 3000 latency roundtrips, a fifth of
+    /// the fan-out messages, 1000 router roundtrips per peer (explicit
+    /// options win).
+    #[arg(long)]
     pub quick: bool,
-    /// Run the tools as `compare --tool NAME`.
-    pub self_exec: bool,
-    /// Keep running a variant at later sizes after it failed.
+    /// Runs per implementation and size, in every scenario (default: 5).
+    #[arg(long = "runs", value_name = "N", value_parser = at_least_1())]
+    runs_given: Option<usize>,
+    /// Runs per implementation and size.
+    #[arg(skip)]
+    pub runs: usize,
+    /// tcp message sizes in bytes, comma-separated; K suffix = KiB, M = MiB
+    /// (default: 16,64,256,1K,4K,64K,1M).
+    #[arg(long = "sizes", value_name = "LIST", value_delimiter = ',', value_parser = parse_size)]
+    sizes_given: Option<Vec<usize>>,
+    /// Throughput message sizes over tcp.
+    #[arg(skip)]
+    pub sizes: Vec<usize>,
+    /// ipc message sizes (default: 64,1K,64K; with `--transport ipc` and
+    /// --sizes given: those).
+    #[arg(long = "ipc-sizes", value_name = "LIST", value_delimiter = ',', value_parser = parse_size)]
+    ipc_sizes_given: Option<Vec<usize>>,
+    /// Throughput message sizes over ipc.
+    #[arg(skip)]
+    pub ipc_sizes: Vec<usize>,
+    /// Transports of the throughput scenario, one report section each
+    /// (latency always uses tcp).
+    #[arg(
+        long = "transport",
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "tcp,ipc"
+    )]
+    pub transports: Vec<Transport>,
+    /// Implementations (default: all, as built; zeromq = zmq.rs on tokio:
+    /// throughput, fan-out and router; omq = omq-tokio on tokio, throughput
+    /// only; raw = plain socket with ZMTP framing and perfect batching, the
+    /// loopback limit, throughput only).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "libzmq,monocoque,zeromq,omq,raw"
+    )]
+    pub impls: Vec<Impl>,
+    /// monocoque runtimes: tokio, async-std, smol (each in its default
+    /// set-up) and tokio-current-thread, smol-single-thread (application and
+    /// connections on one thread; throughput and latency only).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "tokio,async-std,smol,tokio-current-thread,smol-single-thread"
+    )]
+    pub runtimes: Vec<Runtime>,
+    /// Also run monocoque PULL <- libzmq PUSH and the reverse (on the first
+    /// runtime).
+    #[arg(long)]
+    pub mixed: bool,
+    /// Aim for throughput runs of about F seconds (default: 2; --quick: 0.3).
+    #[arg(long = "target-secs", value_name = "F", value_parser = positive)]
+    target_given: Option<f64>,
+    /// Aim for throughput runs of about this many seconds.
+    #[arg(skip)]
+    pub target_secs: f64,
+    /// No probe run: use the built-in message counts as they are.
+    #[arg(long)]
+    pub fixed_counts: bool,
+    /// Use N messages for every size (implies --fixed-counts).
+    #[arg(long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count_override: Option<u64>,
+    /// Kill a run after SECS seconds (default: 10 times its expected
+    /// length, at least 10 s; probes at most 20 s).
+    #[arg(long, value_name = "SECS", value_parser = timeout)]
+    pub timeout: Option<Duration>,
+    /// Still run a variant at the next sizes after it failed (a failed
+    /// probe or warm-up is always tried once more).
+    #[arg(long)]
     pub keep_going: bool,
+    /// Run the perf tools as `compare --tool NAME` instead of the tool
+    /// binaries next to compare (automatic when those are missing or older
+    /// than compare).
+    #[arg(long)]
+    pub self_exec: bool,
+    /// Report directory (default: `<target-dir>/bench-report`).
+    #[arg(long = "out", value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Which scenarios to run, in this order whatever the list's
+    /// (default: all four).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    scenarios: Option<Vec<Which>>,
+    /// Skip the REQ/REP latency scenario.
+    #[arg(long)]
+    no_latency: bool,
+    /// Skip the PUB/SUB fan-out scenario.
+    #[arg(long)]
+    no_fanout: bool,
+    /// Skip the ROUTER <-> DEALERs scenario.
+    #[arg(long)]
+    no_router: bool,
+    /// Run only the REQ/REP latency scenario (= --scenarios latency).
+    #[arg(long)]
+    latency_only: bool,
     /// Run the PUSH/PULL throughput scenario.
+    #[arg(skip)]
     pub throughput: bool,
     /// Run the REQ/REP latency scenario.
+    #[arg(skip)]
     pub latency: bool,
-    /// Latency message sizes.
-    pub lat_sizes: Vec<usize>,
-    /// Roundtrips per latency run.
-    pub roundtrips: u64,
     /// Run the PUB/SUB fan-out scenario.
+    #[arg(skip)]
     pub fanout: bool,
-    /// Subscriber counts of the fan-out scenario.
-    pub fanout_subs: Vec<usize>,
     /// Run the ROUTER <-> DEALERs scenario.
+    #[arg(skip)]
     pub router: bool,
-    /// DEALERs of the router scenario.
+    /// Latency message sizes.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_size, default_value = "64,1K")]
+    pub lat_sizes: Vec<usize>,
+    /// Roundtrips per latency run (default: 20000; --quick: 3000).
+    #[arg(long = "roundtrips", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    roundtrips_given: Option<u64>,
+    /// Roundtrips per latency run.
+    #[arg(skip)]
+    pub roundtrips: u64,
+    /// Subscriber counts of the PUB/SUB fan-out scenario, one publisher
+    /// process and one subscriber process, 64 B over tcp; fixed message
+    /// counts for about 1-2 s per run: 3,000,000 to 1 subscriber, 750,000
+    /// to 10, 20,000 to 100, log-interpolated between (--quick: a fifth).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = at_least_1(), default_value = "1,10,100")]
+    pub fanout_subs: Vec<usize>,
+    /// DEALERs of the ROUTER <-> DEALERs scenario, 64 B over tcp, 300,000
+    /// roundtrips in all per run (--quick: 100,000): 3000 per peer at 100
+    /// peers.
+    #[arg(long, value_name = "N", value_parser = at_least_1(), default_value_t = 100)]
     pub router_peers: usize,
-    /// `--plan`: print the plan and exit.
+    /// Print the plan (steps, estimated time) and exit.
+    #[arg(long = "plan")]
     pub plan_only: bool,
 }
 
@@ -167,164 +191,53 @@ pub struct Options {
 pub const DEFAULT_SIZES: [usize; 7] = [16, 64, 256, 1024, 4096, 65536, 1 << 20];
 /// The default ipc throughput sizes.
 pub const DEFAULT_IPC_SIZES: [usize; 3] = [64, 1024, 65536];
-/// The default subscriber counts of the fan-out scenario.
-pub const DEFAULT_FANOUT_SUBS: [usize; 3] = [1, 10, 100];
-/// The default DEALER count of the router scenario.
-pub const DEFAULT_ROUTER_PEERS: usize = 100;
 
 impl Options {
-    /// Parses the arguments (program name excluded); prints [`USAGE`] and
-    /// exits for `--help`.
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
-        let mut opts = Options {
-            runs: 5,
-            sizes: DEFAULT_SIZES.to_vec(),
-            ipc_sizes: DEFAULT_IPC_SIZES.to_vec(),
-            transports: vec![Transport::Tcp, Transport::Ipc],
-            impls: vec![
-                Impl::Libzmq,
-                Impl::Monocoque,
-                Impl::Zeromq,
-                Impl::Omq,
-                Impl::Raw,
-            ],
-            runtimes: Runtime::ALL
-                .into_iter()
-                .chain(Runtime::SINGLE_THREAD)
-                .collect(),
-            mixed: false,
-            target_secs: 2.0,
-            fixed_counts: false,
-            count_override: None,
-            timeout: None,
-            out_dir: None,
-            quick: false,
-            self_exec: false,
-            keep_going: false,
-            throughput: true,
-            latency: true,
-            lat_sizes: vec![64, 1024],
-            roundtrips: 20_000,
-            fanout: true,
-            fanout_subs: DEFAULT_FANOUT_SUBS.to_vec(),
-            router: true,
-            router_peers: DEFAULT_ROUTER_PEERS,
-            plan_only: false,
-        };
-        // --scenarios (or --latency-only): these only; --no-*: not these.
-        let mut chosen: Option<Vec<Which>> = None;
-        let mut dropped: Vec<Which> = Vec::new();
-        let mut runs = None;
-        let mut roundtrips = None;
-        let mut target = None;
-        let mut sizes_given = false;
-        let mut ipc_sizes_given = false;
-        let mut iter = args.into_iter();
-        while let Some(arg) = iter.next() {
-            let (name, inline) = match arg.split_once('=') {
-                Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
-                None => (arg.clone(), None),
-            };
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| iter.next())
-                    .ok_or_else(|| format!("option {name} needs a value"))
-            };
-            match name.as_str() {
-                "-h" | "--help" => {
-                    println!("{USAGE}");
-                    std::process::exit(0);
-                }
-                "--quick" => opts.quick = true,
-                "--mixed" => opts.mixed = true,
-                "--fixed-counts" => opts.fixed_counts = true,
-                "--self-exec" => opts.self_exec = true,
-                "--keep-going" => opts.keep_going = true,
-                "--plan" => opts.plan_only = true,
-                "--no-latency" => dropped.push(Which::Latency),
-                "--no-fanout" => dropped.push(Which::Fanout),
-                "--no-router" => dropped.push(Which::Router),
-                "--latency-only" => chosen = Some(vec![Which::Latency]),
-                "--scenarios" => chosen = Some(split_list(&value()?)?),
-                "--fanout-subs" => opts.fanout_subs = count_list(&value()?, "--fanout-subs")?,
-                "--router-peers" => {
-                    opts.router_peers = parse_num::<usize>(&value()?, "--router-peers")?;
-                    if opts.router_peers == 0 {
-                        return Err("--router-peers must be at least 1".into());
-                    }
-                }
-                "--transport" => {
-                    let mut list: Vec<Transport> = split_list(&value()?)?;
-                    list.dedup();
-                    opts.transports = list;
-                }
-                "--lat-sizes" => opts.lat_sizes = size_list(&value()?, "--lat-sizes")?,
-                "--sizes" => {
-                    opts.sizes = size_list(&value()?, "--sizes")?;
-                    sizes_given = true;
-                }
-                "--ipc-sizes" => {
-                    opts.ipc_sizes = size_list(&value()?, "--ipc-sizes")?;
-                    ipc_sizes_given = true;
-                }
-                "--roundtrips" => {
-                    roundtrips = Some(parse_num::<u64>(&value()?, "--roundtrips")?.max(1));
-                }
-                "--runs" => runs = Some(parse_num::<usize>(&value()?, "--runs")?.max(1)),
-                "--impls" => opts.impls = split_list(&value()?)?,
-                "--runtimes" => opts.runtimes = split_list(&value()?)?,
-                "--target-secs" => {
-                    let t: f64 = parse_num(&value()?, "--target-secs")?;
-                    if t.is_nan() || t <= 0.0 {
-                        return Err("--target-secs must be positive".into());
-                    }
-                    target = Some(t);
-                }
-                "--count" => {
-                    opts.count_override = Some(parse_num::<u64>(&value()?, "--count")?.max(1));
-                    opts.fixed_counts = true;
-                }
-                "--timeout" => {
-                    let secs = parse_num::<f64>(&value()?, "--timeout")?;
-                    if secs.is_nan() {
-                        return Err("--timeout must be a number".into());
-                    }
-                    opts.timeout = Some(Duration::from_secs_f64(secs.clamp(1.0, 1e6)));
-                }
-                "--out" => opts.out_dir = Some(PathBuf::from(value()?)),
-                other => return Err(format!("unknown argument `{other}`")),
+    /// Parses the arguments (program name excluded) and settles the
+    /// defaults that depend on other options (`--quick`, `--transport
+    /// ipc`, the scenario selection).
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Options, clap::Error> {
+        let mut opts = Options::try_parse_from(std::iter::once("compare".to_owned()).chain(args))?;
+        let quick = opts.quick;
+        opts.runs = opts.runs_given.unwrap_or(if quick { 3 } else { 5 });
+        opts.target_secs = opts.target_given.unwrap_or(if quick { 0.3 } else { 2.0 });
+        opts.roundtrips = (opts.roundtrips_given).unwrap_or(if quick { 3_000 } else { 20_000 });
+        opts.fixed_counts |= opts.count_override.is_some();
+        opts.transports.dedup();
+        let mut seen = Vec::new();
+        opts.fanout_subs.retain(|n| {
+            !seen.contains(n) && {
+                seen.push(*n);
+                true
             }
-        }
-        if opts.quick {
-            opts.runs = 3;
-            opts.target_secs = 0.3;
-            opts.roundtrips = 3_000;
-        }
-        if let Some(r) = runs {
-            opts.runs = r;
-        }
-        if let Some(t) = target {
-            opts.target_secs = t;
-        }
-        if let Some(r) = roundtrips {
-            opts.roundtrips = r;
-        }
+        });
+        opts.sizes = opts.sizes_given.clone().unwrap_or(DEFAULT_SIZES.to_vec());
         // A single-transport ipc run takes --sizes unless told otherwise.
-        if opts.transports == [Transport::Ipc] && sizes_given && !ipc_sizes_given {
-            opts.ipc_sizes = opts.sizes.clone();
-        }
-        let chosen = chosen.unwrap_or_else(|| Which::ALL.to_vec());
-        let on = |w: Which| chosen.contains(&w) && !dropped.contains(&w);
+        opts.ipc_sizes = match (&opts.ipc_sizes_given, &opts.sizes_given) {
+            (Some(ipc), _) => ipc.clone(),
+            (None, Some(tcp)) if opts.transports == [Transport::Ipc] => tcp.clone(),
+            _ => DEFAULT_IPC_SIZES.to_vec(),
+        };
+        let chosen = match (&opts.scenarios, opts.latency_only) {
+            (Some(list), _) => list.clone(),
+            (None, true) => vec![Which::Latency],
+            (None, false) => Which::value_variants().to_vec(),
+        };
+        let dropped = [
+            (Which::Latency, opts.no_latency),
+            (Which::Fanout, opts.no_fanout),
+            (Which::Router, opts.no_router),
+        ];
+        let on = |w: Which| chosen.contains(&w) && !dropped.contains(&(w, true));
         opts.throughput = on(Which::Throughput);
         opts.latency = on(Which::Latency);
         opts.fanout = on(Which::Fanout);
         opts.router = on(Which::Router);
         if !(opts.throughput || opts.latency || opts.fanout || opts.router) {
-            return Err(
-                "no scenario left to run (--scenarios, --latency-only and --no-... exclude each other)"
-                    .into(),
-            );
+            return Err(Options::command().error(
+                ErrorKind::ArgumentConflict,
+                "no scenario left to run (--scenarios, --latency-only and --no-... exclude each other)",
+            ));
         }
         Ok(opts)
     }
@@ -383,15 +296,6 @@ fn two_secs_count(size: usize) -> u64 {
     }
 }
 
-/// Parses a number, naming the option in the error.
-pub fn parse_num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    s.parse()
-        .map_err(|e| format!("bad value `{s}` for {what}: {e}"))
-}
-
 /// Parses one size: `64`, `64B`, `1K`, `1KiB`, `1M`, `1MiB`.
 pub fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
@@ -402,54 +306,25 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
     } else {
         (s.strip_suffix('B').unwrap_or(s), 1)
     };
-    let n: usize = parse_num(digits.trim(), "a size")?;
+    let n: usize = (digits.trim().parse()).map_err(|e| format!("bad size `{s}`: {e}"))?;
     n.checked_mul(mult)
         .ok_or_else(|| format!("size `{s}` is too large"))
 }
 
-/// A non-empty comma-separated list of sizes.
-fn size_list(s: &str, what: &str) -> Result<Vec<usize>, String> {
-    let sizes: Vec<usize> = s
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(parse_size)
-        .collect::<Result<_, _>>()?;
-    if sizes.is_empty() {
-        return Err(format!("{what} is empty"));
+/// A positive number of seconds.
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t > 0.0 => Ok(t),
+        _ => Err(format!("`{s}` is not a positive number")),
     }
-    Ok(sizes)
 }
 
-/// A non-empty comma-separated list of counts, each at least 1, without
-/// repeats.
-fn count_list(s: &str, what: &str) -> Result<Vec<usize>, String> {
-    let mut counts: Vec<usize> = Vec::new();
-    for item in s.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let n: usize = parse_num(item, what)?;
-        if n == 0 {
-            return Err(format!("{what}: counts must be at least 1"));
-        }
-        if !counts.contains(&n) {
-            counts.push(n);
-        }
+/// `--timeout`: seconds, within 1 s and a million.
+fn timeout(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(t) if !t.is_nan() => Ok(Duration::from_secs_f64(t.clamp(1.0, 1e6))),
+        _ => Err(format!("`{s}` is not a number")),
     }
-    if counts.is_empty() {
-        return Err(format!("{what} is empty"));
-    }
-    Ok(counts)
-}
-
-/// A non-empty comma-separated list of values parsed with `FromStr`.
-fn split_list<T: std::str::FromStr<Err = String>>(s: &str) -> Result<Vec<T>, String> {
-    let items: Vec<T> = s
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse())
-        .collect::<Result<_, _>>()?;
-    if items.is_empty() {
-        return Err(format!("empty list `{s}`"));
-    }
-    Ok(items)
 }
 
 #[cfg(test)]
@@ -457,7 +332,11 @@ mod tests {
     use super::*;
 
     fn opts(args: &[&str]) -> Options {
-        Options::parse(args.iter().map(|s| s.to_string())).unwrap()
+        Options::from_args(args.iter().map(|s| s.to_string())).unwrap()
+    }
+
+    fn bad(args: &[&str]) -> bool {
+        Options::from_args(args.iter().map(|s| s.to_string())).is_err()
     }
 
     #[test]
@@ -468,6 +347,7 @@ mod tests {
         assert_eq!(o.ipc_sizes, DEFAULT_IPC_SIZES);
         assert_eq!(o.transports, [Transport::Tcp, Transport::Ipc]);
         assert!(o.impls.contains(&Impl::Omq));
+        assert_eq!(o.runtimes.len(), 5);
         let o = opts(&["--impls", "libzmq,omq"]);
         assert_eq!(o.impls, [Impl::Libzmq, Impl::Omq]);
         let o = opts(&["--quick", "--sizes", "64,1K,2KiB,3B,1M", "--runs=7"]);
@@ -499,12 +379,11 @@ mod tests {
         let o = opts(&["--no-latency", "--roundtrips=7"]);
         assert!(!o.latency && o.throughput && o.roundtrips == 7);
         assert!(o.fanout && o.router);
-        assert!(
-            Options::parse(["--no-latency".to_string(), "--latency-only".to_string()]).is_err()
-        );
-        assert!(Options::parse(["--bogus".to_string()]).is_err());
-        assert!(Options::parse(["--runs".to_string()]).is_err());
-        assert!(Options::parse(["--sizes=,".to_string()]).is_err());
+        assert!(bad(&["--no-latency", "--latency-only"]));
+        assert!(bad(&["--bogus"]));
+        assert!(bad(&["--runs"]));
+        assert!(bad(&["--sizes=,"]));
+        assert!(bad(&["--target-secs", "0"]));
         assert_eq!(o.timeout_for(Some(0.5)), Duration::from_secs(10));
         assert_eq!(o.timeout_for(Some(2.5)), Duration::from_secs(25));
         assert_eq!(o.timeout_for(None), Duration::from_secs(60));
@@ -516,8 +395,10 @@ mod tests {
     fn scenario_selection() {
         let o = opts(&[]);
         assert!(o.throughput && o.latency && o.fanout && o.router);
-        assert_eq!(o.fanout_subs, DEFAULT_FANOUT_SUBS);
-        assert_eq!(o.router_peers, DEFAULT_ROUTER_PEERS);
+        assert_eq!(
+            (o.fanout_subs.clone(), o.router_peers),
+            (vec![1, 10, 100], 100)
+        );
         let o = opts(&["--scenarios", "router,fanout"]);
         assert!(!o.throughput && !o.latency && o.fanout && o.router);
         let o = opts(&["--scenarios=fanout,latency", "--no-fanout"]);
@@ -526,7 +407,6 @@ mod tests {
         assert!(o.throughput && o.latency && !o.fanout && !o.router);
         assert_eq!(o.fanout_subs, [2, 50]);
         assert_eq!(opts(&["--router-peers", "7"]).router_peers, 7);
-        let bad = |args: &[&str]| Options::parse(args.iter().map(|s| s.to_string())).is_err();
         assert!(bad(&["--scenarios", "fanout", "--no-fanout"]));
         assert!(bad(&["--scenarios", "nope"]));
         assert!(bad(&["--fanout-subs", "0"]));
@@ -545,7 +425,7 @@ mod tests {
         let o = opts(&["--transport", "tcp,ipc", "--sizes", "8"]);
         assert_eq!(o.sizes_for(Transport::Tcp), [8]);
         assert_eq!(o.sizes_for(Transport::Ipc), DEFAULT_IPC_SIZES);
-        assert!(Options::parse(["--transport=udp".to_string()]).is_err());
+        assert!(bad(&["--transport=udp"]));
     }
 
     #[test]

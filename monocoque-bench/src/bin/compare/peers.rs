@@ -1,10 +1,12 @@
 //! Who runs on each side of a run: a [`Peer`] is one implementation (on one
 //! runtime), a [`Variant`] the receiving and the sending peer of a
-//! throughput run; [`variants`] (throughput), [`peers`] (latency) and
-//! [`scenario_peers`] (fan-out, router) list those the options ask for and
-//! the build has.
+//! throughput run, both [`Contender`]s of the reports; [`variants`]
+//! (throughput), [`peers`] (latency) and [`scenario_peers`] (fan-out,
+//! router) list those the options ask for and the build has.
 
 use monocoque_bench::args::{Impl, Runtime};
+use monocoque_bench::imp::built_in;
+use serde_json::{Map, Value, json};
 
 use crate::options::Options;
 
@@ -40,17 +42,6 @@ impl Peer {
         }
     }
 
-    /// The name in tables and charts.
-    pub fn label(self) -> String {
-        match self {
-            Peer::Libzmq => "libzmq".into(),
-            Peer::Monocoque(rt) => format!("monocoque/{rt}"),
-            Peer::Zeromq => "zmq.rs/tokio".into(),
-            Peer::Omq => "omq/tokio".into(),
-            Peer::Raw => "raw socket (limit)".into(),
-        }
-    }
-
     /// The implementation.
     pub fn imp(self) -> Impl {
         match self {
@@ -69,21 +60,6 @@ impl Peer {
             Peer::Monocoque(rt) => Some(rt),
             Peer::Zeromq | Peer::Omq => Some(Runtime::Tokio),
             Peer::Raw => None,
-        }
-    }
-
-    /// The peer's fixed colour in every chart (`#rrggbb`).
-    pub fn color(self) -> &'static str {
-        match self {
-            Peer::Libzmq => "#4d4d4d",
-            Peer::Monocoque(Runtime::Tokio) => "#1f77b4",
-            Peer::Monocoque(Runtime::AsyncStd) => "#17becf",
-            Peer::Monocoque(Runtime::Smol) => "#2ca02c",
-            Peer::Monocoque(Runtime::TokioCurrentThread) => "#aec7e8",
-            Peer::Monocoque(Runtime::SmolSingleThread) => "#98df8a",
-            Peer::Zeromq => "#ff7f0e",
-            Peer::Omq => "#8c564b",
-            Peer::Raw => "#bcbcbc",
         }
     }
 }
@@ -106,45 +82,116 @@ impl Variant {
         }
     }
 
-    /// The name in tables and charts: the peer, or `receiver<-sender`.
-    pub fn label(self) -> String {
-        if self.recv == self.send {
-            self.recv.label()
-        } else {
-            // Receiver first, like "PULL <- PUSH".
-            format!("{}<-{}", self.recv.label(), self.send.label())
-        }
-    }
-
     /// libzmq on both sides: what the ratios compare against.
     pub fn is_libzmq_baseline(self) -> bool {
         self.recv == Peer::Libzmq && self.send == Peer::Libzmq
     }
+}
 
-    /// The chart colour: the peer's, or a colour of its own for a mixed pair.
-    pub fn color(self) -> &'static str {
+/// What the reports need of a series (a [`Peer`] or a [`Variant`]).
+pub trait Contender: Copy + PartialEq {
+    /// The name in tables and charts.
+    fn label(self) -> String;
+    /// The fixed colour in every chart (`#rrggbb`).
+    fn color(self) -> &'static str;
+    /// libzmq (on both sides): what the ratios divide by.
+    fn is_baseline(self) -> bool;
+    /// Who ran, as JSON fields: `impl` and `runtime`, or `receiver` and
+    /// `sender`.
+    fn json(self) -> Map<String, Value>;
+}
+
+impl Contender for Peer {
+    fn label(self) -> String {
+        match self {
+            Peer::Libzmq => "libzmq".into(),
+            Peer::Monocoque(rt) => format!("monocoque/{rt}"),
+            Peer::Zeromq => "zmq.rs/tokio".into(),
+            Peer::Omq => "omq/tokio".into(),
+            Peer::Raw => "raw socket (limit)".into(),
+        }
+    }
+
+    fn color(self) -> &'static str {
+        match self {
+            Peer::Libzmq => "#4d4d4d",
+            Peer::Monocoque(Runtime::Tokio) => "#1f77b4",
+            Peer::Monocoque(Runtime::AsyncStd) => "#17becf",
+            Peer::Monocoque(Runtime::Smol) => "#2ca02c",
+            Peer::Monocoque(Runtime::TokioCurrentThread) => "#aec7e8",
+            Peer::Monocoque(Runtime::SmolSingleThread) => "#98df8a",
+            Peer::Zeromq => "#ff7f0e",
+            Peer::Omq => "#8c564b",
+            Peer::Raw => "#bcbcbc",
+        }
+    }
+
+    fn is_baseline(self) -> bool {
+        self == Peer::Libzmq
+    }
+
+    fn json(self) -> Map<String, Value> {
+        let fields =
+            json!({"impl": self.imp().name(), "runtime": self.runtime().map(Runtime::name)});
+        fields.as_object().cloned().unwrap_or_default()
+    }
+}
+
+impl Contender for Variant {
+    /// The peer, or `receiver<-sender` (like "PULL <- PUSH").
+    fn label(self) -> String {
+        if self.recv == self.send {
+            self.recv.label()
+        } else {
+            format!("{}<-{}", self.recv.label(), self.send.label())
+        }
+    }
+
+    /// The peer's, or a colour of its own for a mixed pair.
+    fn color(self) -> &'static str {
         match (self.recv, self.send) {
             (r, s) if r == s => r.color(),
             (Peer::Libzmq, _) => "#9467bd",
             _ => "#d62728",
         }
     }
+
+    fn is_baseline(self) -> bool {
+        self.is_libzmq_baseline()
+    }
+
+    fn json(self) -> Map<String, Value> {
+        let mut fields = Map::new();
+        fields.insert("receiver".into(), Value::Object(self.recv.json()));
+        fields.insert("sender".into(), Value::Object(self.send.json()));
+        fields
+    }
+}
+
+/// Whether the options ask for `imp` and the build has it; a note when
+/// asked for but not built in.
+fn wanted(opts: &Options, imp: Impl, notes: &mut Vec<String>) -> bool {
+    if !opts.impls.contains(&imp) {
+        return false;
+    }
+    let built = built_in(imp);
+    if !built {
+        notes.push(format!(
+            "{imp} rows skipped: built without the `{}` feature of monocoque-bench",
+            imp.feature()
+        ));
+    }
+    built
 }
 
 /// The throughput variants the options ask for, in report order; a note
 /// for each implementation asked for but not built in.
 pub fn variants(opts: &Options, notes: &mut Vec<String>) -> Vec<Variant> {
-    let mut out = Vec::new();
     let peers = peers(opts, notes);
-    let have_libzmq = peers.contains(&Peer::Libzmq);
-    for &p in &peers {
-        if matches!(p, Peer::Libzmq | Peer::Monocoque(_)) {
-            out.push(Variant::same(p));
-        }
-    }
+    let mut out: Vec<Variant> = peers.iter().map(|&p| Variant::same(p)).collect();
     if let Some(&p) = peers.iter().find(|p| matches!(p, Peer::Monocoque(_)))
         && opts.mixed
-        && have_libzmq
+        && peers.contains(&Peer::Libzmq)
     {
         out.push(Variant {
             recv: p,
@@ -155,22 +202,9 @@ pub fn variants(opts: &Options, notes: &mut Vec<String>) -> Vec<Variant> {
             send: p,
         });
     }
-    if opts.impls.contains(&Impl::Zeromq) {
-        if monocoque_bench::HAS_ZEROMQ {
-            out.push(Variant::same(Peer::Zeromq));
-        } else {
-            notes.push(
-                "zmq.rs rows skipped: built without the `zeromq` feature of monocoque-bench".into(),
-            );
-        }
-    }
-    if opts.impls.contains(&Impl::Omq) {
-        if monocoque_bench::HAS_OMQ {
-            out.push(Variant::same(Peer::Omq));
-        } else {
-            notes.push(
-                "omq rows skipped: built without the `omq` feature of monocoque-bench".into(),
-            );
+    for (imp, peer) in [(Impl::Zeromq, Peer::Zeromq), (Impl::Omq, Peer::Omq)] {
+        if wanted(opts, imp, notes) {
+            out.push(Variant::same(peer));
         }
     }
     if opts.impls.contains(&Impl::Raw) {
@@ -185,22 +219,11 @@ pub fn variants(opts: &Options, notes: &mut Vec<String>) -> Vec<Variant> {
 /// not built in.
 pub fn peers(opts: &Options, notes: &mut Vec<String>) -> Vec<Peer> {
     let mut out = Vec::new();
-    let want_libzmq = opts.impls.contains(&Impl::Libzmq);
-    let want_mono = opts.impls.contains(&Impl::Monocoque);
-    if want_libzmq && monocoque_bench::HAS_LIBZMQ {
+    if wanted(opts, Impl::Libzmq, notes) {
         out.push(Peer::Libzmq);
-    } else if want_libzmq {
-        notes.push(
-            "libzmq rows skipped: built without the `libzmq` feature of monocoque-bench".into(),
-        );
     }
-    if want_mono && monocoque_bench::HAS_MONOCOQUE {
+    if wanted(opts, Impl::Monocoque, notes) {
         out.extend(opts.runtimes.iter().map(|&rt| Peer::Monocoque(rt)));
-    } else if want_mono {
-        notes.push(
-            "monocoque rows skipped: built without the `monocoque-impl` feature of monocoque-bench"
-                .into(),
-        );
     }
     out
 }
@@ -214,14 +237,8 @@ pub fn scenario_peers(opts: &Options, notes: &mut Vec<String>) -> Vec<Peer> {
     // Their tools spawn a task per socket with the runtime's global spawn function, which the
     // one-thread set-ups do not have.
     out.retain(|p| !matches!(p, Peer::Monocoque(rt) if rt.is_single_thread()));
-    if opts.impls.contains(&Impl::Zeromq) {
-        if monocoque_bench::HAS_ZEROMQ {
-            out.push(Peer::Zeromq);
-        } else {
-            notes.push(
-                "zmq.rs rows skipped: built without the `zeromq` feature of monocoque-bench".into(),
-            );
-        }
+    if wanted(opts, Impl::Zeromq, notes) {
+        out.push(Peer::Zeromq);
     }
     out
 }
@@ -249,5 +266,11 @@ mod tests {
         assert_eq!(Peer::Omq.tool_args(), ["--impl", "omq"]);
         assert_eq!(Peer::Omq.imp(), Impl::Omq);
         assert_ne!(Peer::Omq.color(), Peer::Zeromq.color());
+        let json = Value::Object(v.json());
+        assert_eq!(
+            json["receiver"],
+            json!({"impl": "monocoque", "runtime": "async-std"})
+        );
+        assert_eq!(json["sender"], json!({"impl": "libzmq", "runtime": null}));
     }
 }

@@ -1,11 +1,12 @@
 //! Running the perf tools: finding them ([`Tools`]), fresh endpoints on each
-//! [`Transport`], and one run of a binding tool plus its connecting peers as
-//! separate processes ([`run_tools`]), killed when they overrun.
+//! [`Transport`], and one run of a binding tool plus its connecting peer as
+//! separate processes ([`run_pair`]), killed when they overrun.
 
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -204,7 +205,7 @@ fn describe_exit(tool: &str, status: Option<ExitStatus>, stderr: &str) -> RunErr
 }
 
 /// A transport the tools run over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Transport {
     /// TCP over the loopback interface.
     Tcp,
@@ -226,18 +227,6 @@ impl Transport {
         match self {
             Transport::Tcp => "tcp loopback",
             Transport::Ipc => "ipc (unix domain socket)",
-        }
-    }
-}
-
-impl std::str::FromStr for Transport {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "tcp" => Ok(Transport::Tcp),
-            "ipc" => Ok(Transport::Ipc),
-            other => Err(format!("unknown transport `{other}` (tcp or ipc)")),
         }
     }
 }
@@ -269,11 +258,19 @@ impl Drop for Listen {
     }
 }
 
+/// A free loopback port, never the one handed out just before (a run's
+/// endpoint and the fan-out side channel must differ).
 fn free_port() -> Result<u16, String> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))
+    static LAST: AtomicU16 = AtomicU16::new(0);
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+        let port = (l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        if LAST.swap(port, Ordering::Relaxed) != port {
+            return Ok(port);
+        }
+    }
 }
 
 /// Whether something listens on 127.0.0.1:`port` (or any address), from
@@ -301,8 +298,8 @@ pub fn new_endpoint(transport: Transport) -> Result<(String, Listen), RunError> 
             ))
         }
         Transport::Ipc => {
-            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            static NEXT: AtomicU64 = AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let path = std::env::temp_dir()
                 .join(format!("monocoque-compare-{}-{n}.sock", std::process::id()));
             let _ = std::fs::remove_file(&path);
@@ -315,18 +312,49 @@ pub fn new_endpoint(transport: Transport) -> Result<(String, Listen), RunError> 
 }
 
 /// One tool process of a run: which tool, with which arguments.
-pub struct ToolRun<'a> {
+struct ToolRun<'a> {
     /// The tool.
-    pub tool: &'a ToolCmd,
+    tool: &'a ToolCmd,
     /// Its arguments.
-    pub args: Vec<String>,
+    args: Vec<String>,
+}
+
+/// One run of a scenario's pair of tools, `names` (the binding one, then
+/// the connecting one), over a fresh endpoint on `transport`: each gets the
+/// endpoint, then its `args`. Returns both stdouts; `what` describes the
+/// run in a timeout's message.
+pub fn run_pair(
+    tools: &Tools,
+    transport: Transport,
+    names: [&str; 2],
+    args: [Vec<String>; 2],
+    timeout: Duration,
+    what: &str,
+) -> Result<Vec<String>, RunError> {
+    let (endpoint, listen) = new_endpoint(transport)?;
+    let [bind, connect] = args.map(|a| [vec![endpoint.clone()], a].concat());
+    let bind = ToolRun {
+        tool: tools.get(names[0]),
+        args: bind,
+    };
+    let connect = ToolRun {
+        tool: tools.get(names[1]),
+        args: connect,
+    };
+    run_tools(bind, &[connect], &listen, timeout, what)
+}
+
+/// `parse` of `tool`'s output `out`, or why it could not be read.
+pub fn parsed<T>(tool: &str, out: &str, parse: fn(&str) -> Option<T>) -> Result<T, RunError> {
+    parse(out)
+        .ok_or_else(|| RunError::Failed(format!("cannot read {tool}'s output: {}", out.trim())))
 }
 
 /// Starts `bind` (which binds `listen`), waits for it to listen, starts
 /// every tool of `connect`, and waits for all of them, killing them all
 /// once one fails or `timeout` passes (`what` describes the run in that
 /// message). Returns the stdouts: `bind`'s first, then `connect`'s in order.
-pub fn run_tools(
+fn run_tools(
     bind: ToolRun<'_>,
     connect: &[ToolRun<'_>],
     listen: &Listen,
@@ -406,13 +434,16 @@ mod tests {
 
     #[test]
     fn transports_and_endpoints() {
-        assert_eq!("ipc".parse::<Transport>(), Ok(Transport::Ipc));
-        assert!("udp".parse::<Transport>().is_err());
+        use clap::ValueEnum;
+        assert_eq!(Transport::from_str("ipc", false), Ok(Transport::Ipc));
+        assert!(Transport::from_str("udp", false).is_err());
         let (ep, listen) = new_endpoint(Transport::Ipc).unwrap_or_else(|e| panic!("{e}"));
         assert!(ep.starts_with("ipc://"));
         assert_eq!(listen.ready(), Some(false));
         let (ep, _) = new_endpoint(Transport::Tcp).unwrap_or_else(|e| panic!("{e}"));
         assert!(ep.starts_with("tcp://127.0.0.1:"));
+        let (next, _) = new_endpoint(Transport::Tcp).unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(ep, next);
         assert_eq!(last_lines("a\n\nb\nc\n", 2), "b | c");
     }
 }

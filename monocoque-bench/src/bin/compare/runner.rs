@@ -15,6 +15,7 @@
 
 use std::time::Instant;
 
+use crate::peers::Contender;
 use crate::process::RunError;
 use crate::progress::Progress;
 use crate::report::fmt_size;
@@ -22,14 +23,12 @@ use crate::report::fmt_size;
 /// One benchmark scenario: what a step does and how long it should take.
 pub trait Scenario {
     /// What is compared (an implementation, a sender/receiver pair).
-    type Series: Copy + PartialEq;
+    type Series: Contender;
     /// What one measured run yields.
     type Sample;
 
     /// Names the scenario in progress lines: `throughput tcp`.
     fn name(&self) -> String;
-    /// Names a series in progress lines and reports.
-    fn label(&self, series: Self::Series) -> String;
     /// The run parameter (message or roundtrip count) before preparation.
     fn base_param(&self, size: usize) -> u64;
     /// Whether each series is prepared at each size before its runs (by
@@ -88,17 +87,16 @@ pub struct Cell<S, R> {
 
 /// One line per cell that had failures, for a report's Failures list:
 /// `<series> <point>: <errors>`.
-pub fn failure_lines<S, R>(
+pub fn failure_lines<S: Contender, R>(
     cells: &[Cell<S, R>],
-    series: impl Fn(&S) -> String,
-    point: impl Fn(usize) -> String,
+    point: fn(usize) -> String,
 ) -> Vec<String> {
     (cells.iter())
         .filter(|c| !c.errors.is_empty())
         .map(|c| {
             format!(
                 "{} {}: {}",
-                series(&c.series),
+                c.series.label(),
                 point(c.size),
                 c.errors.join("; ")
             )
@@ -158,7 +156,7 @@ pub fn run<S: Scenario>(
         }
         progress.log(&format!(
             "compare: not running {} at the remaining sizes (--keep-going would)",
-            scenario.label(s)
+            s.label()
         ));
         given_up.push(s);
         for &size in &sizes[at + 1..] {
@@ -182,7 +180,7 @@ pub fn run<S: Scenario>(
             .collect();
         if scenario.prepares() {
             for cell in cells.iter_mut().filter(|c| !c.skipped) {
-                let label = scenario.label(cell.series);
+                let label = cell.series.label();
                 let tag = format!("[{label} {point}]");
                 let step = scenario.prepare_name();
                 progress.start(format!("{name} {point} {label} {step}"));
@@ -216,7 +214,7 @@ pub fn run<S: Scenario>(
         }
         for run_no in 1..=runs {
             for cell in cells.iter_mut().filter(|c| !c.skipped) {
-                let label = scenario.label(cell.series);
+                let label = cell.series.label();
                 let tag = format!("[{label} {point}]");
                 progress.start(format!("{name} {point} {label} run {run_no}/{runs}"));
                 let est = scenario.run_secs(size);
@@ -257,7 +255,12 @@ pub fn run<S: Scenario>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use indicatif::ProgressDrawTarget;
     use std::cell::Cell as Counter;
+
+    fn hidden() -> ProgressDrawTarget {
+        ProgressDrawTarget::hidden()
+    }
 
     /// Series 0 works, 1 fails every run, 2 is unavailable at size 2, 3
     /// fails its first preparation only.
@@ -266,14 +269,26 @@ mod tests {
         failed_once: Counter<bool>,
     }
 
+    impl Contender for u8 {
+        fn label(self) -> String {
+            format!("s{self}")
+        }
+        fn color(self) -> &'static str {
+            "#000000"
+        }
+        fn is_baseline(self) -> bool {
+            self == 0
+        }
+        fn json(self) -> serde_json::Map<String, serde_json::Value> {
+            serde_json::Map::new()
+        }
+    }
+
     impl Scenario for Fake {
         type Series = u8;
         type Sample = f64;
         fn name(&self) -> String {
             "fake".into()
-        }
-        fn label(&self, s: u8) -> String {
-            format!("s{s}")
         }
         fn base_param(&self, size: usize) -> u64 {
             size as u64 * 10
@@ -320,7 +335,7 @@ mod tests {
         };
         let sizes = [1, 2, 3];
         assert_eq!(plan(&fake, 3, &sizes, 3), (36, 63.0));
-        let mut progress = Progress::with_mode(36, 63.0, false);
+        let mut progress = Progress::with_target(36, 63.0, hidden());
         let cells = run(&fake, &[0, 1, 2], &sizes, 3, false, &mut progress);
         assert_eq!(cells.len(), 9);
         // Series 0 ran everywhere, with the prepared parameter.
@@ -343,12 +358,12 @@ mod tests {
             calls: Counter::new(0),
             failed_once: Counter::new(false),
         };
-        let mut progress = Progress::with_mode(12, 63.0, false);
+        let mut progress = Progress::with_target(12, 63.0, hidden());
         let cells = run(&fake, &[1], &sizes, 3, true, &mut progress);
         assert!(cells.iter().all(|c| c.errors.len() == 2));
         // A failed preparation is retried, and counted.
         let (steps, secs) = plan(&fake, 1, &sizes, 3);
-        let mut progress = Progress::with_mode(steps, secs, false);
+        let mut progress = Progress::with_target(steps, secs, hidden());
         let cells = run(&fake, &[3], &sizes, 3, false, &mut progress);
         assert_eq!(cells[0].errors, ["probe: flaky"]);
         assert!(cells.iter().all(|c| c.samples.len() == 3));

@@ -7,17 +7,17 @@
 
 use std::time::Duration;
 
-use monocoque_bench::output::{ParsedThroughput, parse_throughput};
-use monocoque_bench::stats::{Summary, summarize};
+use monocoque_bench::output::{Throughput as Thr, parse_throughput};
+use serde_json::json;
 
-use crate::chart::{Bar, Chart, Panel, Series};
+use crate::chart::Panel;
 use crate::machine::Machine;
 use crate::options::Options;
-use crate::peers::{Peer, Variant};
-use crate::process::{RunError, ToolRun, Tools, Transport, new_endpoint, run_tools};
+use crate::peers::{Contender, Peer, Variant};
+use crate::process::{RunError, Tools, Transport, run_pair};
 use crate::report::{
-    Column, Figure, Report, Section, TableRow, chart_subtitle, common_intro, common_json_fields,
-    fmt_int, fmt_size, json_num, json_str,
+    About, Figure, OPTIMIZED, Section, TableRow, chart, chart_subtitle, columns, fmt_int, fmt_opt,
+    fmt_ratio, fmt_size, num, nums, opt_num, ratio, result_json, stat, status, wide,
 };
 use crate::runner::{Cell, Scenario, failure_lines};
 
@@ -49,28 +49,18 @@ impl Throughput<'_> {
         size: usize,
         count: u64,
         timeout: Duration,
-    ) -> Result<ParsedThroughput, RunError> {
-        let (endpoint, listen) = new_endpoint(self.transport)?;
-        let common = [endpoint, size.to_string(), count.to_string()];
-        let with = |peer: Peer| {
-            let mut a = common.to_vec();
-            a.extend(peer.tool_args());
-            a
-        };
-        let outputs = run_tools(
-            ToolRun {
-                tool: self.tools.get("local_thr"),
-                args: with(variant.recv),
-            },
-            &[ToolRun {
-                tool: self.tools.get("remote_thr"),
-                args: with(variant.send),
-            }],
-            &listen,
+    ) -> Result<Thr, RunError> {
+        let common = [size.to_string(), count.to_string()];
+        let with = |peer: Peer| [&common[..], &peer.tool_args()].concat();
+        let out = run_pair(
+            self.tools,
+            self.transport,
+            TOOLS,
+            [with(variant.recv), with(variant.send)],
             timeout,
             &format!("{count} messages"),
         )?;
-        let parsed = parse_throughput(&outputs[0]).map_err(RunError::Failed)?;
+        let parsed = crate::process::parsed("local_thr", &out[0], parse_throughput)?;
         if parsed.count != count || parsed.size != size {
             return Err(RunError::Failed(format!(
                 "local_thr reported {} x {} B, expected {count} x {size} B",
@@ -103,10 +93,6 @@ impl Scenario for Throughput<'_> {
 
     fn name(&self) -> String {
         format!("throughput {}", self.transport.name())
-    }
-
-    fn label(&self, series: Variant) -> String {
-        series.label()
     }
 
     fn base_param(&self, size: usize) -> u64 {
@@ -171,38 +157,9 @@ impl Scenario for Throughput<'_> {
     }
 }
 
-/// Median, min and max msg/s of a cell.
-fn summary(cell: &ThroughputCell) -> Option<Summary> {
-    summarize(&cell.samples)
-}
-
-/// libzmq's median at `size`, what the ratios divide by.
-fn baseline(cells: &[ThroughputCell], size: usize) -> Option<f64> {
-    cells
-        .iter()
-        .find(|c| c.size == size && c.series.is_libzmq_baseline())
-        .and_then(summary)
-        .map(|s| s.median)
-        .filter(|&b| b > 0.0)
-}
-
-/// Median over libzmq's median, with the min and max samples likewise.
-fn ratio(cells: &[ThroughputCell], cell: &ThroughputCell) -> Option<Summary> {
-    let base = baseline(cells, cell.size)?;
-    let s = summary(cell)?;
-    Some(Summary {
-        median: s.median / base,
-        min: s.min / base,
-        max: s.max / base,
-    })
-}
-
-/// The section headline.
-fn headline(transport: Transport, runs: usize) -> String {
-    format!(
-        "PUSH/PULL throughput, {}, default options, sender and receiver in separate processes; {runs} run(s) per row, msg/s",
-        transport.describe()
-    )
+/// The msg/s of a run.
+fn rate(v: &f64) -> f64 {
+    *v
 }
 
 /// The report section of one transport: table, failures and chart.
@@ -212,42 +169,74 @@ pub fn section(
     opts: &Options,
     machine: &Machine,
 ) -> Section {
-    let columns = vec![
-        Column::text("impl/runtime"),
-        Column::num("size"),
-        Column::num("count"),
-        Column::num("median msg/s"),
-        Column::num("min"),
-        Column::num("max"),
-        Column::num("MB/s"),
-        Column::num("vs libzmq"),
-    ];
-    let rows = cells.iter().map(|c| table_row(cells, c)).collect();
-    let failures = failure_lines(cells, |s| s.label(), fmt_size);
+    let rates = |c: &ThroughputCell| stat(c, rate);
+    let ratios = |c: &ThroughputCell| ratio(cells, c, rate);
+    let mut panels = vec![(
+        Panel {
+            log: true,
+            ..Panel::new("Messages per second (log scale)", "msg/s", "msg/s")
+        },
+        &rates as _,
+    )];
+    if cells.iter().any(|c| c.series.is_libzmq_baseline()) {
+        let log = wide(cells.iter().filter_map(ratios));
+        let title = format!(
+            "Ratio to libzmq's median{} (above 1: faster than libzmq)",
+            if log { ", log scale" } else { "" }
+        );
+        panels.push((
+            Panel {
+                log,
+                reference: Some((1.0, "libzmq".into())),
+                base: Some(1.0),
+                ..Panel::new(&title, "x libzmq", "x libzmq")
+            },
+            &ratios as _,
+        ));
+    }
+    let title = format!("PUSH/PULL throughput, {}", transport.describe());
+    let heading = (title, chart_subtitle(machine, opts.runs), "message size");
     Section {
         id: transport.name().into(),
         title: transport.describe().into(),
-        headline: headline(transport, opts.runs),
-        columns,
-        rows,
-        failures,
+        headline: format!(
+            "PUSH/PULL throughput, {}, default options, sender and receiver in separate processes; {} run(s) per row, msg/s",
+            transport.describe(),
+            opts.runs
+        ),
+        columns: columns(
+            "impl/runtime",
+            &[
+                "size",
+                "count",
+                "median msg/s",
+                "min",
+                "max",
+                "MB/s",
+                "vs libzmq",
+            ],
+        ),
+        rows: cells.iter().map(|c| table_row(cells, c)).collect(),
+        failures: failure_lines(cells, fmt_size),
         figures: vec![Figure {
             file: format!("throughput-{}.svg", transport.name()),
             alt: format!(
                 "PUSH/PULL throughput over {} by message size",
                 transport.describe()
             ),
-            chart: chart(cells, transport, opts, machine),
+            chart: chart(cells, heading, fmt_size, panels),
         }],
-        json_fields: vec![("transport".into(), json_str(transport.describe()))],
+        json: [("transport".into(), transport.describe().into())]
+            .into_iter()
+            .collect(),
     }
 }
 
 fn table_row(cells: &[ThroughputCell], c: &ThroughputCell) -> TableRow {
-    let s = summary(c);
-    let num = |f: fn(&Summary) -> f64| s.as_ref().map_or("-".into(), |s| fmt_int(f(s)));
-    let ratio = ratio(cells, c);
-    let cells_text = vec![
+    let s = stat(c, rate);
+    let r = ratio(cells, c, rate).map(|r| r.median);
+    let mb = s.map(|s| s.median * c.size as f64 / 1e6);
+    let text = vec![
         c.series.label(),
         fmt_size(c.size),
         if s.is_some() {
@@ -255,138 +244,25 @@ fn table_row(cells: &[ThroughputCell], c: &ThroughputCell) -> TableRow {
         } else {
             "-".into()
         },
-        match &s {
-            Some(s) => fmt_int(s.median),
-            None if !c.errors.is_empty() => "failed".into(),
-            None if c.skipped => "skipped".into(),
-            None => "-".into(),
-        },
-        num(|s| s.min),
-        num(|s| s.max),
-        s.as_ref().map_or("-".into(), |s| {
-            format!("{:.1}", s.median * c.size as f64 / 1e6)
-        }),
-        ratio.map_or("-".into(), |r| format!("{:.2}x", r.median)),
+        s.map_or(status(c).into(), |s| fmt_int(s.median)),
+        fmt_opt(s.map(|s| s.min)),
+        fmt_opt(s.map(|s| s.max)),
+        mb.map_or("-".into(), |mb| format!("{mb:.1}")),
+        fmt_ratio(r),
     ];
-    let peer = |p: Peer| {
-        format!(
-            "{{\"impl\": {}, \"runtime\": {}}}",
-            json_str(p.imp().name()),
-            p.runtime().map_or("null".into(), |r| json_str(r.name()))
-        )
-    };
-    let samples: Vec<String> = c.samples.iter().map(|v| json_num(Some(*v))).collect();
-    let errors: Vec<String> = c.errors.iter().map(|e| json_str(e)).collect();
-    let json = format!(
-        "{{\"label\": {}, \"receiver\": {}, \"sender\": {}, \"size\": {}, \"count\": {}, \"samples_msgs_per_sec\": [{}], \"median_msgs_per_sec\": {}, \"min_msgs_per_sec\": {}, \"max_msgs_per_sec\": {}, \"median_mb_per_sec\": {}, \"ratio_vs_libzmq\": {}, \"errors\": [{}]}}",
-        json_str(&c.series.label()),
-        peer(c.series.recv),
-        peer(c.series.send),
-        c.size,
-        c.param,
-        samples.join(", "),
-        json_num(s.map(|s| s.median)),
-        json_num(s.map(|s| s.min)),
-        json_num(s.map(|s| s.max)),
-        json_num(s.map(|s| s.median * c.size as f64 / 1e6)),
-        json_num(ratio.map(|r| r.median)),
-        errors.join(", ")
-    );
+    let json = json!({
+        "count": c.param,
+        "samples_msgs_per_sec": nums(c, rate),
+        "median_msgs_per_sec": opt_num(s.map(|s| s.median)),
+        "min_msgs_per_sec": opt_num(s.map(|s| s.min)),
+        "max_msgs_per_sec": opt_num(s.map(|s| s.max)),
+        "median_mb_per_sec": opt_num(mb),
+        "ratio_vs_libzmq": opt_num(r),
+    });
     TableRow {
         group: c.size.to_string(),
-        cells: cells_text,
-        json,
-    }
-}
-
-/// The categories (sizes, in run order) and series (variants, in run order)
-/// of `cells`.
-fn axes(cells: &[ThroughputCell]) -> (Vec<usize>, Vec<Variant>) {
-    let mut sizes = Vec::new();
-    let mut variants = Vec::new();
-    for c in cells {
-        if !sizes.contains(&c.size) {
-            sizes.push(c.size);
-        }
-        if !variants.contains(&c.series) {
-            variants.push(c.series);
-        }
-    }
-    (sizes, variants)
-}
-
-/// Bars of `value(cell)` for every variant at every size.
-fn bars(
-    cells: &[ThroughputCell],
-    sizes: &[usize],
-    variants: &[Variant],
-    value: impl Fn(&ThroughputCell) -> Option<Summary>,
-) -> Vec<Vec<Option<Bar>>> {
-    variants
-        .iter()
-        .map(|&v| {
-            sizes
-                .iter()
-                .map(|&size| {
-                    let cell = cells.iter().find(|c| c.series == v && c.size == size)?;
-                    value(cell).map(|s| Bar::new(s.median, s.min, s.max))
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// msg/s by size (log scale), and the ratio to libzmq below it.
-fn chart(cells: &[ThroughputCell], transport: Transport, opts: &Options, m: &Machine) -> Chart {
-    let (sizes, variants) = axes(cells);
-    let rate = bars(cells, &sizes, &variants, summary);
-    let ratios = bars(cells, &sizes, &variants, |c| ratio(cells, c));
-    let spread = ratios
-        .iter()
-        .flatten()
-        .flatten()
-        .flat_map(|b| [b.low, b.high])
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    let mut panels = vec![Panel {
-        title: "Messages per second (log scale)".into(),
-        y_label: "msg/s".into(),
-        unit: "msg/s".into(),
-        log: true,
-        reference: None,
-        base: None,
-        bars: rate,
-    }];
-    if variants.iter().any(|v| v.is_libzmq_baseline()) {
-        let log = spread.1 / spread.0 > 8.0;
-        panels.push(Panel {
-            title: format!(
-                "Ratio to libzmq's median{} (above 1: faster than libzmq)",
-                if log { ", log scale" } else { "" }
-            ),
-            y_label: "x libzmq".into(),
-            unit: "x libzmq".into(),
-            log,
-            reference: Some((1.0, "libzmq".into())),
-            base: Some(1.0),
-            bars: ratios,
-        });
-    }
-    Chart {
-        title: format!("PUSH/PULL throughput, {}", transport.describe()),
-        subtitle: chart_subtitle(m, opts.runs),
-        x_label: "message size".into(),
-        categories: sizes.iter().map(|&s| fmt_size(s)).collect(),
-        series: variants
-            .iter()
-            .map(|v| Series {
-                name: v.label(),
-                color: v.color().into(),
-            })
-            .collect(),
-        panels,
+        cells: text,
+        json: result_json(c, "size", json),
     }
 }
 
@@ -394,9 +270,7 @@ fn chart(cells: &[ThroughputCell], transport: Transport, opts: &Options, m: &Mac
 pub fn notes(cells: &[ThroughputCell], transport: Transport) -> Vec<String> {
     let libzmq_ipc_hang = transport == Transport::Ipc
         && cells.iter().any(|c| {
-            c.series.recv == Peer::Libzmq
-                && c.series.send == Peer::Libzmq
-                && c.errors.iter().any(|e| e.contains("timed out"))
+            c.series.is_libzmq_baseline() && c.errors.iter().any(|e| e.contains("timed out"))
         });
     if libzmq_ipc_hang {
         vec!["libzmq to libzmq over ipc: the PUSH side sometimes exits without having written its last queued messages (zeromq/libzmq#4660, ipc drops messages despite linger), so `local_thr` waits for them until the timeout (here in about 10-25% of runs)".into()]
@@ -405,53 +279,32 @@ pub fn notes(cells: &[ThroughputCell], transport: Transport) -> Vec<String> {
     }
 }
 
-/// The throughput report over its sections (one per transport).
-pub fn report(
-    opts: &Options,
-    machine: &Machine,
-    notes: &[String],
-    elapsed: Duration,
-    sections: Vec<Section>,
-) -> Report {
-    let mut intro = common_intro(machine);
-    intro.push(format!(
-        "runs per row: {}; message count per run picked by a probe run for about {} s{}",
-        opts.runs,
-        opts.target_secs,
-        if opts.fixed_counts {
-            " (disabled: fixed counts)"
-        } else {
-            ""
-        }
-    ));
-    intro.push("columns: median, min and max over the runs of `local_thr`'s mean throughput (first to last message); MB/s = median x size / 10^6; `vs libzmq` = median / libzmq's median at that size; charts: bars are medians, whiskers span min to max".into());
-    intro.push("`a<-b`: `a` receives (PULL, `local_thr`), `b` sends (PUSH, `remote_thr`)".into());
-    intro.push(format!("total time: {:.0} s", elapsed.as_secs_f64()));
-    let mut json_fields = common_json_fields("push_pull_throughput", machine);
-    let transports: Vec<String> = sections.iter().map(|s| json_str(&s.id)).collect();
-    json_fields.push((
-        "settings".into(),
-        format!(
-            "{{\"runs\": {}, \"target_secs\": {}, \"fixed_counts\": {}, \"quick\": {}, \"optimized\": {}, \"transports\": [{}]}}",
-            opts.runs,
-            opts.target_secs,
-            opts.fixed_counts,
-            opts.quick,
-            !cfg!(debug_assertions),
-            transports.join(", ")
-        ),
-    ));
-    json_fields.push((
-        "elapsed_secs".into(),
-        format!("{:.1}", elapsed.as_secs_f64()),
-    ));
-    Report {
-        name: "throughput".into(),
-        title: "monocoque vs libzmq: PUSH/PULL throughput".into(),
-        intro,
-        json_fields,
-        sections,
-        notes: notes.to_vec(),
+/// What the throughput report says besides its sections (one per
+/// transport).
+pub fn about(opts: &Options, sections: &[Section]) -> About {
+    let transports: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+    About {
+        name: "throughput",
+        title: "monocoque vs libzmq: PUSH/PULL throughput",
+        benchmark: "push_pull_throughput",
+        intro: vec![
+            format!(
+                "runs per row: {}; message count per run picked by a probe run for about {} s{}",
+                opts.runs,
+                opts.target_secs,
+                if opts.fixed_counts { " (disabled: fixed counts)" } else { "" }
+            ),
+            "columns: median, min and max over the runs of `local_thr`'s mean throughput (first to last message); MB/s = median x size / 10^6; `vs libzmq` = median / libzmq's median at that size; charts: bars are medians, whiskers span min to max".into(),
+            "`a<-b`: `a` receives (PULL, `local_thr`), `b` sends (PUSH, `remote_thr`)".into(),
+        ],
+        json: json!({"settings": {
+            "runs": opts.runs,
+            "target_secs": num(opts.target_secs),
+            "fixed_counts": opts.fixed_counts,
+            "quick": opts.quick,
+            "optimized": OPTIMIZED,
+            "transports": transports,
+        }}),
     }
 }
 
@@ -484,7 +337,7 @@ mod tests {
             cell(lib, 1 << 20, &[10.0]),
             failed,
         ];
-        let opts = Options::parse(Vec::new()).unwrap();
+        let opts = Options::from_args(Vec::new()).unwrap();
         let m = Machine::detect();
         let s = section(&cells, Transport::Ipc, &opts, &m);
         assert_eq!(s.id, "ipc");
@@ -502,7 +355,15 @@ mod tests {
             ]
         );
         assert_eq!(s.rows[3].cells[3], "failed");
-        assert!(s.rows[0].json.contains("\"ratio_vs_libzmq\": 1.000"));
+        let json = &s.rows[1].json;
+        assert_eq!(
+            (json["ratio_vs_libzmq"].as_f64(), json["size"].as_u64()),
+            (Some(2.0), Some(64))
+        );
+        assert_eq!(
+            json["receiver"],
+            json!({"impl": "monocoque", "runtime": "tokio"})
+        );
         assert_eq!(s.failures, ["monocoque/tokio 1 MiB: run 1: boom"]);
         let fig = &s.figures[0];
         assert_eq!(fig.file, "throughput-ipc.svg");

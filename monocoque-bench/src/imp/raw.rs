@@ -14,6 +14,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
 
+use super::{Implementation, Job};
 use crate::Result;
 use crate::output::Throughput;
 
@@ -60,9 +61,23 @@ fn read_message(r: &mut impl Read, body: &mut Vec<u8>) -> Result<Option<usize>> 
     Ok(Some(size))
 }
 
+/// The raw socket (throughput tools only, `tcp://` and `ipc://`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Raw;
+
+impl Implementation for Raw {
+    fn local_thr(&self, job: Job<'_>) -> Result<Throughput> {
+        local_thr(job.endpoint, job.size, job.count)
+    }
+
+    fn remote_thr(&self, job: Job<'_>) -> Result<()> {
+        remote_thr(job.endpoint, job.size, job.count)
+    }
+}
+
 /// `local_thr`: accepts one connection (`tcp://` or `ipc://`) and times
 /// `count` messages, from the first one's arrival to the last one's.
-pub fn local_thr(endpoint: &str, size: usize, count: u64) -> Result<Throughput> {
+fn local_thr(endpoint: &str, size: usize, count: u64) -> Result<Throughput> {
     if let Some(path) = endpoint.strip_prefix("ipc://") {
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path)?;
@@ -84,11 +99,7 @@ fn receive(stream: impl Read, size: usize, count: u64) -> Result<Throughput> {
     for received in 0..count {
         let got = read_message(&mut reader, &mut body)?
             .ok_or_else(|| format!("connection closed after {received} of {count} messages"))?;
-        if got != size {
-            return Err(
-                format!("message of incorrect size received: {got} B, expected {size} B").into(),
-            );
-        }
+        crate::check_size(got, size)?;
         if start.is_none() {
             start = Some(Instant::now());
         }
@@ -97,7 +108,7 @@ fn receive(stream: impl Read, size: usize, count: u64) -> Result<Throughput> {
     Ok(Throughput {
         size,
         count,
-        elapsed,
+        msgs_per_sec: crate::output::rate(count, elapsed),
     })
 }
 
@@ -122,7 +133,7 @@ fn connect_retrying<S>(mut connect: impl FnMut() -> std::io::Result<S>) -> Resul
 /// `remote_thr`: connects (`tcp://` or `ipc://`) and writes `count` framed
 /// messages in blocks of about [`BLOCK`] bytes, then waits for the receiver
 /// to close.
-pub fn remote_thr(endpoint: &str, size: usize, count: u64) -> Result<()> {
+fn remote_thr(endpoint: &str, size: usize, count: u64) -> Result<()> {
     if let Some(path) = endpoint.strip_prefix("ipc://") {
         let stream = connect_retrying(|| UnixStream::connect(path))?;
         let closer = stream.try_clone()?;

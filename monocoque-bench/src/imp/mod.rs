@@ -1,0 +1,166 @@
+//! The implementations the perf tools run on, behind one trait.
+//!
+//! [`Implementation`] has one method per tool; each implementation module
+//! ([`libzmq`], [`monocoque`], [`zeromq`], [`omq`], [`raw`]) implements
+//! those its tools exist for, the others keep the default, which fails with
+//! [`Unavailable`] (the tools exit with code 2). [`implementation`] is the
+//! one place that maps `--impl` to an implementation, and the one place
+//! that knows which cargo features are built in.
+
+use crate::Result;
+use crate::args::{Impl, Runtime};
+use crate::fanout::sync::SyncClient;
+use crate::idle::Report;
+use crate::idle::server::ServerConfig;
+use crate::output::{Fanout, FanoutSend, Latency, Roundtrips, Throughput};
+use crate::watchdog::Progress;
+
+#[cfg(feature = "libzmq")]
+pub mod libzmq;
+#[cfg(feature = "monocoque-impl")]
+pub mod monocoque;
+#[cfg(feature = "omq")]
+pub mod omq;
+pub mod raw;
+#[cfg(feature = "zeromq")]
+pub mod zeromq;
+
+/// Why a tool cannot run on an implementation: not built in, or no such
+/// tool for it. The tools exit with code 2 on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable(pub String);
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
+/// Fails with [`Unavailable`]: `tool` does not run on this implementation.
+fn missing<T>(tool: &str) -> Result<T> {
+    Err(Unavailable(format!("there is no {tool} for it")).into())
+}
+
+/// What one message size and count, or one roundtrip count, asks of a tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Job<'a> {
+    /// Endpoint to bind to or connect to.
+    pub endpoint: &'a str,
+    /// Message size in bytes.
+    pub size: usize,
+    /// Messages, roundtrips, or roundtrips per peer.
+    pub count: u64,
+    /// Subscribers or DEALER peers of the many-socket tools (1 otherwise).
+    pub peers: usize,
+}
+
+/// One ZeroMQ implementation, as the perf tools drive it: one method per
+/// tool, each with the socket types, set-up and linger of that tool. An
+/// implementation without a tool keeps its default method, which fails
+/// with [`Unavailable`].
+pub trait Implementation {
+    /// `local_thr`: binds a PULL socket and times `count` messages, from
+    /// the first one's arrival to the last one's.
+    fn local_thr(&self, job: Job<'_>) -> Result<Throughput> {
+        let _ = job;
+        missing("local_thr")
+    }
+
+    /// `remote_thr`: connects a PUSH socket, sends `count` fresh messages
+    /// of `size` bytes, and returns once all of them are delivered.
+    fn remote_thr(&self, job: Job<'_>) -> Result<()> {
+        let _ = job;
+        missing("remote_thr")
+    }
+
+    /// `local_lat`: binds a REP socket and echoes `count` messages.
+    fn local_lat(&self, job: Job<'_>) -> Result<()> {
+        let _ = job;
+        missing("local_lat")
+    }
+
+    /// `remote_lat`: connects a REQ socket and times `count` roundtrips
+    /// (the reply goes back as the next request, as libzmq's tool does);
+    /// with `samples`, also pushes each roundtrip's time there, in
+    /// microseconds.
+    fn remote_lat(&self, job: Job<'_>, samples: Option<&mut Vec<f64>>) -> Result<Latency> {
+        let _ = (job, samples);
+        missing("remote_lat")
+    }
+
+    /// `pub_fanout`: binds a PUB socket and the side channel at `sync`,
+    /// then HELLO until ready, `count` DATA as fast as `send` goes, END
+    /// until finished (see [`fanout`](crate::fanout)).
+    fn pub_fanout(&self, job: Job<'_>, sync: &str, progress: Progress) -> Result<FanoutSend> {
+        let _ = (job, sync, progress);
+        missing("pub_fanout")
+    }
+
+    /// `sub_fanout`: `peers` SUB sockets in this process, counting DATA
+    /// until each has seen END, milestones written to `sync`.
+    fn sub_fanout(
+        &self,
+        job: Job<'_>,
+        sync: &mut SyncClient,
+        progress: Progress,
+    ) -> Result<Fanout> {
+        let _ = (job, sync, progress);
+        missing("sub_fanout")
+    }
+
+    /// `router_echo`: binds a ROUTER and echoes `peers * (count + 1)`
+    /// messages, then closes once the last echoes are delivered (see
+    /// [`router`](crate::router)).
+    fn router_echo(&self, job: Job<'_>, progress: Progress) -> Result<()> {
+        let _ = (job, progress);
+        missing("router_echo")
+    }
+
+    /// `dealers`: `peers` DEALER sockets in this process, each making
+    /// `count` roundtrips with up to [`WINDOW`](crate::router::WINDOW) in
+    /// flight after a warm-up barrier.
+    fn dealers(&self, job: Job<'_>, progress: Progress) -> Result<Roundtrips> {
+        let _ = (job, progress);
+        missing("dealers")
+    }
+
+    /// `idle_conns server`: binds one ROUTER, waits for its peers, prints
+    /// the memory report and keeps the connections until stdin closes (see
+    /// [`idle`](crate::idle)).
+    fn idle_server(&self, config: &ServerConfig) -> Result<Report> {
+        let _ = config;
+        missing("idle_conns server")
+    }
+}
+
+/// Whether this build has `imp` (its cargo feature is on).
+pub fn built_in(imp: Impl) -> bool {
+    implementation(imp, Runtime::Tokio).is_ok()
+}
+
+/// The implementation `--impl imp` names, monocoque on `runtime` (the
+/// others have a runtime of their own, or none); [`Unavailable`] when this
+/// build lacks its cargo feature.
+pub fn implementation(imp: Impl, runtime: Runtime) -> Result<Box<dyn Implementation>, Unavailable> {
+    let _ = runtime;
+    Ok(match imp {
+        #[cfg(feature = "libzmq")]
+        Impl::Libzmq => Box::new(libzmq::Libzmq),
+        #[cfg(feature = "monocoque-impl")]
+        Impl::Monocoque => Box::new(monocoque::Monocoque(runtime)),
+        #[cfg(feature = "zeromq")]
+        Impl::Zeromq => Box::new(zeromq::Zeromq),
+        #[cfg(feature = "omq")]
+        Impl::Omq => Box::new(omq::Omq),
+        Impl::Raw => Box::new(raw::Raw),
+        #[allow(unreachable_patterns)]
+        other => {
+            return Err(Unavailable(format!(
+                "this build lacks the `{}` feature of monocoque-bench",
+                other.feature()
+            )));
+        }
+    })
+}

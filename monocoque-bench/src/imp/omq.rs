@@ -1,0 +1,71 @@
+//! The throughput tools on omq (the `omq-tokio` crate), on tokio.
+//!
+//! Sockets are made with `Socket::new(.., Options::default())`, which runs
+//! their driver tasks on the caller's tokio runtime (a multi-thread one
+//! here, as for zmq.rs); `--runtime` is ignored. Messages go out without any
+//! flush call: `send` queues a message for the driver, which writes it.
+//!
+//! omq's linger defaults to zero, unlike libzmq's (forever): closing or
+//! dropping a socket discards what it has not written yet. `remote_thr`
+//! therefore gives its PUSH socket a linger of [`LINGER`], the one option
+//! changed from the defaults, which only matters at close, and closes it
+//! explicitly, as omq's documentation says a sender that must deliver
+//! everything does.
+
+use std::time::{Duration, Instant};
+
+use omq_tokio::{Message, Options, Socket, SocketType};
+
+use super::{Implementation, Job};
+use crate::Result;
+use crate::output::Throughput;
+
+/// How long `remote_thr`'s close waits for queued messages to be written.
+pub const LINGER: Duration = Duration::from_secs(120);
+
+/// omq, on tokio (throughput tools only).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Omq;
+
+impl Implementation for Omq {
+    fn local_thr(&self, job: Job<'_>) -> Result<Throughput> {
+        crate::block_on_tokio(async {
+            let pull = Socket::new(SocketType::Pull, Options::default());
+            pull.bind(job.endpoint).await?;
+            let first = pull.recv().await?;
+            crate::check_size(first.byte_len(), job.size)?;
+            let start = Instant::now();
+            for _ in 1..job.count {
+                let msg = pull.recv().await?;
+                crate::check_size(msg.byte_len(), job.size)?;
+            }
+            let elapsed = start.elapsed();
+            pull.close().await?;
+            Ok(Throughput::new(job, elapsed))
+        })
+    }
+
+    /// Sends a fresh buffer per message, then closes the socket, waiting up
+    /// to [`LINGER`] for the queued messages to be written.
+    fn remote_thr(&self, job: Job<'_>) -> Result<()> {
+        crate::block_on_tokio(async {
+            let push = Socket::new(SocketType::Push, Options::default().linger(LINGER));
+            push.connect(job.endpoint).await?;
+            for _ in 0..job.count {
+                push.send(Message::single(crate::zeroed_body(job.size)))
+                    .await?;
+            }
+            let closing = Instant::now();
+            push.close().await?;
+            // A close whose linger ran out returns Ok too, having dropped the rest.
+            if closing.elapsed() >= LINGER {
+                return Err(format!(
+                    "queued messages were still unwritten {} s after the last send",
+                    LINGER.as_secs()
+                )
+                .into());
+            }
+            Ok(())
+        })
+    }
+}
