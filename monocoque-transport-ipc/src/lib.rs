@@ -27,6 +27,8 @@
 //! [`ConnectOptions::timeout`]: monocoque_core::transport::ConnectOptions::timeout
 //! [`Connection::peer_addr`]: monocoque_core::transport::Connection::peer_addr
 
+#![forbid(unsafe_code)]
+
 #[cfg(all(unix, any(feature = "tokio", feature = "async-std", feature = "smol")))]
 mod common;
 

@@ -28,6 +28,8 @@
 //! [`ConnectOptions::timeout`]: monocoque_core::transport::ConnectOptions::timeout
 //! [`Connection::peer_addr`]: monocoque_core::transport::Connection::peer_addr
 
+#![forbid(unsafe_code)]
+
 #[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
 mod common;
 

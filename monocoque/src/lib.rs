@@ -22,6 +22,8 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub use monocoque_core::endpoint::ToEndpoint;
 pub use monocoque_core::transport::Transport;
 pub use monocoque_core::{

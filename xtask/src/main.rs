@@ -10,6 +10,8 @@
 //!   (throughput over tcp and ipc, latency, PUB/SUB fan-out, ROUTER <-> DEALERs; reports and SVG
 //!   charts in `target/bench-report`).
 
+#![forbid(unsafe_code)]
+
 use std::env;
 use std::ffi::OsString;
 use std::path::PathBuf;
