@@ -5,8 +5,9 @@
 //! The bad peers are raw blocking TCP clients on their own threads, writing bytes built here by
 //! hand (not with monocoque's encoder, so the test does not grade its own homework).
 
-mod support;
+mod common;
 
+use common::*;
 use monocoque::{
     ConnectionError, Context, Endpoint, Message, PullSocket, PushSocket, SocketEvent, SocketOption,
     ZmtpError,
@@ -14,7 +15,6 @@ use monocoque::{
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-use support::*;
 
 /// A ZMTP 3.1 NULL greeting (RFC 37 worked example).
 fn greeting() -> Vec<u8> {
@@ -64,29 +64,12 @@ fn raw_peer(port: u16, bytes: Vec<u8>) -> std::thread::JoinHandle<bool> {
     })
 }
 
-/// Waits for the first monitor event that `pick` accepts and returns what it extracted.
-async fn wait_event<T>(
-    ctx: &Context,
-    events: &mut monocoque::Monitor,
-    mut pick: impl FnMut(SocketEvent) -> Option<T>,
-) -> T {
-    within(ctx, async {
-        loop {
-            let event = events.recv().await.expect("monitor closed");
-            if let Some(t) = pick(event) {
-                return t;
-            }
-        }
-    })
-    .await
-}
-
 /// After the bad peer is gone, a good PUSH peer still reaches the PULL socket.
 async fn still_serves(ctx: &Context, pull: &mut PullSocket, endpoint: &Endpoint) {
     let mut push = PushSocket::new(ctx);
     push.connect(endpoint).await.unwrap();
     push.send("still here").await.unwrap();
-    let msg = within(ctx, pull.recv()).await.unwrap();
+    let msg = bounded(pull.recv()).await.unwrap();
     assert_eq!(msg, Message::from("still here"));
 }
 
@@ -104,11 +87,7 @@ async fn wrong_greeting(ctx: Context) {
     let mut http = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
     http.resize(64, b' ');
     let peer = raw_peer(port_of(&endpoint), http);
-    let error = wait_event(&ctx, &mut events, |e| match e {
-        SocketEvent::HandshakeFailed { error, .. } => Some(error),
-        _ => None,
-    })
-    .await;
+    let error = wait_handshake_failure(&mut events).await;
     assert!(
         matches!(error, ConnectionError::Protocol(ZmtpError::BadSignature)),
         "{error:?}"
@@ -126,7 +105,7 @@ async fn reserved_flag_bits(ctx: Context) {
     bytes.extend(ready("PUSH"));
     bytes.extend([0x08, 0x01, b'x']); // flags with bit 3 set
     let peer = raw_peer(port_of(&endpoint), bytes);
-    let error = wait_event(&ctx, &mut events, |e| match e {
+    let error = wait_event(&mut events, |e| match e {
         SocketEvent::Disconnected { error, .. } => error,
         _ => None,
     })
@@ -150,7 +129,7 @@ async fn frame_over_maxmsgsize(ctx: Context) {
     bytes.push(0x02);
     bytes.extend((1u64 << 30).to_be_bytes());
     let peer = raw_peer(port_of(&endpoint), bytes);
-    let error = wait_event(&ctx, &mut events, |e| match e {
+    let error = wait_event(&mut events, |e| match e {
         SocketEvent::Disconnected { error, .. } => error,
         _ => None,
     })
@@ -171,11 +150,7 @@ async fn incompatible_socket_type(ctx: Context) {
     let mut bytes = greeting();
     bytes.extend(ready("PUB"));
     let peer = raw_peer(port_of(&endpoint), bytes);
-    let error = wait_event(&ctx, &mut events, |e| match e {
-        SocketEvent::HandshakeFailed { error, .. } => Some(error),
-        _ => None,
-    })
-    .await;
+    let error = wait_handshake_failure(&mut events).await;
     assert!(
         matches!(
             error,
@@ -196,11 +171,7 @@ async fn silent_peer_times_out(ctx: Context) {
         .unwrap();
     let endpoint = pull.bind("tcp://127.0.0.1:*").await.unwrap();
     let peer = raw_peer(port_of(&endpoint), Vec::new());
-    let error = wait_event(&ctx, &mut events, |e| match e {
-        SocketEvent::HandshakeFailed { error, .. } => Some(error),
-        _ => None,
-    })
-    .await;
+    let error = wait_handshake_failure(&mut events).await;
     assert!(
         matches!(error, ConnectionError::HandshakeTimeout),
         "{error:?}"
@@ -228,7 +199,7 @@ async fn bad_peers_beside_a_good_stream(ctx: Context) {
         push.send(i.to_be_bytes().to_vec()).await.unwrap();
     }
     for i in 0..500u32 {
-        let msg = within(&ctx, pull.recv()).await.unwrap();
+        let msg = bounded(pull.recv()).await.unwrap();
         assert_eq!(msg, Message::from(i.to_be_bytes().to_vec()));
     }
     for p in peers {

@@ -1,15 +1,14 @@
 //! `inproc://` between sockets of one context: every pattern, bind and connect in either order,
 //! messages passed by value, incompatible types refused, unbind and close.
 
-mod support;
+mod common;
 
 use bytes::Bytes;
+use common::*;
 use monocoque::{
     Context, DealerSocket, Error, Message, PairSocket, PubSocket, PullSocket, PushSocket,
-    RepSocket, ReqSocket, RouterSocket, SocketEvent, SocketOption, SubSocket, XPubSocket,
-    XSubSocket,
+    RepSocket, ReqSocket, RouterSocket, SocketOption, SubSocket, XPubSocket, XSubSocket,
 };
-use support::*;
 
 fn name(tag: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -32,10 +31,7 @@ async fn push_pull_either_order(ctx: Context) {
             push.connect(ep.as_str()).await.unwrap();
             push.send("early").await.unwrap();
         }
-        assert_eq!(
-            within(&ctx, pull.recv()).await.unwrap(),
-            Message::from("early")
-        );
+        assert_eq!(bounded(pull.recv()).await.unwrap(), Message::from("early"));
         let sender = async {
             for i in 0..10_000u32 {
                 push.send(Message::from_frames([i.to_be_bytes().to_vec(), vec![]]))
@@ -52,7 +48,7 @@ async fn push_pull_either_order(ctx: Context) {
                 );
             }
         };
-        within(&ctx, futures::future::join(sender, receiver)).await;
+        bounded(futures::future::join(sender, receiver)).await;
     }
 }
 
@@ -64,13 +60,10 @@ async fn request_reply_and_routing(ctx: Context) {
     req.connect(ep.as_str()).await.unwrap();
     for i in 0..5u8 {
         req.send(vec![i]).await.unwrap();
-        assert_eq!(
-            within(&ctx, rep.recv()).await.unwrap(),
-            Message::from(vec![i])
-        );
+        assert_eq!(bounded(rep.recv()).await.unwrap(), Message::from(vec![i]));
         rep.send(vec![i, i]).await.unwrap();
         assert_eq!(
-            within(&ctx, req.recv()).await.unwrap(),
+            bounded(req.recv()).await.unwrap(),
             Message::from(vec![i, i])
         );
     }
@@ -84,17 +77,14 @@ async fn request_reply_and_routing(ctx: Context) {
     dealer.connect(ep.as_str()).await.unwrap();
     dealer.send("hi").await.unwrap();
     assert_eq!(
-        within(&ctx, router.recv()).await.unwrap(),
+        bounded(router.recv()).await.unwrap(),
         Message::from_frames(["d1", "hi"])
     );
     router
         .send(Message::from_frames(["d1", "back"]))
         .await
         .unwrap();
-    assert_eq!(
-        within(&ctx, dealer.recv()).await.unwrap(),
-        Message::from("back")
-    );
+    assert_eq!(bounded(dealer.recv()).await.unwrap(), Message::from("back"));
 }
 
 async fn publish_subscribe(ctx: Context) {
@@ -104,11 +94,11 @@ async fn publish_subscribe(ctx: Context) {
     sub.subscribe("a").unwrap();
     sub.connect(ep.as_str()).await.unwrap(); // before the bind
     publisher.bind(ep.as_str()).await.unwrap();
-    within(&ctx, async {
+    bounded(async {
         loop {
             publisher.send("b-skip").await.unwrap();
             publisher.send("a-probe").await.unwrap();
-            sleep(&ctx, 5).await;
+            sleep_ms(5).await;
             if let Ok(msg) = sub.try_recv() {
                 assert_eq!(msg, Message::from("a-probe"));
                 break;
@@ -124,17 +114,14 @@ async fn publish_subscribe(ctx: Context) {
     xsub.connect(ep.as_str()).await.unwrap();
     xsub.send(vec![1u8, b'z']).await.unwrap();
     assert_eq!(
-        within(&ctx, xpub.recv()).await.unwrap(),
+        bounded(xpub.recv()).await.unwrap(),
         Message::from(vec![1u8, b'z'])
     );
     xpub.send("zed").await.unwrap();
-    assert_eq!(
-        within(&ctx, xsub.recv()).await.unwrap(),
-        Message::from("zed")
-    );
+    assert_eq!(bounded(xsub.recv()).await.unwrap(), Message::from("zed"));
     drop(xsub);
     assert_eq!(
-        within(&ctx, xpub.recv()).await.unwrap(),
+        bounded(xpub.recv()).await.unwrap(),
         Message::from(vec![0u8, b'z'])
     );
 }
@@ -146,14 +133,7 @@ async fn refusals_and_unbind(ctx: Context) {
     pair.bind(ep.as_str()).await.unwrap();
     let mut wrong = PushSocket::new(&ctx);
     wrong.connect(ep.as_str()).await.unwrap();
-    let error = within(&ctx, async {
-        loop {
-            if let SocketEvent::HandshakeFailed { error, .. } = events.recv().await.unwrap() {
-                return error;
-            }
-        }
-    })
-    .await;
+    let error = wait_handshake_failure(&mut events).await;
     assert!(
         matches!(error, monocoque::ConnectionError::Protocol(_)),
         "{error:?}"
@@ -166,12 +146,9 @@ async fn refusals_and_unbind(ctx: Context) {
     let mut peer = PairSocket::new(&ctx);
     peer.connect(ep.as_str()).await.unwrap();
     peer.send("works").await.unwrap();
-    assert_eq!(
-        within(&ctx, other.recv()).await.unwrap(),
-        Message::from("works")
-    );
+    assert_eq!(bounded(other.recv()).await.unwrap(), Message::from("works"));
     // close() of both ends returns (nothing holds it up).
-    within(&ctx, async {
+    bounded(async {
         peer.close().await;
         other.close().await;
     })

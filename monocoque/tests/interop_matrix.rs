@@ -888,7 +888,7 @@ async fn matrix_pair(ctx: Context, pair: &'static str) -> TestResult {
     }
 }
 
-run_on_all_runtimes! {
+on_all_runtimes! {
     req_rep: |ctx| matrix_pair(ctx, "REQ-REP"),
     req_router: |ctx| matrix_pair(ctx, "REQ-ROUTER"),
     rep_dealer: |ctx| matrix_pair(ctx, "REP-DEALER"),

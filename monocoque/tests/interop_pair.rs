@@ -150,7 +150,7 @@ async fn pair_connects_first(ctx: Context, tr: Transport) -> TestResult {
     Ok(())
 }
 
-run_on_all_runtimes! {
+on_all_runtimes! {
     pair_exact_tcp_ours_bind: |ctx| pair_exact(ctx, Transport::Tcp, Side::OursBind),
     pair_exact_tcp_ours_connect: |ctx| pair_exact(ctx, Transport::Tcp, Side::OursConnect),
     pair_exact_ipc_ours_bind: |ctx| pair_exact(ctx, Transport::Ipc, Side::OursBind),

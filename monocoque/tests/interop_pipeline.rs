@@ -196,9 +196,14 @@ async fn pull_stream(ctx: Context, tr: Transport, side: Side) -> TestResult {
         .sndhwm(HWM)
         .scenario(&format!("send {STREAM}"));
     let (mut pull, mut peer) = pull_and_peer(&ctx, tr, side, &dir, spec).await?;
+    let mut events = pull.monitor();
     recv_canonical(&mut pull, &mut peer, 0..STREAM).await?;
     assert_eq!(peer.wait_ok().await, STREAM);
     peer.wait_exit_ok().await;
+    // Once our side has seen the connection end, everything the peer sent has been received:
+    // nothing more may be waiting.
+    let disconnected = |e| matches!(e, monocoque::SocketEvent::Disconnected { .. }).then_some(());
+    wait_event(&mut events, disconnected).await;
     match pull.try_recv() {
         Err(Error::WouldBlock) => {}
         other => return Err(format!("after the stream, try_recv gave {other:?}").into()),
@@ -247,7 +252,7 @@ async fn pull_connects_first(ctx: Context, tr: Transport) -> TestResult {
     Ok(())
 }
 
-run_on_all_runtimes! {
+on_all_runtimes! {
     push_stream_tcp_ours_bind: |ctx| push_stream(ctx, Transport::Tcp, Side::OursBind),
     push_stream_tcp_ours_connect: |ctx| push_stream(ctx, Transport::Tcp, Side::OursConnect),
     push_stream_ipc_ours_bind: |ctx| push_stream(ctx, Transport::Ipc, Side::OursBind),

@@ -4,7 +4,7 @@
 //!
 //! The example binary is built by `cargo test` and `cargo nextest` along with the tests (unless
 //! only some test targets are selected); when it is missing the tests fail and say how to build
-//! it. Without pyzmq they print `SKIP` and pass, unless `MONOCOQUE_REQUIRE_PYZMQ` is set.
+//! it. Without pyzmq they fail, saying how to install it.
 
 mod common;
 
@@ -197,9 +197,7 @@ fn run_client(mut peer: PyPeer, name: &str, requests: usize) {
 
 #[test]
 fn lb_broker_with_libzmq_workers() {
-    if !pyzmq_or_skip("lb_broker_with_libzmq_workers") {
-        return;
-    }
+    require_pyzmq("lb_broker_with_libzmq_workers");
     let deadline = Instant::now() + TEST_TIMEOUT;
     let timeout = BROKER_TIMEOUT_SECS.to_string();
     let mut broker = Broker::start(&[
@@ -257,9 +255,7 @@ fn lb_broker_with_libzmq_workers() {
 
 #[test]
 fn lb_broker_with_libzmq_clients() {
-    if !pyzmq_or_skip("lb_broker_with_libzmq_clients") {
-        return;
-    }
+    require_pyzmq("lb_broker_with_libzmq_clients");
     const CLIENTS: usize = 3;
     const REQUESTS: usize = 4;
     let deadline = Instant::now() + TEST_TIMEOUT;

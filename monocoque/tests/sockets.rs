@@ -2,29 +2,18 @@
 //! PUSH never drops and waits for room, try_send hands the message back, connect before bind,
 //! reconnect after the peer restarts, PAIR takes one peer, unbind and disconnect, ipc cleanup.
 
-mod support;
+mod common;
 
+use common::*;
 use monocoque::{
     Context, Endpoint, Error, Message, PairSocket, PullSocket, PushSocket, SocketEvent,
     SocketOption,
 };
 use std::time::Duration;
-use support::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn temp_ipc(tag: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!("mq-{}-{tag}-{n}.sock", std::process::id()));
-    format!("ipc://{}", path.display())
+/// A fresh `ipc://` endpoint in its own temporary directory (kept alive by the caller).
+fn temp_ipc(dir: &TestDir, tag: &str) -> String {
+    dir.ipc(&format!("{tag}.sock"))
 }
 
 async fn try_send_without_peers_gives_the_message_back(ctx: Context) {
@@ -60,13 +49,13 @@ async fn push_waits_at_hwm_and_never_drops(ctx: Context) {
         push
     };
     let receiver = async {
-        sleep(&ctx, 200).await; // let the queues fill up first
+        sleep_ms(200).await; // pacing: let the queues fill up before reading
         for i in 0..N {
             let msg = pull.recv().await.unwrap();
             assert_eq!(msg.frames()[0], i.to_be_bytes()[..], "message {i}");
         }
     };
-    let (push, ()) = within(&ctx, futures::future::join(sender, receiver)).await;
+    let (push, ()) = bounded(futures::future::join(sender, receiver)).await;
     push.close().await;
 }
 
@@ -74,78 +63,71 @@ async fn round_robin_over_two_pullers(ctx: Context) {
     let mut a = PullSocket::new(&ctx);
     let mut b = PullSocket::new(&ctx);
     let ea = a.bind("tcp://127.0.0.1:*").await.unwrap();
-    let eb = b.bind(temp_ipc("rr").as_str()).await.unwrap();
+    let dir = TestDir::new();
+    let eb = b.bind(temp_ipc(&dir, "rr").as_str()).await.unwrap();
     let mut push = PushSocket::new(&ctx);
     let mut events = push.monitor();
     push.connect(&ea).await.unwrap();
     push.connect(&eb).await.unwrap();
-    wait_handshakes(&ctx, &mut events, 2).await;
+    wait_handshakes(&mut events, 2).await;
     for i in 0..10u8 {
         push.send(vec![i]).await.unwrap();
     }
     for i in 0..5u8 {
+        assert_eq!(bounded(a.recv()).await.unwrap(), Message::from(vec![2 * i]));
         assert_eq!(
-            within(&ctx, a.recv()).await.unwrap(),
-            Message::from(vec![2 * i])
-        );
-        assert_eq!(
-            within(&ctx, b.recv()).await.unwrap(),
+            bounded(b.recv()).await.unwrap(),
             Message::from(vec![2 * i + 1])
         );
     }
 }
 
-async fn wait_handshakes(ctx: &Context, events: &mut monocoque::Monitor, n: usize) {
-    let mut seen = 0;
-    within(ctx, async {
-        while seen < n {
-            if let SocketEvent::HandshakeSucceeded { .. } = events.recv().await.unwrap() {
-                seen += 1;
-            }
-        }
-    })
-    .await;
-}
-
 async fn connect_before_bind_and_reconnect(ctx: Context) {
-    let port = free_port();
+    let port = reserve_tcp_port();
     let endpoint = format!("tcp://127.0.0.1:{port}");
     let mut push = PushSocket::new(&ctx);
     push.set_option(SocketOption::ReconnectIvl(Some(Duration::from_millis(20))))
         .unwrap();
+    let mut events = push.monitor();
     push.connect(endpoint.as_str()).await.unwrap();
-    // Queued while nothing listens.
+    // Queued while nothing listens, and the connect fails (at least once) meanwhile.
     push.send("early").await.unwrap();
-    sleep(&ctx, 100).await;
+    wait_event(&mut events, |e| {
+        matches!(e, SocketEvent::ConnectRetried { .. }).then_some(())
+    })
+    .await;
     let mut pull = PullSocket::new(&ctx);
     pull.bind(endpoint.as_str()).await.unwrap();
-    assert_eq!(
-        within(&ctx, pull.recv()).await.unwrap(),
-        Message::from("early")
-    );
+    assert_eq!(bounded(pull.recv()).await.unwrap(), Message::from("early"));
     // The peer goes away and comes back on the same port: the PUSH reconnects.
     drop(pull);
-    sleep(&ctx, 100).await;
+    wait_event(&mut events, |e| {
+        matches!(e, SocketEvent::Disconnected { .. }).then_some(())
+    })
+    .await;
     let mut pull = PullSocket::new(&ctx);
     pull.bind(endpoint.as_str()).await.unwrap();
     push.send("after restart").await.unwrap();
     assert_eq!(
-        within(&ctx, pull.recv()).await.unwrap(),
+        bounded(pull.recv()).await.unwrap(),
         Message::from("after restart")
     );
 }
 
 async fn close_delivers_what_was_queued_before_the_peer_came(ctx: Context) {
-    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    let endpoint = format!("tcp://127.0.0.1:{}", reserve_tcp_port());
     let mut push = PushSocket::new(&ctx);
     push.set_option(SocketOption::ReconnectIvl(Some(Duration::from_millis(20))))
         .unwrap();
+    let mut events = push.monitor();
     push.connect(endpoint.as_str()).await.unwrap();
     for i in 0..10u8 {
         push.send(vec![i]).await.unwrap();
     }
     let late_peer = async {
-        sleep(&ctx, 200).await;
+        // The peer comes only once the PUSH has been closed and failed to connect.
+        let retried = |e| matches!(e, SocketEvent::ConnectRetried { .. }).then_some(());
+        wait_event(&mut events, retried).await;
         let mut pull = PullSocket::new(&ctx);
         pull.bind(endpoint.as_str()).await.unwrap();
         let mut got = Vec::new();
@@ -155,7 +137,7 @@ async fn close_delivers_what_was_queued_before_the_peer_came(ctx: Context) {
         got
     };
     // Default LINGER (forever): close waits until the peer exists and has everything.
-    let ((), got) = within(&ctx, futures::future::join(push.close(), late_peer)).await;
+    let ((), got) = bounded(futures::future::join(push.close(), late_peer)).await;
     let want: Vec<Message> = (0..10u8).map(|i| Message::from(vec![i])).collect();
     assert_eq!(got, want);
 }
@@ -167,33 +149,27 @@ async fn pair_both_ways_and_refuses_a_second_peer(ctx: Context) {
     let mut b = PairSocket::new(&ctx);
     b.connect(&endpoint).await.unwrap();
     b.send("ping").await.unwrap();
-    assert_eq!(within(&ctx, a.recv()).await.unwrap(), Message::from("ping"));
+    assert_eq!(bounded(a.recv()).await.unwrap(), Message::from("ping"));
     a.send(Message::from_frames(["po", "ng"])).await.unwrap();
     assert_eq!(
-        within(&ctx, b.recv()).await.unwrap(),
+        bounded(b.recv()).await.unwrap(),
         Message::from_frames(["po", "ng"])
     );
     let mut c = PairSocket::new(&ctx);
     c.connect(&endpoint).await.unwrap();
-    within(&ctx, async {
-        loop {
-            if let SocketEvent::HandshakeFailed { error, .. } = events.recv().await.unwrap() {
-                assert!(matches!(error, monocoque::ConnectionError::Rejected(_)));
-                break;
-            }
-        }
-    })
-    .await;
+    let error = wait_handshake_failure(&mut events).await;
+    assert!(
+        matches!(error, monocoque::ConnectionError::Rejected(_)),
+        "{error:?}"
+    );
     // The first pair still works.
     b.send("again").await.unwrap();
-    assert_eq!(
-        within(&ctx, a.recv()).await.unwrap(),
-        Message::from("again")
-    );
+    assert_eq!(bounded(a.recv()).await.unwrap(), Message::from("again"));
 }
 
 async fn unbind_disconnect_and_ipc_cleanup(ctx: Context) {
-    let ipc = temp_ipc("unbind");
+    let dir = TestDir::new();
+    let ipc = temp_ipc(&dir, "unbind");
     let path = ipc.trim_start_matches("ipc://").to_owned();
     let mut pull = PullSocket::new(&ctx);
     let bound: Endpoint = pull.bind(ipc.as_str()).await.unwrap();
@@ -202,18 +178,15 @@ async fn unbind_disconnect_and_ipc_cleanup(ctx: Context) {
     let mut push = PushSocket::new(&ctx);
     push.connect(&tcp).await.unwrap();
     push.send("one").await.unwrap();
-    assert_eq!(
-        within(&ctx, pull.recv()).await.unwrap(),
-        Message::from("one")
-    );
+    assert_eq!(bounded(pull.recv()).await.unwrap(), Message::from("one"));
     pull.unbind(&bound).unwrap();
     assert!(matches!(
         pull.unbind(&bound),
         Err(Error::UnknownEndpoint(_))
     ));
-    within(&ctx, async {
+    bounded(async {
         while std::path::Path::new(&path).exists() {
-            sleep(&ctx, 10).await;
+            sleep_ms(10).await;
         }
     })
     .await;
@@ -232,18 +205,15 @@ async fn socket_moves_between_tasks(ctx: Context) {
     // Socket handles are Send: the PULL runs inside a spawned task.
     let mut pull = PullSocket::new(&ctx);
     let endpoint = pull.bind("tcp://127.0.0.1:*").await.unwrap();
-    let (done_tx, done_rx) = flume::bounded(1);
+    let (done_tx, done_rx) = futures::channel::oneshot::channel();
     ctx.runtime().spawn(Box::pin(async move {
         let msg = pull.recv().await.unwrap();
-        done_tx.send_async(msg).await.unwrap();
+        done_tx.send(msg).unwrap();
     }));
     let mut push = PushSocket::new(&ctx);
     push.connect(&endpoint).await.unwrap();
     push.send("moved").await.unwrap();
-    assert_eq!(
-        within(&ctx, done_rx.recv_async()).await.unwrap(),
-        Message::from("moved")
-    );
+    assert_eq!(bounded(done_rx).await.unwrap(), Message::from("moved"));
 }
 
 on_all_runtimes!(

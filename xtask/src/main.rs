@@ -1,5 +1,8 @@
 //! Developer tasks for the monocoque workspace (std only): `cargo xtask <command>`.
 //!
+//! * `ci`: what CI runs (`.ci/run`): `lint`, then `test`.
+//! * `lint`: `cargo fmt --check`, `cargo clippy --all-targets --all-features -D warnings` and
+//!   `cargo doc` with warnings denied, over the whole workspace.
 //! * `test`: make sure pyzmq is importable (installing it with pip if needed), run the whole
 //!   workspace's tests with all features (nextest when installed), then build each transport
 //!   crate with each runtime feature alone.
@@ -21,9 +24,14 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args...]
 
 commands:
+  ci               what CI runs: `lint`, then `test` (stops at the first failing step
+                   of lint; test runs all its steps)
+  lint             cargo fmt --all -- --check; cargo clippy --workspace --all-targets
+                   --all-features -- -D warnings; cargo doc --workspace --all-features
+                   --no-deps with RUSTDOCFLAGS=-D warnings
   test [args...]   ensure pyzmq is installed (python3 -m pip install pyzmq), then run
                    `cargo nextest run --workspace --all-features` (or `cargo test` when
-                   cargo-nextest is missing) with MONOCOQUE_REQUIRE_PYZMQ=1, then build every
+                   cargo-nextest is missing), then build every
                    transport crate with each runtime feature alone (and, with nextest, run the
                    doctests); extra args go to the test runner (e.g. `cargo xtask test pair`);
                    prints the libzmq interop matrix (pair, our type, role, transport,
@@ -67,6 +75,11 @@ fn main() -> ExitCode {
     };
     let rest: Vec<OsString> = args.collect();
     match cmd.to_str() {
+        Some("ci") => match lint() {
+            ExitCode::SUCCESS => test(&rest),
+            failed => failed,
+        },
+        Some("lint") => lint(),
         Some("test") => test(&rest),
         Some("bench") => bench(&rest),
         Some("matrix") => {
@@ -164,6 +177,34 @@ fn has_nextest() -> bool {
     quietly_succeeds(Command::new(cargo()).args(["nextest", "--version"]))
 }
 
+/// Formatting, clippy with warnings denied (which includes `incompatible_msrv`: each crate's
+/// `rust-version` holds), and the documentation with warnings denied.
+fn lint() -> ExitCode {
+    let mut fmt = Command::new(cargo());
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    let mut clippy = Command::new(cargo());
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    let mut doc = Command::new(cargo());
+    doc.args(["doc", "--workspace", "--all-features", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    for step in [&mut fmt, &mut clippy, &mut doc] {
+        if !run(step) {
+            eprintln!("xtask: lint: `{}` failed", describe(step));
+            return ExitCode::FAILURE;
+        }
+    }
+    eprintln!("xtask: lint: fmt, clippy and doc passed");
+    ExitCode::SUCCESS
+}
+
 fn test(extra: &[OsString]) -> ExitCode {
     let mut failures: Vec<String> = Vec::new();
 
@@ -194,7 +235,6 @@ fn test(extra: &[OsString]) -> ExitCode {
     }
     tests
         .args(extra)
-        .env("MONOCOQUE_REQUIRE_PYZMQ", "1")
         .env("MONOCOQUE_MATRIX_DIR", &matrix)
         .env("PYTHON", python());
     if !run(&mut tests) {
