@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use monocoque::{
-    Context, Endpoint, Error, Message, PairSocket, PullSocket, PushSocket, SocketEvent,
-    SocketOption,
+    Context, DealerSocket, Endpoint, Error, Message, PairSocket, PullSocket, PushSocket,
+    RouterSocket, SocketEvent, SocketOption,
 };
 use std::time::Duration;
 
@@ -216,6 +216,46 @@ async fn socket_moves_between_tasks(ctx: Context) {
     assert_eq!(bounded(done_rx).await.unwrap(), Message::from("moved"));
 }
 
+/// A DEALER split in two: its halves send and receive at the same time, as a `Sink` and a
+/// `Stream`, in two tasks (the halves are `Send`), against a ROUTER echoing everything back.
+async fn split_dealer_sends_and_receives_at_once(ctx: Context) {
+    use futures::{SinkExt, StreamExt};
+    let mut router = RouterSocket::new(&ctx);
+    router
+        .set_option(SocketOption::RouterMandatory(true))
+        .unwrap();
+    let endpoint = router.bind("tcp://127.0.0.1:*").await.unwrap();
+    ctx.runtime().spawn(Box::pin(async move {
+        while let Ok(msg) = router.recv().await {
+            if router.send(msg).await.is_err() {
+                break;
+            }
+        }
+    }));
+    let mut dealer = DealerSocket::new(&ctx);
+    dealer.connect(&endpoint).await.unwrap();
+    let (mut tx, mut rx) = dealer.split();
+    const N: u32 = 5000;
+    let (done_tx, done_rx) = futures::channel::oneshot::channel();
+    ctx.runtime().spawn(Box::pin(async move {
+        for i in 0..N {
+            tx.feed(Message::from(i.to_be_bytes().to_vec()))
+                .await
+                .unwrap();
+        }
+        tx.flush().await.unwrap();
+        let _ = done_tx.send(tx);
+    }));
+    bounded(async {
+        for i in 0..N {
+            let reply = rx.next().await.unwrap().unwrap();
+            assert_eq!(reply, Message::from(i.to_be_bytes().to_vec()), "reply {i}");
+        }
+    })
+    .await;
+    let _tx = bounded(done_rx).await.unwrap();
+}
+
 on_all_runtimes!(
     try_send_without_peers_gives_the_message_back,
     push_waits_at_hwm_and_never_drops,
@@ -225,4 +265,5 @@ on_all_runtimes!(
     pair_both_ways_and_refuses_a_second_peer,
     unbind_disconnect_and_ipc_cleanup,
     socket_moves_between_tasks,
+    split_dealer_sends_and_receives_at_once,
 );

@@ -15,6 +15,8 @@
 //! future per wake-up.
 
 mod read_buffer;
+#[cfg(test)]
+mod tests;
 mod timer;
 
 use self::read_buffer::ReadBuffer;
@@ -68,17 +70,23 @@ impl Engine {
     }
 
     /// Exchanges greetings and runs the security handshake within the session's deadline
-    /// (HANDSHAKE_IVL); returns the peer's description. Bytes that arrive after the peer's
-    /// READY stay buffered, and our own READY may still be queued, for [`run`](Self::run).
+    /// (HANDSHAKE_IVL); returns the peer's description once the peer's READY has arrived and
+    /// ours is written. Bytes that arrive after the peer's READY stay buffered for
+    /// [`run`](Self::run).
     pub async fn handshake(&mut self) -> Result<PeerInfo, ConnectionError> {
-        std::future::poll_fn(|cx| self.poll_handshake(cx)).await
+        let mut peer = None;
+        std::future::poll_fn(|cx| self.poll_handshake(cx, &mut peer)).await
     }
 
-    fn poll_handshake(&mut self, cx: &mut Context<'_>) -> Poll<Result<PeerInfo, ConnectionError>> {
+    fn poll_handshake(
+        &mut self,
+        cx: &mut Context<'_>,
+        peer: &mut Option<PeerInfo>,
+    ) -> Poll<Result<PeerInfo, ConnectionError>> {
         loop {
-            loop {
+            while peer.is_none() {
                 match self.session.poll_event(self.input.data()) {
-                    Ok(Some(Event::Ready(info))) => return Poll::Ready(Ok(info)),
+                    Ok(Some(Event::Ready(info))) => *peer = Some(info),
                     // Nothing but Ready can come before the handshake ends.
                     Ok(Some(_)) => {}
                     Ok(None) => break,
@@ -91,11 +99,21 @@ impl Engine {
                 }
             }
             // Our greeting, then whatever the input just provoked (READY), before waiting.
-            if let Poll::Ready(Err(e)) = self.poll_write_all(cx) {
-                return Poll::Ready(Err(e));
+            match self.poll_write_all(cx) {
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(())) => {
+                    if let Some(info) = peer.take() {
+                        return Poll::Ready(Ok(info));
+                    }
+                }
+                Poll::Pending => {}
             }
             if self.poll_deadline(cx) {
                 continue;
+            }
+            if peer.is_some() {
+                // Done but for writing our READY: wait for room.
+                return Poll::Pending;
             }
             match Pin::new(&mut self.stream).poll_read(cx, self.input.spare()) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(ConnectionError::PeerClosed)),
