@@ -66,7 +66,10 @@ impl Room {
 
     /// Wakes every registered producer (one atomic load when nobody waits).
     pub fn notify(&self) {
-        if !self.waiting.swap(false, Ordering::SeqCst) {
+        // Sequentially consistent with `register`'s store and with the consumer's store of the
+        // queue length before it: a producer that registered and then saw the queue full is
+        // always seen here.
+        if !self.waiting.load(Ordering::SeqCst) || !self.waiting.swap(false, Ordering::SeqCst) {
             return;
         }
         let wakers = std::mem::take(&mut *self.wakers.lock().unwrap_or_else(|p| p.into_inner()));
@@ -101,9 +104,16 @@ impl<T> Inner<T> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Publishes the new length after the consumer took items.
+    /// Publishes the new length after the consumer took items (sequentially consistent: see
+    /// [`Room::notify`]).
     fn took(&self, state: &State<T>) {
         self.len.store(state.items.len(), Ordering::SeqCst);
+    }
+
+    /// Publishes the new length after a producer added items (the consumer reads it only as
+    /// a hint before taking the lock).
+    fn added(&self, state: &State<T>) {
+        self.len.store(state.items.len(), Ordering::Release);
     }
 }
 
@@ -166,7 +176,7 @@ impl<T> Sender<T> {
             stale = state.items.pop_front();
         }
         state.items.push_back(item);
-        self.inner.len.store(state.items.len(), Ordering::SeqCst);
+        self.inner.added(&state);
         let waker = state.recv_waker.take();
         drop(state);
         drop(stale);
@@ -204,7 +214,7 @@ impl<T> Sender<T> {
                 state.items.extend(batch.drain(..n));
             }
         }
-        self.inner.len.store(state.items.len(), Ordering::SeqCst);
+        self.inner.added(&state);
         let waker = state.recv_waker.take();
         drop(state);
         drop(stale);
@@ -291,7 +301,7 @@ pub(crate) struct Receiver<T> {
 impl<T> Receiver<T> {
     /// Whether nothing is queued now.
     pub fn is_empty(&self) -> bool {
-        self.inner.len.load(Ordering::SeqCst) == 0
+        self.inner.len.load(Ordering::Acquire) == 0
     }
 
     /// Takes the oldest item without waiting.

@@ -150,7 +150,9 @@ impl Peers {
 
     /// Tells the socket's sender that the table moved (it may have a peer with room now).
     fn changed(&self) {
-        self.changed.store(true, Ordering::Release);
+        // Sequentially consistent, like the room's own flag: a sender that registered with the
+        // room and then found nothing changed is woken by the notification.
+        self.changed.store(true, Ordering::SeqCst);
         self.room.notify();
     }
 
@@ -308,7 +310,8 @@ impl Peers {
 
     /// Takes the changes not applied yet, if any (one atomic load when there are none).
     pub fn take_changes(&self, into: &mut Vec<Change>) -> bool {
-        if !self.changed.swap(false, Ordering::Acquire) {
+        // A load first: the common case (nothing changed) writes nothing to the shared line.
+        if !self.changed.load(Ordering::SeqCst) || !self.changed.swap(false, Ordering::SeqCst) {
             return false;
         }
         std::mem::swap(&mut self.lock().changes, into);
