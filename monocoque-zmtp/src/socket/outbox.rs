@@ -188,21 +188,44 @@ impl Outbox {
         }
     }
 
-    /// Sends `msg` to `to`, waiting for room for at most SNDTIMEO.
+    /// Sends `msg` to `to`, waiting for room for at most SNDTIMEO. The message goes to a
+    /// peer's queue at once if one has room (the future is then complete); otherwise the
+    /// future waits.
     pub fn send(
         &mut self,
         msg: Message,
         to: Destination,
         options: &SocketOptions,
     ) -> SendFuture<'_> {
-        SendFuture {
-            outbox: self,
+        let immediate = options.immediate;
+        // What the Sink accepted must go first: only then may this one be placed.
+        let msg = if self.accepted.is_some() {
+            msg
+        } else {
+            match self.place(msg, to, immediate) {
+                Ok(peer) => {
+                    self.outcome = Some(Outcome::Sent(peer));
+                    return self.finished(Ok(()));
+                }
+                Err(NotPlaced::Unreachable(msg)) => {
+                    return self.finished(Err(self.error(Error::HostUnreachable, msg)));
+                }
+                Err(NotPlaced::Full(msg)) if options.sndtimeo == Some(Duration::ZERO) => {
+                    return self.finished(Err(self.error(Error::WouldBlock, msg)));
+                }
+                Err(NotPlaced::Full(msg)) => msg,
+            }
+        };
+        let waiting = Waiting {
             msg: Some(msg),
             to,
             sndtimeo: options.sndtimeo,
-            immediate: options.immediate,
+            immediate,
             timer: None,
-            done: None,
+        };
+        SendFuture {
+            outbox: self,
+            state: Sending::Waiting(Box::new(waiting)),
         }
     }
 
@@ -210,7 +233,12 @@ impl Outbox {
     /// message went or was dropped without waiting). A failed message is kept for
     /// `take_unsent`.
     pub fn sent(&mut self, result: Result<(), SendError>) -> SendFuture<'_> {
+        self.finished(result)
+    }
+
+    fn finished(&mut self, result: Result<(), SendError>) -> SendFuture<'_> {
         let done = result.map_err(|e| {
+            self.outcome = Some(Outcome::NotSent);
             if !e.message.is_empty() {
                 self.unsent = Some(e.message);
             }
@@ -218,12 +246,7 @@ impl Outbox {
         });
         SendFuture {
             outbox: self,
-            msg: None,
-            to: Destination::AnyPeer,
-            sndtimeo: None,
-            immediate: false,
-            timer: None,
-            done: Some(done),
+            state: Sending::Done(Some(done)),
         }
     }
 
@@ -285,38 +308,96 @@ impl Outbox {
     }
 }
 
-/// The future of a waiting `send`: resolves once a peer's queue has taken the message, or with
-/// the error (SNDTIMEO expired, peer unreachable, ...).
+/// The future of a `send`: complete at once when a peer's queue took the message (or it was
+/// refused), else waiting for room; it resolves with the error when SNDTIMEO expires, the peer
+/// is unreachable, ...
 ///
 /// A message that was not sent is never lost: when the send fails, or the future is dropped
 /// before it completes (cancelled), the socket keeps the message and its `take_unsent`
 /// returns it.
-#[must_use = "a send does nothing unless awaited"]
+#[must_use = "a send that waits does nothing unless awaited"]
 pub struct SendFuture<'a> {
     outbox: &'a mut Outbox,
+    state: Sending,
+}
+
+enum Sending {
+    /// Over: the result, until it is polled.
+    Done(Option<Result<(), Error>>),
+    /// Waiting for room; on the heap, so that the future of every send stays small (it is
+    /// moved on each call, and waiting is the rare case).
+    Waiting(Box<Waiting>),
+}
+
+struct Waiting {
     msg: Option<Message>,
     to: Destination,
     sndtimeo: Option<Duration>,
     immediate: bool,
     timer: Option<BoxFuture<'static, ()>>,
-    /// The result, when known without waiting.
-    done: Option<Result<(), Error>>,
 }
 
 impl std::fmt::Debug for SendFuture<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let waiting = matches!(self.state, Sending::Waiting(_));
         f.debug_struct("SendFuture")
-            .field("msg", &self.msg)
+            .field("waiting", &waiting)
             .finish_non_exhaustive()
     }
 }
 
-impl SendFuture<'_> {
-    /// Ends the send with `error`, keeping the message for `take_unsent`.
+impl Outbox {
+    /// Ends a waiting send with `error`, keeping the message for `take_unsent`.
     fn fail(&mut self, error: Error, msg: Message) -> Poll<Result<(), Error>> {
-        self.outbox.outcome = Some(Outcome::NotSent);
-        self.outbox.unsent = Some(self.outbox.give_back(msg));
+        self.outcome = Some(Outcome::NotSent);
+        self.unsent = Some(self.give_back(msg));
         Poll::Ready(Err(error))
+    }
+
+    /// Polls a waiting send.
+    fn poll_waiting(
+        &mut self,
+        wait: &mut Waiting,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), Error>> {
+        // What the Sink accepted before goes first (a failure of its is reported by the sink,
+        // not here).
+        if let Poll::Ready(Err(e)) = self.poll_flush(wait.immediate, cx) {
+            self.unsent = Some(e.message);
+        }
+        loop {
+            let Some(msg) = wait.msg.take() else {
+                panic!("SendFuture polled after completion");
+            };
+            if self.accepted.is_some() {
+                // Still waiting for room for the accepted message (registered above).
+                wait.msg = Some(msg);
+            } else {
+                match self.place(msg, wait.to, wait.immediate) {
+                    Ok(peer) => {
+                        self.outcome = Some(Outcome::Sent(peer));
+                        return Poll::Ready(Ok(()));
+                    }
+                    Err(NotPlaced::Unreachable(msg)) => {
+                        return self.fail(Error::HostUnreachable, msg);
+                    }
+                    Err(NotPlaced::Full(msg)) => wait.msg = Some(msg),
+                }
+                if self.poll_room(wait.to, wait.immediate, cx).is_ready() {
+                    continue;
+                }
+            }
+            let Some(limit) = wait.sndtimeo else {
+                return Poll::Pending;
+            };
+            let runtime = &self.runtime;
+            let timer = wait.timer.get_or_insert_with(|| runtime.sleep(limit));
+            if timer.poll_unpin(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let msg = wait.msg.take().expect("kept above");
+            return self.fail(Error::Timeout, msg);
+        }
     }
 }
 
@@ -325,66 +406,23 @@ impl Future for SendFuture<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let Some(done) = this.done.take() {
-            return Poll::Ready(done);
-        }
-        // What the Sink accepted before goes first (a failure of its is reported by the sink,
-        // not here).
-        if let Poll::Ready(Err(e)) = this.outbox.poll_flush(this.immediate, cx) {
-            this.outbox.unsent = Some(e.message);
-        }
-        loop {
-            let Some(msg) = this.msg.take() else {
-                panic!("SendFuture polled after completion");
-            };
-            if this.outbox.accepted.is_some() {
-                // Still waiting for room for the accepted message (registered above).
-                this.msg = Some(msg);
-            } else {
-                match this.outbox.place(msg, this.to, this.immediate) {
-                    Ok(peer) => {
-                        this.outbox.outcome = Some(Outcome::Sent(peer));
-                        return Poll::Ready(Ok(()));
-                    }
-                    Err(NotPlaced::Unreachable(msg)) => {
-                        return this.fail(Error::HostUnreachable, msg);
-                    }
-                    Err(NotPlaced::Full(msg)) => this.msg = Some(msg),
-                }
-                if this
-                    .outbox
-                    .poll_room(this.to, this.immediate, cx)
-                    .is_ready()
-                {
-                    continue;
-                }
+        match &mut this.state {
+            Sending::Done(done) => {
+                Poll::Ready(done.take().expect("SendFuture polled after completion"))
             }
-            match this.sndtimeo {
-                None => return Poll::Pending,
-                Some(Duration::ZERO) => {
-                    let msg = this.msg.take().expect("kept above");
-                    return this.fail(Error::WouldBlock, msg);
-                }
-                Some(limit) => {
-                    let runtime = &this.outbox.runtime;
-                    let timer = this.timer.get_or_insert_with(|| runtime.sleep(limit));
-                    if timer.poll_unpin(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    let msg = this.msg.take().expect("kept above");
-                    return this.fail(Error::Timeout, msg);
-                }
-            }
+            Sending::Waiting(wait) => this.outbox.poll_waiting(wait, cx),
         }
     }
 }
 
 impl Drop for SendFuture<'_> {
     fn drop(&mut self) {
-        if let Some(msg) = self.msg.take() {
-            // Cancelled: the message goes back to the socket, not away.
-            self.outbox.outcome = Some(Outcome::NotSent);
-            self.outbox.unsent = Some(self.outbox.give_back(msg));
+        if let Sending::Waiting(wait) = &mut self.state {
+            if let Some(msg) = wait.msg.take() {
+                // Cancelled: the message goes back to the socket, not away.
+                self.outbox.outcome = Some(Outcome::NotSent);
+                self.outbox.unsent = Some(self.outbox.give_back(msg));
+            }
         }
     }
 }

@@ -308,6 +308,13 @@ impl Peers {
         self.changed();
     }
 
+    /// Whether nothing changed since the last [`take_changes`](Self::take_changes) (one
+    /// atomic load, no write).
+    #[inline]
+    pub fn unchanged(&self) -> bool {
+        !self.changed.load(Ordering::SeqCst)
+    }
+
     /// Takes the changes not applied yet, if any (one atomic load when there are none).
     pub fn take_changes(&self, into: &mut Vec<Change>) -> bool {
         // A load first: the common case (nothing changed) writes nothing to the shared line.
@@ -353,7 +360,11 @@ pub(crate) struct PeerView {
 impl PeerView {
     /// Applies the table's new changes. With `immediate` (ZMQ_IMMEDIATE) only peers whose
     /// connection is up take part in the rotation.
+    #[inline]
     pub fn refresh(&mut self, peers: &Peers, immediate: bool) {
+        if peers.unchanged() {
+            return;
+        }
         let mut changes = std::mem::take(&mut self.changes);
         if peers.take_changes(&mut changes) {
             for change in changes.drain(..) {

@@ -203,6 +203,10 @@ impl ProxySocket for Absent {
 }
 
 /// Forwards messages between `frontend` and `backend` until one of them fails.
+///
+/// Cancel safety: cancelled while it waits for a message, nothing is lost; cancelled while it
+/// hands one on (waiting for room at a blocking side), that message is kept by the sending
+/// socket for its `take_unsent`.
 pub async fn proxy<F: ProxySocket, B: ProxySocket>(
     frontend: &mut F,
     backend: &mut B,
@@ -210,7 +214,8 @@ pub async fn proxy<F: ProxySocket, B: ProxySocket>(
     run(frontend, backend, None::<&mut Absent>, None::<&mut Absent>).await
 }
 
-/// Like [`proxy`], also sending a copy of every forwarded message to `capture`.
+/// Like [`proxy`], also sending a copy of every forwarded message to `capture`. Cancel
+/// safety: as [`proxy`].
 pub async fn proxy_with_capture<F: ProxySocket, B: ProxySocket, C: ProxySocket>(
     frontend: &mut F,
     backend: &mut B,
@@ -220,7 +225,8 @@ pub async fn proxy_with_capture<F: ProxySocket, B: ProxySocket, C: ProxySocket>(
 }
 
 /// Like [`proxy`] (with an optional capture socket), steered by messages on `control`: PAUSE,
-/// RESUME, TERMINATE (then it returns `Ok(())`) and STATISTICS (answered on `control`).
+/// RESUME, TERMINATE (then it returns `Ok(())`) and STATISTICS (answered on `control`). Cancel
+/// safety: as [`proxy`].
 pub async fn proxy_steerable<F, B, C, K>(
     frontend: &mut F,
     backend: &mut B,
