@@ -49,10 +49,12 @@ mod throughput;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use indicatif::FormattedDuration;
+
 use crate::machine::Machine;
 use crate::options::Options;
 use crate::process::Tools;
-use crate::progress::{Progress, clock};
+use crate::progress::Progress;
 use crate::report::{About, Report, Section};
 use crate::runner::{Cell, Scenario};
 use crate::throughput::Throughput;
@@ -331,7 +333,7 @@ fn run(opts: &Options) -> Result<(), String> {
     let plan: Vec<PlanLine> = jobs.iter().flat_map(|j| j.plan()).collect();
     let steps: usize = plan.iter().map(|p| p.steps).sum();
     let secs: f64 = plan.iter().map(|p| p.secs).sum();
-    let total = clock(Duration::from_secs_f64(secs));
+    let total = FormattedDuration(Duration::from_secs_f64(secs));
     eprintln!(
         "compare: {steps} steps ({} run(s) per series and size, probes and warm-ups included), about {total}; {}; libzmq {}",
         opts.runs,
@@ -340,7 +342,7 @@ fn run(opts: &Options) -> Result<(), String> {
     );
     if opts.plan_only {
         for p in &plan {
-            let est = clock(Duration::from_secs_f64(p.secs));
+            let est = FormattedDuration(Duration::from_secs_f64(p.secs));
             println!(
                 "{}: {} series x {} {}: {} steps, about {est}",
                 p.name, p.series, p.points, p.unit, p.steps
@@ -364,7 +366,7 @@ fn run(opts: &Options) -> Result<(), String> {
     }
     eprintln!(
         "compare: done in {} (estimated {total})",
-        clock(progress.elapsed())
+        FormattedDuration(progress.elapsed())
     );
     Ok(())
 }
