@@ -8,36 +8,14 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::client::Traffic;
+use super::MeasureArgs;
 use crate::Result;
-use crate::args::{Impl, Runtime};
 use crate::child::Child;
 
-/// What to measure.
-#[derive(Debug, Clone)]
-pub struct MeasureConfig {
-    /// How many idle connections.
-    pub connections: usize,
-    /// The server's implementation.
-    pub imp: Impl,
-    /// The server's runtime (monocoque only).
-    pub runtime: Runtime,
-    /// What each client sends before going idle.
-    pub traffic: Traffic,
-    /// Whether the server reports which allocations are resident.
-    pub residency: bool,
-    /// Client threads (handshakes in flight at once).
-    pub threads: usize,
-    /// Deadline for the whole run.
-    pub timeout: Duration,
-}
-
-impl MeasureConfig {
-    /// The default deadline for `connections` connections: a minute, plus
-    /// a second per 200 connections.
-    pub fn default_timeout(connections: usize) -> Duration {
-        Duration::from_secs(60 + (connections / 200) as u64)
-    }
+/// The default deadline for `connections` connections: a minute, plus a
+/// second per 200 connections.
+pub fn default_timeout(connections: usize) -> Duration {
+    Duration::from_secs(60 + (connections / 200) as u64)
 }
 
 /// An error naming `child`, with its stderr, once it is killed.
@@ -75,8 +53,9 @@ fn spawn(what: &str, exe: &Path, args: &[String]) -> Result<Child> {
 
 /// Runs one measurement with `exe` (this tool's binary) as server and
 /// clients; returns the server's report, as it printed it.
-pub fn measure(exe: &Path, config: &MeasureConfig) -> Result<String> {
-    let deadline = Instant::now() + config.timeout;
+pub fn measure(exe: &Path, config: &MeasureArgs) -> Result<String> {
+    let timeout = config.timeout.map(Duration::from_secs);
+    let deadline = Instant::now() + timeout.unwrap_or_else(|| default_timeout(config.connections));
     let n = config.connections.to_string();
     let messages = config.traffic.messages.to_string();
     let mut server_args = vec![
@@ -84,13 +63,13 @@ pub fn measure(exe: &Path, config: &MeasureConfig) -> Result<String> {
         "tcp://127.0.0.1:*".to_string(),
         n.clone(),
         "--impl".to_string(),
-        config.imp.name().to_string(),
+        config.side.on.imp.name().to_string(),
         "--runtime".to_string(),
-        config.runtime.name().to_string(),
+        config.side.on.runtime.name().to_string(),
         "--messages".to_string(),
         messages.clone(),
     ];
-    if config.residency {
+    if config.side.residency {
         server_args.push("--residency".to_string());
     }
     let mut server = spawn("server", exe, &server_args)?;
