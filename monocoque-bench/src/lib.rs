@@ -27,6 +27,7 @@
 //! `dealers`, many dealers in one process making windowed roundtrips).
 
 pub mod args;
+pub mod child;
 pub mod fanout;
 pub mod idle;
 pub mod imp;

@@ -199,12 +199,14 @@ fn open_one(addr: SocketAddr, ready: &[u8], messages: &[u8]) -> io::Result<TcpSt
     Ok(stream)
 }
 
-/// What each client sends after its handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What each client sends after its handshake (`--messages`, `--size`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
 pub struct Traffic {
-    /// Messages per connection (at least 1: the server counts them).
+    /// Messages per connection (the server counts them).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = super::connections())]
     pub messages: usize,
-    /// Octets per message (a single frame).
+    /// Octets per message.
+    #[arg(long, value_name = "OCTETS", default_value_t = 1)]
     pub size: usize,
 }
 

@@ -49,11 +49,7 @@ use clap::{Args, Parser};
 use crate::Result;
 use crate::args::{Impl, On};
 use crate::imp::implementation;
-
-/// Exit code for a usage error or a failed run.
-pub const EXIT_FAILURE: i32 = 1;
-/// Exit code when the requested implementation is not built in.
-pub const EXIT_UNAVAILABLE: i32 = 2;
+use crate::tools::{EXIT_FAILURE, EXIT_UNAVAILABLE};
 
 /// Client threads by default: handshakes in flight at once.
 pub const DEFAULT_THREADS: usize = 8;
@@ -77,39 +73,20 @@ enum Cli {
 }
 
 /// A connection count: a positive integer.
-fn connections() -> RangedU64ValueParser<usize> {
+pub fn connections() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::new().range(1..)
-}
-
-/// What each client sends before going idle.
-#[derive(Debug, Clone, Copy, Args)]
-struct TrafficArgs {
-    /// Messages per connection (the server counts them).
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = connections())]
-    messages: usize,
-    /// Octets per message.
-    #[arg(long, value_name = "OCTETS", default_value_t = 1)]
-    size: usize,
-}
-
-impl From<TrafficArgs> for client::Traffic {
-    fn from(t: TrafficArgs) -> client::Traffic {
-        client::Traffic {
-            messages: t.messages,
-            size: t.size,
-        }
-    }
 }
 
 /// `--impl` (monocoque or libzmq), `--runtime` and `--residency`.
 #[derive(Debug, Clone, Copy, Args)]
-struct ServerSide {
+pub struct ServerSide {
+    /// The server's implementation and runtime (monocoque only).
     #[command(flatten)]
-    on: On,
+    pub on: On,
     /// Also report which large per-connection allocations are resident
     /// (`--impl monocoque` only).
     #[arg(long)]
-    residency: bool,
+    pub residency: bool,
 }
 
 #[derive(Debug, Args)]
@@ -139,25 +116,28 @@ struct ClientsArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_THREADS)]
     threads: usize,
     #[command(flatten)]
-    traffic: TrafficArgs,
+    traffic: client::Traffic,
 }
 
+/// What `idle_conns measure` measures, and how.
 #[derive(Debug, Args)]
-struct MeasureArgs {
+pub struct MeasureArgs {
     /// Idle connections.
     #[arg(value_parser = connections())]
-    connections: usize,
+    pub connections: usize,
+    /// The server's side.
     #[command(flatten)]
-    side: ServerSide,
+    pub side: ServerSide,
     /// Client threads: handshakes in flight at once.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_THREADS)]
-    threads: usize,
+    pub threads: usize,
     /// Deadline of the whole run (default: a minute, plus a second per 200
     /// connections).
     #[arg(long, value_name = "SECS")]
-    timeout: Option<u64>,
+    pub timeout: Option<u64>,
+    /// What each client sends before going idle.
     #[command(flatten)]
-    traffic: TrafficArgs,
+    pub traffic: client::Traffic,
 }
 
 const KIB: f64 = 1024.0;
@@ -297,7 +277,7 @@ fn clients_main(args: ClientsArgs) -> Result<i32, i32> {
     let run = || -> Result<()> {
         mem::check_fd_limit(args.connections)?;
         let addr = client::tcp_address(&args.endpoint)?;
-        let streams = client::open_idle(addr, args.connections, args.threads, args.traffic.into())?;
+        let streams = client::open_idle(addr, args.connections, args.threads, args.traffic)?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "connected: {}", streams.len())?;
         out.flush()?;
@@ -315,27 +295,18 @@ fn clients_main(args: ClientsArgs) -> Result<i32, i32> {
 /// `idle_conns measure`.
 fn measure_main(args: MeasureArgs) -> Result<i32, i32> {
     check_side(&args.side)?;
-    let default_timeout = measure::MeasureConfig::default_timeout(args.connections);
-    let config = measure::MeasureConfig {
-        connections: args.connections,
-        imp: args.side.on.imp,
-        runtime: args.side.on.runtime,
-        traffic: args.traffic.into(),
-        residency: args.side.residency,
-        threads: args.threads,
-        timeout: args.timeout.map_or(default_timeout, Duration::from_secs),
-    };
     let exe = std::env::current_exe()
         .map_err(|e| failed(format!("cannot find this program's path: {e}")))?;
-    let report = measure::measure(&exe, &config).map_err(failed)?;
-    println!("impl: {}", config.imp);
-    if config.imp == Impl::Monocoque {
-        println!("runtime: {}", config.runtime);
+    let report = measure::measure(&exe, &args).map_err(failed)?;
+    let on = args.side.on;
+    println!("impl: {}", on.imp);
+    if on.imp == Impl::Monocoque {
+        println!("runtime: {}", on.runtime);
     }
-    if config.traffic != client::Traffic::default() {
+    if args.traffic != client::Traffic::default() {
         println!(
             "sent per connection before idling: {} x {} [B]",
-            config.traffic.messages, config.traffic.size
+            args.traffic.messages, args.traffic.size
         );
     }
     print!("{report}");

@@ -63,21 +63,18 @@ pub struct Job<'a> {
 pub trait Implementation {
     /// `local_thr`: binds a PULL socket and times `count` messages, from
     /// the first one's arrival to the last one's.
-    fn local_thr(&self, job: Job<'_>) -> Result<Throughput> {
-        let _ = job;
+    fn local_thr(&self, _job: Job<'_>) -> Result<Throughput> {
         missing("local_thr")
     }
 
     /// `remote_thr`: connects a PUSH socket, sends `count` fresh messages
     /// of `size` bytes, and returns once all of them are delivered.
-    fn remote_thr(&self, job: Job<'_>) -> Result<()> {
-        let _ = job;
+    fn remote_thr(&self, _job: Job<'_>) -> Result<()> {
         missing("remote_thr")
     }
 
     /// `local_lat`: binds a REP socket and echoes `count` messages.
-    fn local_lat(&self, job: Job<'_>) -> Result<()> {
-        let _ = job;
+    fn local_lat(&self, _job: Job<'_>) -> Result<()> {
         missing("local_lat")
     }
 
@@ -85,16 +82,14 @@ pub trait Implementation {
     /// (the reply goes back as the next request, as libzmq's tool does);
     /// with `samples`, also pushes each roundtrip's time there, in
     /// microseconds.
-    fn remote_lat(&self, job: Job<'_>, samples: Option<&mut Vec<f64>>) -> Result<Latency> {
-        let _ = (job, samples);
+    fn remote_lat(&self, _job: Job<'_>, _samples: Option<&mut Vec<f64>>) -> Result<Latency> {
         missing("remote_lat")
     }
 
     /// `pub_fanout`: binds a PUB socket and the side channel at `sync`,
     /// then HELLO until ready, `count` DATA as fast as `send` goes, END
     /// until finished (see [`fanout`](crate::fanout)).
-    fn pub_fanout(&self, job: Job<'_>, sync: &str, progress: Progress) -> Result<FanoutSend> {
-        let _ = (job, sync, progress);
+    fn pub_fanout(&self, _job: Job<'_>, _sync: &str, _progress: Progress) -> Result<FanoutSend> {
         missing("pub_fanout")
     }
 
@@ -102,35 +97,31 @@ pub trait Implementation {
     /// until each has seen END, milestones written to `sync`.
     fn sub_fanout(
         &self,
-        job: Job<'_>,
-        sync: &mut SyncClient,
-        progress: Progress,
+        _job: Job<'_>,
+        _sync: &mut SyncClient,
+        _progress: Progress,
     ) -> Result<Fanout> {
-        let _ = (job, sync, progress);
         missing("sub_fanout")
     }
 
     /// `router_echo`: binds a ROUTER and echoes `peers * (count + 1)`
     /// messages, then closes once the last echoes are delivered (see
     /// [`router`](crate::router)).
-    fn router_echo(&self, job: Job<'_>, progress: Progress) -> Result<()> {
-        let _ = (job, progress);
+    fn router_echo(&self, _job: Job<'_>, _progress: Progress) -> Result<()> {
         missing("router_echo")
     }
 
     /// `dealers`: `peers` DEALER sockets in this process, each making
     /// `count` roundtrips with up to [`WINDOW`](crate::router::WINDOW) in
     /// flight after a warm-up barrier.
-    fn dealers(&self, job: Job<'_>, progress: Progress) -> Result<Roundtrips> {
-        let _ = (job, progress);
+    fn dealers(&self, _job: Job<'_>, _progress: Progress) -> Result<Roundtrips> {
         missing("dealers")
     }
 
     /// `idle_conns server`: binds one ROUTER, waits for its peers, prints
     /// the memory report and keeps the connections until stdin closes (see
     /// [`idle`](crate::idle)).
-    fn idle_server(&self, config: &ServerConfig) -> Result<Report> {
-        let _ = config;
+    fn idle_server(&self, _config: &ServerConfig) -> Result<Report> {
         missing("idle_conns server")
     }
 }

@@ -225,14 +225,19 @@ fn nice_step(raw: f64) -> f64 {
     nice * pow
 }
 
-/// A short axis label: `0.5`, `25`, `200k`, `1.5M`, `2G`.
-pub fn fmt_tick(v: f64) -> String {
-    let (scaled, suffix) = match v.abs() {
+/// `v` over its SI prefix's power (`G`, `M`, `k`, or none), and the prefix.
+fn scaled(v: f64) -> (f64, &'static str) {
+    match v.abs() {
         a if a >= 1e9 => (v / 1e9, "G"),
         a if a >= 1e6 => (v / 1e6, "M"),
         a if a >= 1e3 => (v / 1e3, "k"),
         _ => (v, ""),
-    };
+    }
+}
+
+/// A short axis label: `0.5`, `25`, `200k`, `1.5M`, `2G`.
+pub fn fmt_tick(v: f64) -> String {
+    let (scaled, suffix) = scaled(v);
     let mut s = format!("{scaled:.2}");
     while s.contains('.') && (s.ends_with('0') || s.ends_with('.')) {
         s.pop();
@@ -242,12 +247,7 @@ pub fn fmt_tick(v: f64) -> String {
 
 /// A value for a tooltip: three significant digits and a suffix.
 fn fmt_value(v: f64) -> String {
-    let (scaled, suffix) = match v.abs() {
-        a if a >= 1e9 => (v / 1e9, "G"),
-        a if a >= 1e6 => (v / 1e6, "M"),
-        a if a >= 1e3 => (v / 1e3, "k"),
-        _ => (v, ""),
-    };
+    let (scaled, suffix) = scaled(v);
     let digits = match scaled.abs() {
         a if a >= 100.0 => 0,
         a if a >= 10.0 => 1,

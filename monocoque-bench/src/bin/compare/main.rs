@@ -49,10 +49,12 @@ mod throughput;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use indicatif::FormattedDuration;
+
 use crate::machine::Machine;
 use crate::options::Options;
 use crate::process::Tools;
-use crate::progress::{Progress, clock};
+use crate::progress::Progress;
 use crate::report::{About, Report, Section};
 use crate::runner::{Cell, Scenario};
 use crate::throughput::Throughput;
@@ -100,127 +102,82 @@ struct PlanLine {
     secs: f64,
 }
 
-impl PlanLine {
-    /// The plan of running `series` series of `scenario` at `points`,
-    /// `runs` times each.
-    fn new<S: Scenario>(
-        scenario: &S,
-        series: usize,
-        points: &[usize],
-        unit: &'static str,
-        runs: usize,
-    ) -> PlanLine {
-        let (steps, secs) = runner::plan(scenario, series, points, runs);
-        PlanLine {
-            name: scenario.name(),
-            series,
-            points: points.len(),
-            unit,
-            steps,
-            secs,
-        }
-    }
-}
+/// What makes a part's report section and notes of its scenario's cells.
+type SectionFn<'a, S> =
+    Box<dyn Fn(&S, &[Cell<<S as Scenario>::Series, <S as Scenario>::Sample>]) -> Part + 'a>;
 
-/// One scenario, planned and ready to run into its report.
-trait Job {
-    /// Its lines of the plan (one per transport for throughput).
-    fn plan(&self) -> Vec<PlanLine>;
-    /// Runs every step, reporting to `progress`; returns the report.
-    fn run(&self, progress: &mut Progress) -> Report;
-}
+/// A report section and the notes that explain it.
+type Part = (Section, Vec<String>);
 
-/// The throughput scenario, one part per transport, one report.
-struct ThroughputJob<'a> {
-    opts: &'a Options,
-    parts: Vec<Throughput<'a>>,
-    variants: Vec<peers::Variant>,
-    machine: &'a Machine,
-    notes: &'a [String],
-}
-
-impl Job for ThroughputJob<'_> {
-    fn plan(&self) -> Vec<PlanLine> {
-        (self.parts.iter())
-            .map(|t| {
-                let sizes = self.opts.sizes_for(t.transport);
-                PlanLine::new(t, self.variants.len(), sizes, "size(s)", self.opts.runs)
-            })
-            .collect()
-    }
-
-    fn run(&self, progress: &mut Progress) -> Report {
-        let started = Instant::now();
-        let (opts, mut sections, mut notes) = (self.opts, Vec::new(), self.notes.to_vec());
-        for t in &self.parts {
-            let sizes = opts.sizes_for(t.transport);
-            let cells = runner::run(
-                t,
-                &self.variants,
-                sizes,
-                opts.runs,
-                opts.keep_going,
-                progress,
-            );
-            sections.push(throughput::section(&cells, t.transport, opts, self.machine));
-            notes.extend(throughput::notes(&cells, t.transport));
-        }
-        let about = throughput::about(opts, &sections);
-        Report::new(about, self.machine, started.elapsed(), sections, notes)
-    }
-}
-
-/// What makes the report section of a scenario's cells.
-type SectionFn<S> =
-    fn(&[Cell<<S as Scenario>::Series, <S as Scenario>::Sample>], &Options, &Machine) -> Section;
-
-/// A scenario of one section: latency, fan-out or router.
-struct OneSection<'a, S: Scenario> {
+/// One scenario, planned: the series, the points and what makes its
+/// report section.
+struct Planned<'a, S: Scenario> {
     scenario: S,
     series: Vec<S::Series>,
     points: Vec<usize>,
     /// What the points are, in the plan: `size(s)`.
     unit: &'static str,
-    opts: &'a Options,
-    machine: &'a Machine,
-    notes: &'a [String],
-    section: SectionFn<S>,
-    about: fn(&Options) -> About,
+    section: SectionFn<'a, S>,
 }
 
-impl<S: Scenario> Job for OneSection<'_, S> {
-    fn plan(&self) -> Vec<PlanLine> {
-        let n = self.series.len();
-        vec![PlanLine::new(
-            &self.scenario,
-            n,
-            &self.points,
-            self.unit,
-            self.opts.runs,
-        )]
+/// A [`Planned`] scenario, whatever its types.
+trait Runs {
+    /// Its line of the plan, at `runs` runs per series and point.
+    fn plan(&self, runs: usize) -> PlanLine;
+    /// Runs every step, reporting to `progress`; returns its section.
+    fn run(&self, opts: &Options, progress: &mut Progress) -> Part;
+}
+
+impl<S: Scenario> Runs for Planned<'_, S> {
+    fn plan(&self, runs: usize) -> PlanLine {
+        let (steps, secs) = runner::plan(&self.scenario, self.series.len(), &self.points, runs);
+        PlanLine {
+            name: self.scenario.name(),
+            series: self.series.len(),
+            points: self.points.len(),
+            unit: self.unit,
+            steps,
+            secs,
+        }
     }
 
-    fn run(&self, progress: &mut Progress) -> Report {
-        let started = Instant::now();
-        let (opts, points) = (self.opts, &self.points);
+    fn run(&self, opts: &Options, progress: &mut Progress) -> Part {
+        let (series, points) = (&self.series, &self.points);
         let cells = runner::run(
             &self.scenario,
-            &self.series,
+            series,
             points,
             opts.runs,
             opts.keep_going,
             progress,
         );
-        let sections = vec![(self.section)(&cells, opts, self.machine)];
-        let about = (self.about)(opts);
-        Report::new(
-            about,
-            self.machine,
-            started.elapsed(),
-            sections,
-            self.notes.to_vec(),
-        )
+        (self.section)(&self.scenario, &cells)
     }
+}
+
+/// One report: its parts (one per transport for throughput), and what it
+/// says besides them.
+struct Job<'a> {
+    parts: Vec<Box<dyn Runs + 'a>>,
+    about: fn(&Options, &[Section]) -> About,
+}
+
+/// `scenario` over `series` at `points`, as a part of a [`Job`].
+fn part<'a, S: Scenario + 'a>(
+    scenario: S,
+    series: Vec<S::Series>,
+    points: Vec<usize>,
+    unit: &'static str,
+    section: impl Fn(&S, &[Cell<S::Series, S::Sample>]) -> Part + 'a,
+) -> Box<dyn Runs + 'a> {
+    let section = Box::new(section);
+    Box::new(Planned {
+        scenario,
+        series,
+        points,
+        unit,
+        section,
+    })
 }
 
 /// Plans, runs and reports every scenario the options ask for.
@@ -270,68 +227,72 @@ fn run(opts: &Options) -> Result<(), String> {
 
     // The plan: every step of every scenario, before the first one runs.
     let machine = Machine::detect();
-    let (tools, machine, notes_ref) = (&tools, &machine, &notes[..]);
-    let mut jobs: Vec<Box<dyn Job + '_>> = Vec::new();
+    let (tools, machine) = (&tools, &machine);
+    let mut jobs: Vec<Job<'_>> = Vec::new();
     if opts.throughput {
         let parts = (opts.transports.iter())
-            .map(|&transport| Throughput {
-                opts,
-                tools,
-                transport,
+            .map(|&transport| {
+                let sizes = opts.sizes_for(transport).to_vec();
+                let scenario = Throughput {
+                    opts,
+                    tools,
+                    transport,
+                };
+                part(scenario, variants.clone(), sizes, "size(s)", |t, cells| {
+                    let section = throughput::section(cells, t.transport, opts, machine);
+                    (section, throughput::notes(cells, t.transport))
+                })
             })
             .collect();
-        let variants = variants.clone();
-        jobs.push(Box::new(ThroughputJob {
-            opts,
+        jobs.push(Job {
             parts,
-            variants,
-            machine,
-            notes: notes_ref,
-        }));
+            about: throughput::about,
+        });
     }
     if opts.latency {
-        jobs.push(Box::new(OneSection {
-            scenario: latency::Latency { opts, tools },
-            series: lat_peers,
-            points: opts.lat_sizes.clone(),
-            unit: "size(s)",
-            opts,
-            machine,
-            notes: notes_ref,
-            section: latency::section,
-            about: latency::about,
-        }));
+        let scenario = latency::Latency { opts, tools };
+        let sizes = opts.lat_sizes.clone();
+        jobs.push(Job {
+            parts: vec![part(scenario, lat_peers, sizes, "size(s)", |_, cells| {
+                (latency::section(cells, opts, machine), Vec::new())
+            })],
+            about: |opts, _| latency::about(opts),
+        });
     }
     if opts.fanout {
-        jobs.push(Box::new(OneSection {
-            scenario: fanout::Fanout { opts, tools },
-            series: many_peers.clone(),
-            points: opts.fanout_subs.clone(),
-            unit: "subscriber count(s)",
-            opts,
-            machine,
-            notes: notes_ref,
-            section: fanout::section,
-            about: fanout::about,
-        }));
+        let scenario = fanout::Fanout { opts, tools };
+        let (peers, subs) = (many_peers.clone(), opts.fanout_subs.clone());
+        jobs.push(Job {
+            parts: vec![part(
+                scenario,
+                peers,
+                subs,
+                "subscriber count(s)",
+                |_, cells| (fanout::section(cells, opts, machine), Vec::new()),
+            )],
+            about: |opts, _| fanout::about(opts),
+        });
     }
     if opts.router {
-        jobs.push(Box::new(OneSection {
-            scenario: router::Router { opts, tools },
-            series: many_peers,
-            points: vec![opts.router_peers],
-            unit: "peer count(s)",
-            opts,
-            machine,
-            notes: notes_ref,
-            section: router::section,
-            about: router::about,
-        }));
+        let scenario = router::Router { opts, tools };
+        let points = vec![opts.router_peers];
+        jobs.push(Job {
+            parts: vec![part(
+                scenario,
+                many_peers,
+                points,
+                "peer count(s)",
+                |_, cells| (router::section(cells, opts, machine), Vec::new()),
+            )],
+            about: |opts, _| router::about(opts),
+        });
     }
-    let plan: Vec<PlanLine> = jobs.iter().flat_map(|j| j.plan()).collect();
+    let plan: Vec<PlanLine> = (jobs.iter().flat_map(|j| &j.parts))
+        .map(|p| p.plan(opts.runs))
+        .collect();
     let steps: usize = plan.iter().map(|p| p.steps).sum();
     let secs: f64 = plan.iter().map(|p| p.secs).sum();
-    let total = clock(Duration::from_secs_f64(secs));
+    let total = FormattedDuration(Duration::from_secs_f64(secs));
     eprintln!(
         "compare: {steps} steps ({} run(s) per series and size, probes and warm-ups included), about {total}; {}; libzmq {}",
         opts.runs,
@@ -340,7 +301,7 @@ fn run(opts: &Options) -> Result<(), String> {
     );
     if opts.plan_only {
         for p in &plan {
-            let est = clock(Duration::from_secs_f64(p.secs));
+            let est = FormattedDuration(Duration::from_secs_f64(p.secs));
             println!(
                 "{}: {} series x {} {}: {} steps, about {est}",
                 p.name, p.series, p.points, p.unit, p.steps
@@ -352,7 +313,14 @@ fn run(opts: &Options) -> Result<(), String> {
     let mut progress = Progress::new(steps, secs);
     for job in &jobs {
         let started = Instant::now();
-        let report = job.run(&mut progress);
+        let (mut sections, mut job_notes) = (Vec::new(), notes.clone());
+        for part in &job.parts {
+            let (section, notes) = part.run(opts, &mut progress);
+            sections.push(section);
+            job_notes.extend(notes);
+        }
+        let about = (job.about)(opts, &sections);
+        let report = Report::new(about, machine, started.elapsed(), sections, job_notes);
         publish(&report, &out_dir, &mut progress, started)?;
     }
     progress.close();
@@ -364,7 +332,7 @@ fn run(opts: &Options) -> Result<(), String> {
     }
     eprintln!(
         "compare: done in {} (estimated {total})",
-        clock(progress.elapsed())
+        FormattedDuration(progress.elapsed())
     );
     Ok(())
 }

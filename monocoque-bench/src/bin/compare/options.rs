@@ -52,11 +52,14 @@ pub struct Options {
     /// options win).
     #[arg(long)]
     pub quick: bool,
-    /// Runs per implementation and size, in every scenario (default: 5).
-    #[arg(long = "runs", value_name = "N", value_parser = at_least_1())]
-    runs_given: Option<usize>,
-    /// Runs per implementation and size.
-    #[arg(skip)]
+    /// Runs per implementation and size, in every scenario (--quick: 3).
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = at_least_1(),
+        default_value_t = 5,
+        default_value_if("quick", "true", "3")
+    )]
     pub runs: usize,
     /// tcp message sizes in bytes, comma-separated; K suffix = KiB, M = MiB
     /// (default: 16,64,256,1K,4K,64K,1M).
@@ -106,11 +109,14 @@ pub struct Options {
     /// runtime).
     #[arg(long)]
     pub mixed: bool,
-    /// Aim for throughput runs of about F seconds (default: 2; --quick: 0.3).
-    #[arg(long = "target-secs", value_name = "F", value_parser = positive)]
-    target_given: Option<f64>,
-    /// Aim for throughput runs of about this many seconds.
-    #[arg(skip)]
+    /// Aim for throughput runs of about F seconds (--quick: 0.3).
+    #[arg(
+        long,
+        value_name = "F",
+        value_parser = positive,
+        default_value_t = 2.0,
+        default_value_if("quick", "true", "0.3")
+    )]
     pub target_secs: f64,
     /// No probe run: use the built-in message counts as they are.
     #[arg(long)]
@@ -165,11 +171,14 @@ pub struct Options {
     /// Latency message sizes.
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_size, default_value = "64,1K")]
     pub lat_sizes: Vec<usize>,
-    /// Roundtrips per latency run (default: 20000; --quick: 3000).
-    #[arg(long = "roundtrips", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    roundtrips_given: Option<u64>,
-    /// Roundtrips per latency run.
-    #[arg(skip)]
+    /// Roundtrips per latency run (--quick: 3000).
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..),
+        default_value_t = 20_000,
+        default_value_if("quick", "true", "3000")
+    )]
     pub roundtrips: u64,
     /// Subscriber counts of the PUB/SUB fan-out scenario, one publisher
     /// process and one subscriber process, 64 B over tcp; fixed message
@@ -198,10 +207,6 @@ impl Options {
     /// ipc`, the scenario selection).
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Options, clap::Error> {
         let mut opts = Options::try_parse_from(std::iter::once("compare".to_owned()).chain(args))?;
-        let quick = opts.quick;
-        opts.runs = opts.runs_given.unwrap_or(if quick { 3 } else { 5 });
-        opts.target_secs = opts.target_given.unwrap_or(if quick { 0.3 } else { 2.0 });
-        opts.roundtrips = (opts.roundtrips_given).unwrap_or(if quick { 3_000 } else { 20_000 });
         opts.fixed_counts |= opts.count_override.is_some();
         opts.transports.dedup();
         let mut seen = Vec::new();

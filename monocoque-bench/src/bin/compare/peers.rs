@@ -28,18 +28,11 @@ pub enum Peer {
 impl Peer {
     /// The perf tools' `--impl`/`--runtime` options for this peer.
     pub fn tool_args(self) -> Vec<String> {
-        match self {
-            Peer::Libzmq => vec!["--impl".into(), "libzmq".into()],
-            Peer::Monocoque(rt) => vec![
-                "--impl".into(),
-                "monocoque".into(),
-                "--runtime".into(),
-                rt.name().into(),
-            ],
-            Peer::Zeromq => vec!["--impl".into(), "zeromq".into()],
-            Peer::Omq => vec!["--impl".into(), "omq".into()],
-            Peer::Raw => vec!["--impl".into(), "raw".into()],
+        let mut args = vec!["--impl".into(), self.imp().name().into()];
+        if let Peer::Monocoque(rt) = self {
+            args.extend(["--runtime".into(), rt.name().into()]);
         }
+        args
     }
 
     /// The implementation.

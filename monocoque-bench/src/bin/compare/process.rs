@@ -2,87 +2,13 @@
 //! [`Transport`], and one run of a binding tool plus its connecting peer as
 //! separate processes ([`run_pair`]), killed when they overrun.
 
-use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// A child process, killed on drop unless it has been reaped.
-struct Proc {
-    child: Child,
-    stdout: Option<JoinHandle<String>>,
-    stderr: Option<JoinHandle<String>>,
-    status: Option<ExitStatus>,
-}
-
-impl Proc {
-    fn spawn(tool: &ToolCmd, args: &[String]) -> Result<Proc, String> {
-        let bin = &tool.program;
-        let mut child = Command::new(bin)
-            .args(&tool.prefix)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        let stdout = child.stdout.take().map(drain);
-        let stderr = child.stderr.take().map(drain);
-        Ok(Proc {
-            child,
-            stdout,
-            stderr,
-            status: None,
-        })
-    }
-
-    fn poll(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none() {
-            self.status = self.child.try_wait().ok().flatten();
-        }
-        self.status
-    }
-
-    fn kill(&mut self) {
-        if self.poll().is_none() {
-            let _ = self.child.kill();
-            self.status = self.child.wait().ok();
-        }
-    }
-
-    fn failed(&mut self) -> bool {
-        self.poll().is_some_and(|st| !st.success())
-    }
-
-    fn succeeded(&self) -> bool {
-        self.status.is_some_and(|st| st.success())
-    }
-
-    /// Waits for the output readers (call after the process ended).
-    fn output(&mut self) -> (String, String) {
-        let join =
-            |h: Option<JoinHandle<String>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
-        (join(self.stdout.take()), join(self.stderr.take()))
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Reads a pipe to its end on a thread of its own.
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
+use monocoque_bench::child::Child;
 
 /// How to start one perf tool.
 #[derive(Debug, Clone)]
@@ -192,10 +118,15 @@ fn last_lines(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join(" | ")
 }
 
-fn describe_exit(tool: &str, status: Option<ExitStatus>, stderr: &str) -> RunError {
+/// Why `child` (which has exited, or was killed) produced no result.
+fn describe_exit(child: &mut Child) -> RunError {
+    let status = child.poll();
     let msg = match status {
-        Some(st) => format!("{tool} exited with {st}: {}", last_lines(stderr, 3)),
-        None => format!("{tool} did not exit"),
+        Some(st) => {
+            let stderr = last_lines(&child.stderr(), 3);
+            format!("{} exited with {st}: {stderr}", child.name)
+        }
+        None => format!("{} did not exit", child.name),
     };
     if status.and_then(|s| s.code()) == Some(2) {
         RunError::Unavailable(msg)
@@ -311,18 +242,12 @@ pub fn new_endpoint(transport: Transport) -> Result<(String, Listen), RunError> 
     }
 }
 
-/// One tool process of a run: which tool, with which arguments.
-struct ToolRun<'a> {
-    /// The tool.
-    tool: &'a ToolCmd,
-    /// Its arguments.
-    args: Vec<String>,
-}
-
 /// One run of a scenario's pair of tools, `names` (the binding one, then
 /// the connecting one), over a fresh endpoint on `transport`: each gets the
-/// endpoint, then its `args`. Returns both stdouts; `what` describes the
-/// run in a timeout's message.
+/// endpoint, then its `args`. Starts the binding tool, waits for it to
+/// listen, starts the other, and waits for both, killing both once one
+/// fails or `timeout` passes (`what` describes the run in that message).
+/// Returns both stdouts.
 pub fn run_pair(
     tools: &Tools,
     transport: Transport,
@@ -332,38 +257,15 @@ pub fn run_pair(
     what: &str,
 ) -> Result<Vec<String>, RunError> {
     let (endpoint, listen) = new_endpoint(transport)?;
-    let [bind, connect] = args.map(|a| [vec![endpoint.clone()], a].concat());
-    let bind = ToolRun {
-        tool: tools.get(names[0]),
-        args: bind,
-    };
-    let connect = ToolRun {
-        tool: tools.get(names[1]),
-        args: connect,
-    };
-    run_tools(bind, &[connect], &listen, timeout, what)
-}
-
-/// `parse` of `tool`'s output `out`, or why it could not be read.
-pub fn parsed<T>(tool: &str, out: &str, parse: fn(&str) -> Option<T>) -> Result<T, RunError> {
-    parse(out)
-        .ok_or_else(|| RunError::Failed(format!("cannot read {tool}'s output: {}", out.trim())))
-}
-
-/// Starts `bind` (which binds `listen`), waits for it to listen, starts
-/// every tool of `connect`, and waits for all of them, killing them all
-/// once one fails or `timeout` passes (`what` describes the run in that
-/// message). Returns the stdouts: `bind`'s first, then `connect`'s in order.
-fn run_tools(
-    bind: ToolRun<'_>,
-    connect: &[ToolRun<'_>],
-    listen: &Listen,
-    timeout: Duration,
-    what: &str,
-) -> Result<Vec<String>, RunError> {
     let deadline = Instant::now() + timeout;
-    let mut local = Proc::spawn(bind.tool, &bind.args).map_err(RunError::Failed)?;
-    // Wait for the bound socket to listen so the peers' first connect
+    let spawn = |i: usize| {
+        let tool = tools.get(names[i]);
+        let mut command = Command::new(&tool.program);
+        command.args(&tool.prefix).arg(&endpoint).args(&args[i]);
+        Child::spawn(&tool.name, &mut command).map_err(|e| RunError::Failed(e.to_string()))
+    };
+    let mut local = spawn(0)?;
+    // Wait for the bound socket to listen so the peer's first connect
     // attempts succeed (every implementation would retry anyway).
     let listen_deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -373,7 +275,7 @@ fn run_tools(
             Some(false) => {
                 return Err(RunError::Failed(format!(
                     "{} did not start listening within 10 s",
-                    bind.tool.name
+                    names[0]
                 )));
             }
             None => {
@@ -382,26 +284,21 @@ fn run_tools(
             }
         }
         if local.poll().is_some() {
-            let (_, err) = local.output();
-            return Err(describe_exit(&bind.tool.name, local.status, &err));
+            return Err(describe_exit(&mut local));
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    let mut procs = vec![local];
-    for run in connect {
-        procs.push(Proc::spawn(run.tool, &run.args).map_err(RunError::Failed)?);
-    }
+    let mut procs = [local, spawn(1)?];
     loop {
-        // A tool that failed leaves its peers waiting forever.
-        if procs.iter_mut().any(Proc::failed) {
-            procs.iter_mut().for_each(Proc::kill);
+        // A tool that failed leaves its peer waiting forever.
+        if procs.iter_mut().any(Child::failed) {
+            procs.iter_mut().for_each(Child::kill);
             break;
         }
         if procs.iter_mut().all(|p| p.poll().is_some()) {
             break;
         }
         if Instant::now() >= deadline {
-            procs.iter_mut().for_each(Proc::kill);
             return Err(RunError::Failed(format!(
                 "timed out after {:.0} s ({what})",
                 timeout.as_secs_f64()
@@ -409,23 +306,20 @@ fn run_tools(
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    let outputs: Vec<(String, String)> = procs.iter_mut().map(Proc::output).collect();
-    let names = std::iter::once(bind.tool).chain(connect.iter().map(|r| r.tool));
     // The connecting side's error first: when it fails, the binding side
     // was killed and has nothing to say.
-    let mut order: Vec<usize> = (1..procs.len()).collect();
-    order.push(0);
-    let names: Vec<&ToolCmd> = names.collect();
-    for i in order {
-        if !procs[i].succeeded() {
-            return Err(describe_exit(
-                &names[i].name,
-                procs[i].status,
-                &outputs[i].1,
-            ));
+    for i in [1, 0] {
+        if !procs[i].poll().is_some_and(|s| s.success()) {
+            return Err(describe_exit(&mut procs[i]));
         }
     }
-    Ok(outputs.into_iter().map(|(out, _)| out).collect())
+    Ok(procs.iter_mut().map(Child::stdout).collect())
+}
+
+/// `parse` of `tool`'s output `out`, or why it could not be read.
+pub fn parsed<T>(tool: &str, out: &str, parse: fn(&str) -> Option<T>) -> Result<T, RunError> {
+    parse(out)
+        .ok_or_else(|| RunError::Failed(format!("cannot read {tool}'s output: {}", out.trim())))
 }
 
 #[cfg(test)]

@@ -470,17 +470,10 @@ pub fn fmt_size(size: usize) -> String {
     }
 }
 
-/// Rounds and groups thousands: 1234567.8 -> "1,234,568".
+/// Rounds and groups thousands (indicatif's `HumanCount`): 1234567.8 ->
+/// "1,234,568".
 pub fn fmt_int(v: f64) -> String {
-    let digits = format!("{:.0}", v.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    indicatif::HumanCount(v.max(0.0).round() as u64).to_string()
 }
 
 /// [`fmt_int`], or `-` when absent.
