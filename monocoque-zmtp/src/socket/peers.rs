@@ -112,9 +112,69 @@ struct Table {
     changes: Vec<Change>,
 }
 
+/// A log this long (and longer than twice the peers) is compacted: a socket that seldom sends
+/// (a ROUTER that mostly receives, a SUB) must not let connection churn grow it for ever.
+const COMPACT_AT: usize = 64;
+
+/// What the changes logged for one peer amount to.
+enum Net {
+    /// Added since the view last looked: it learns of the peer once, in its current state.
+    Added(Option<PeerTx>, bool),
+    /// Known to the view: its last state change.
+    Known(Change),
+}
+
 impl Table {
     fn log(&mut self, change: Change) {
         self.changes.push(change);
+        if self.changes.len() >= COMPACT_AT && self.changes.len() > 2 * self.entries.len() {
+            self.compact();
+        }
+    }
+
+    /// Replaces the log by its net effect, one change per peer, in the order the peers first
+    /// appear: a peer that came and went unseen leaves nothing; a connecting endpoint that
+    /// reconnected many times leaves its last state. What remains is at most one change per
+    /// peer the view knows or that exists now.
+    fn compact(&mut self) {
+        let mut order = Vec::new();
+        let mut net: HashMap<PeerId, Net> = HashMap::new();
+        for change in self.changes.drain(..) {
+            let peer = match &change {
+                Change::Added(peer, ..)
+                | Change::Attached(peer)
+                | Change::Detached(peer)
+                | Change::Removed(peer) => *peer,
+            };
+            match (net.get_mut(&peer), change) {
+                (None, Change::Added(_, tx, attached)) => {
+                    order.push(peer);
+                    net.insert(peer, Net::Added(tx, attached));
+                }
+                (None, change) => {
+                    order.push(peer);
+                    net.insert(peer, Net::Known(change));
+                }
+                (Some(Net::Added(_, attached)), Change::Attached(_)) => *attached = true,
+                (Some(Net::Added(_, attached)), Change::Detached(_)) => *attached = false,
+                // Never seen by the view: forget it altogether.
+                (Some(Net::Added(..)), Change::Removed(_)) => {
+                    net.remove(&peer);
+                }
+                (Some(Net::Known(last)), change) => *last = change,
+                // Peer ids are never reused: a second Added cannot happen.
+                (Some(Net::Added(..)), Change::Added(..)) => {}
+            }
+        }
+        for peer in order {
+            match net.remove(&peer) {
+                Some(Net::Added(tx, attached)) => {
+                    self.changes.push(Change::Added(peer, tx, attached))
+                }
+                Some(Net::Known(change)) => self.changes.push(change),
+                None => {}
+            }
+        }
     }
 }
 
@@ -388,7 +448,10 @@ impl PeerView {
                 }
             }
             Change::Attached(peer) => {
-                self.attached.push(peer);
+                // Idempotent: a compacted log may say "attached" to a view that saw it so.
+                if !self.attached.contains(&peer) {
+                    self.attached.push(peer);
+                }
                 if let (true, Some(tx)) = (immediate, self.by_id.get(&peer)) {
                     let tx = tx.clone();
                     self.join_rotation(peer, tx);
@@ -542,12 +605,54 @@ mod tests {
         }
         let mut changes = Vec::new();
         assert!(peers.take_changes(&mut changes));
-        assert_eq!(changes.len(), 1500);
+        // One change each at most (the peers that came and went unseen are compacted away).
+        assert!(changes.len() <= 1500, "{}", changes.len());
         for change in changes {
             view.apply(change, false);
         }
         assert_eq!(view.rotation.len(), 500);
         assert_eq!(view.attached().len(), 500);
+    }
+
+    #[test]
+    fn churn_the_socket_never_looks_at_leaves_a_bounded_log() {
+        let peers = Peers::new(SocketType::Router);
+        peers.open_origin(1);
+        // A connecting endpoint that reconnects over and over, and accepted peers that come
+        // and go, while the socket never sends.
+        let (tx, _rx) = peers.peer_queue(10, false);
+        let flapping = peers.add_connecting(1, Some(tx));
+        let conn = || Shutdown::new();
+        for peer in 100..10_100 {
+            attach(&peers, peer, 1, None).unwrap();
+            peers.remove(peer);
+            peers
+                .attach(Attach {
+                    peer: flapping,
+                    origin: 1,
+                    tx: None,
+                    announced_id: None,
+                    handover: false,
+                    conn: conn(),
+                })
+                .unwrap();
+            peers.detach(flapping);
+        }
+        let mut changes = Vec::new();
+        assert!(peers.take_changes(&mut changes));
+        assert!(
+            changes.len() <= COMPACT_AT,
+            "{} changes kept",
+            changes.len()
+        );
+        // What is left says the same as the whole log would have: the flapping peer exists,
+        // detached; nobody else.
+        let mut view = PeerView::default();
+        for change in changes {
+            view.apply(change, false);
+        }
+        assert_eq!(view.rotation.peers(), [flapping]);
+        assert!(view.attached().is_empty());
     }
 
     #[test]
