@@ -17,6 +17,7 @@
 //! between the two ends, much as libzmq's pipes let a batch through beyond the HWM. A
 //! [conflating](conflating) queue (ZMQ_CONFLATE) holds one item, which a newer one replaces.
 
+use smallvec::SmallVec;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -72,8 +73,11 @@ impl Room {
         if !self.waiting.load(Ordering::SeqCst) || !self.waiting.swap(false, Ordering::SeqCst) {
             return;
         }
-        let wakers = std::mem::take(&mut *self.wakers.lock().unwrap_or_else(|p| p.into_inner()));
-        for waker in wakers {
+        // Taken out under the lock, woken after it; the vector keeps its capacity, so that
+        // registering again allocates nothing.
+        let woken: SmallVec<[Waker; 4]> =
+            (self.wakers.lock().unwrap_or_else(|p| p.into_inner())).drain(..).collect();
+        for waker in woken {
             waker.wake();
         }
     }
