@@ -75,8 +75,9 @@ impl Room {
         }
         // Taken out under the lock, woken after it; the vector keeps its capacity, so that
         // registering again allocates nothing.
-        let woken: SmallVec<[Waker; 4]> =
-            (self.wakers.lock().unwrap_or_else(|p| p.into_inner())).drain(..).collect();
+        let woken: SmallVec<[Waker; 4]> = (self.wakers.lock().unwrap_or_else(|p| p.into_inner()))
+            .drain(..)
+            .collect();
         for waker in woken {
             waker.wake();
         }

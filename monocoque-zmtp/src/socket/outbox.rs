@@ -246,7 +246,10 @@ impl Outbox {
         });
         SendFuture {
             outbox: self,
-            state: Sending::Done(Some(done)),
+            state: match done {
+                Ok(()) => Sending::Sent,
+                Err(e) => Sending::Failed(Some(e)),
+            },
         }
     }
 
@@ -322,8 +325,10 @@ pub struct SendFuture<'a> {
 }
 
 enum Sending {
-    /// Over: the result, until it is polled.
-    Done(Option<Result<(), Error>>),
+    /// Over: the message went (or was dropped by a type that drops).
+    Sent,
+    /// Over: the error, until it is polled.
+    Failed(Option<Error>),
     /// Waiting for room; on the heap, so that the future of every send stays small (it is
     /// moved on each call, and waiting is the rare case).
     Waiting(Box<Waiting>),
@@ -407,9 +412,10 @@ impl Future for SendFuture<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         match &mut this.state {
-            Sending::Done(done) => {
-                Poll::Ready(done.take().expect("SendFuture polled after completion"))
-            }
+            Sending::Sent => Poll::Ready(Ok(())),
+            Sending::Failed(error) => Poll::Ready(Err(error
+                .take()
+                .expect("SendFuture polled after completion"))),
             Sending::Waiting(wait) => this.outbox.poll_waiting(wait, cx),
         }
     }
