@@ -84,6 +84,12 @@ impl Room {
     }
 }
 
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
 struct State<T> {
     items: VecDeque<T>,
     senders: usize,
@@ -173,21 +179,24 @@ impl<T> Sender<T> {
         if state.receivers == 0 {
             return Err(TrySendError::Disconnected(item));
         }
-        let mut stale = None;
         if state.items.len() >= self.inner.capacity {
             if !self.inner.conflate {
                 return Err(TrySendError::Full(item));
             }
-            stale = state.items.pop_front();
+            // CONFLATE: the newest replaces what is waiting (dropped after the lock).
+            let stale = std::mem::replace(&mut state.items, VecDeque::from([item]));
+            self.inner.added(&state);
+            let waker = state.recv_waker.take();
+            drop(state);
+            drop(stale);
+            wake(waker);
+            return Ok(());
         }
         state.items.push_back(item);
         self.inner.added(&state);
         let waker = state.recv_waker.take();
         drop(state);
-        drop(stale);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake(waker);
         Ok(())
     }
 

@@ -87,6 +87,7 @@ impl Outbox {
     }
 
     /// The view of the peers, up to date.
+    #[inline]
     pub fn view(&mut self, immediate: bool) -> &mut PeerView {
         self.view.refresh(&self.peers, immediate);
         &mut self.view
@@ -118,6 +119,7 @@ impl Outbox {
     }
 
     /// Hands `msg` to its destination's queue now if it has room.
+    #[inline]
     fn place(
         &mut self,
         mut msg: Message,
@@ -205,7 +207,10 @@ impl Outbox {
             match self.place(msg, to, immediate) {
                 Ok(peer) => {
                     self.outcome = Some(Outcome::Sent(peer));
-                    return self.finished(Ok(()));
+                    return SendFuture {
+                        outbox: self,
+                        state: Sending::Sent,
+                    };
                 }
                 Err(NotPlaced::Unreachable(msg)) => {
                     return self.finished(Err(self.error(Error::HostUnreachable, msg)));
@@ -409,6 +414,7 @@ impl Outbox {
 impl Future for SendFuture<'_> {
     type Output = Result<(), Error>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         match &mut this.state {
@@ -422,6 +428,7 @@ impl Future for SendFuture<'_> {
 }
 
 impl Drop for SendFuture<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Sending::Waiting(wait) = &mut self.state {
             if let Some(msg) = wait.msg.take() {
