@@ -60,19 +60,6 @@ use crate::runner::{Cell, Scenario};
 use crate::throughput::Throughput;
 
 fn main() {
-    // `compare --tool local_thr ARGS...` runs a perf tool: the fallback
-    // when the tool binaries next to this one are missing or stale.
-    let mut args = std::env::args().skip(1);
-    if let Some(first) = args.next()
-        && first == "--tool"
-    {
-        let name = args.next().unwrap_or_default();
-        let code = monocoque_bench::tools::run_tool(&name, args.collect()).unwrap_or_else(|| {
-            eprintln!("compare: unknown tool `{name}`");
-            1
-        });
-        std::process::exit(code);
-    }
     let opts = match Options::from_args(std::env::args().skip(1)) {
         Ok(opts) => opts,
         Err(e) => {
@@ -207,7 +194,7 @@ fn run(opts: &Options) -> Result<(), String> {
         (opts.router, router::TOOLS),
     ];
     let tool_names: Vec<&str> = chosen.iter().filter(|c| c.0).flat_map(|c| c.1).collect();
-    let tools = Tools::locate(&exe_path, &tool_names, opts.self_exec, &mut notes);
+    let tools = Tools::locate(&exe_path, &tool_names)?;
     let variants = peers::variants(opts, &mut notes);
     // Same notes as for the variants: not again.
     let lat_peers = peers::peers(opts, &mut Vec::new());

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::RangedU64ValueParser;
-use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser, ValueEnum};
+use clap::{Parser, ValueEnum};
 use monocoque_bench::args::{Impl, Runtime};
 
 use crate::process::Transport;
@@ -105,10 +104,6 @@ pub struct Options {
         default_value = "tokio,async-std,smol,tokio-current-thread,smol-single-thread"
     )]
     pub runtimes: Vec<Runtime>,
-    /// Also run monocoque PULL <- libzmq PUSH and the reverse (on the first
-    /// runtime).
-    #[arg(long)]
-    pub mixed: bool,
     /// Aim for throughput runs of about F seconds (--quick: 0.3).
     #[arg(
         long,
@@ -121,9 +116,6 @@ pub struct Options {
     /// No probe run: use the built-in message counts as they are.
     #[arg(long)]
     pub fixed_counts: bool,
-    /// Use N messages for every size (implies --fixed-counts).
-    #[arg(long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub count_override: Option<u64>,
     /// Kill a run after SECS seconds (default: 10 times its expected
     /// length, at least 10 s; probes at most 20 s).
     #[arg(long, value_name = "SECS", value_parser = timeout)]
@@ -132,11 +124,6 @@ pub struct Options {
     /// probe or warm-up is always tried once more).
     #[arg(long)]
     pub keep_going: bool,
-    /// Run the perf tools as `compare --tool NAME` instead of the tool
-    /// binaries next to compare (automatic when those are missing or older
-    /// than compare).
-    #[arg(long)]
-    pub self_exec: bool,
     /// Report directory (default: `<target-dir>/bench-report`).
     #[arg(long = "out", value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
@@ -144,18 +131,6 @@ pub struct Options {
     /// (default: all four).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     scenarios: Option<Vec<Which>>,
-    /// Skip the REQ/REP latency scenario.
-    #[arg(long)]
-    no_latency: bool,
-    /// Skip the PUB/SUB fan-out scenario.
-    #[arg(long)]
-    no_fanout: bool,
-    /// Skip the ROUTER <-> DEALERs scenario.
-    #[arg(long)]
-    no_router: bool,
-    /// Run only the REQ/REP latency scenario (= --scenarios latency).
-    #[arg(long)]
-    latency_only: bool,
     /// Run the PUSH/PULL throughput scenario.
     #[arg(skip)]
     pub throughput: bool,
@@ -207,7 +182,6 @@ impl Options {
     /// ipc`, the scenario selection).
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Options, clap::Error> {
         let mut opts = Options::try_parse_from(std::iter::once("compare".to_owned()).chain(args))?;
-        opts.fixed_counts |= opts.count_override.is_some();
         opts.transports.dedup();
         let mut seen = Vec::new();
         opts.fanout_subs.retain(|n| {
@@ -223,27 +197,12 @@ impl Options {
             (None, Some(tcp)) if opts.transports == [Transport::Ipc] => tcp.clone(),
             _ => DEFAULT_IPC_SIZES.to_vec(),
         };
-        let chosen = match (&opts.scenarios, opts.latency_only) {
-            (Some(list), _) => list.clone(),
-            (None, true) => vec![Which::Latency],
-            (None, false) => Which::value_variants().to_vec(),
-        };
-        let dropped = [
-            (Which::Latency, opts.no_latency),
-            (Which::Fanout, opts.no_fanout),
-            (Which::Router, opts.no_router),
-        ];
-        let on = |w: Which| chosen.contains(&w) && !dropped.contains(&(w, true));
+        let chosen = (opts.scenarios.clone()).unwrap_or_else(|| Which::value_variants().to_vec());
+        let on = |w: Which| chosen.contains(&w);
         opts.throughput = on(Which::Throughput);
         opts.latency = on(Which::Latency);
         opts.fanout = on(Which::Fanout);
         opts.router = on(Which::Router);
-        if !(opts.throughput || opts.latency || opts.fanout || opts.router) {
-            return Err(Options::command().error(
-                ErrorKind::ArgumentConflict,
-                "no scenario left to run (--scenarios, --latency-only and --no-... exclude each other)",
-            ));
-        }
         Ok(opts)
     }
 
@@ -273,18 +232,8 @@ impl Options {
     /// Message count before any probe: enough for about `--target-secs` of
     /// libzmq on a small machine.
     pub fn base_count(&self, size: usize) -> u64 {
-        if let Some(c) = self.count_override {
-            return c;
-        }
         let scaled = (two_secs_count(size) as f64 * self.target_secs / 2.0) as u64;
         scaled.max(100)
-    }
-
-    /// Roughly how long `count` messages of `size` bytes take: libzmq's
-    /// assumed rate, three times slower (for the slower implementations and
-    /// a loaded machine).
-    pub fn expected_secs(size: usize, count: u64) -> f64 {
-        3.0 * 2.0 * count as f64 / two_secs_count(size) as f64
     }
 }
 
@@ -365,26 +314,23 @@ mod tests {
             "libzmq",
             "--runtimes",
             "smol,tokio",
-            "--count",
-            "10",
+            "--fixed-counts",
         ]);
         assert_eq!(o.impls, vec![Impl::Libzmq]);
         assert_eq!(o.runtimes, vec![Runtime::Smol, Runtime::Tokio]);
-        assert_eq!(o.base_count(64), 10);
         assert!(o.fixed_counts);
         assert!(o.latency && o.throughput);
         assert_eq!(
             (o.lat_sizes.clone(), o.roundtrips),
             (vec![64, 1024], 20_000)
         );
-        let o = opts(&["--quick", "--latency-only", "--lat-sizes", "16"]);
+        let o = opts(&["--quick", "--scenarios", "lat", "--lat-sizes", "16"]);
         assert!(o.latency && !o.throughput);
         assert_eq!((o.lat_sizes.clone(), o.roundtrips), (vec![16], 3_000));
         assert!(!o.fanout && !o.router);
-        let o = opts(&["--no-latency", "--roundtrips=7"]);
-        assert!(!o.latency && o.throughput && o.roundtrips == 7);
+        let o = opts(&["--roundtrips=7"]);
+        assert!(o.latency && o.throughput && o.roundtrips == 7);
         assert!(o.fanout && o.router);
-        assert!(bad(&["--no-latency", "--latency-only"]));
         assert!(bad(&["--bogus"]));
         assert!(bad(&["--runs"]));
         assert!(bad(&["--sizes=,"]));
@@ -406,13 +352,10 @@ mod tests {
         );
         let o = opts(&["--scenarios", "router,fanout"]);
         assert!(!o.throughput && !o.latency && o.fanout && o.router);
-        let o = opts(&["--scenarios=fanout,latency", "--no-fanout"]);
-        assert!(!o.throughput && o.latency && !o.fanout && !o.router);
-        let o = opts(&["--no-fanout", "--no-router", "--fanout-subs", "2,2,50"]);
+        let o = opts(&["--scenarios=thr,latency", "--fanout-subs", "2,2,50"]);
         assert!(o.throughput && o.latency && !o.fanout && !o.router);
         assert_eq!(o.fanout_subs, [2, 50]);
         assert_eq!(opts(&["--router-peers", "7"]).router_peers, 7);
-        assert!(bad(&["--scenarios", "fanout", "--no-fanout"]));
         assert!(bad(&["--scenarios", "nope"]));
         assert!(bad(&["--fanout-subs", "0"]));
         assert!(bad(&["--fanout-subs", ","]));
@@ -441,7 +384,6 @@ mod tests {
         // a few hundred.
         let big = o.base_count(1 << 20);
         assert!((2_000..=5_000).contains(&big), "{big}");
-        assert!((Options::expected_secs(1 << 20, big) - 6.0).abs() < 0.1);
         let quick = opts(&["--quick"]);
         assert!(quick.base_count(1 << 20) >= 100);
         assert!(quick.base_count(1 << 20) < big);

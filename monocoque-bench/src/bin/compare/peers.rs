@@ -182,19 +182,6 @@ fn wanted(opts: &Options, imp: Impl, notes: &mut Vec<String>) -> bool {
 pub fn variants(opts: &Options, notes: &mut Vec<String>) -> Vec<Variant> {
     let peers = peers(opts, notes);
     let mut out: Vec<Variant> = peers.iter().map(|&p| Variant::same(p)).collect();
-    if let Some(&p) = peers.iter().find(|p| matches!(p, Peer::Monocoque(_)))
-        && opts.mixed
-        && peers.contains(&Peer::Libzmq)
-    {
-        out.push(Variant {
-            recv: p,
-            send: Peer::Libzmq,
-        });
-        out.push(Variant {
-            recv: Peer::Libzmq,
-            send: p,
-        });
-    }
     for (imp, peer) in [(Impl::Zeromq, Peer::Zeromq), (Impl::Omq, Peer::Omq)] {
         if wanted(opts, imp, notes) {
             out.push(Variant::same(peer));

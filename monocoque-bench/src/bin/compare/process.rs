@@ -10,83 +10,33 @@ use std::time::{Duration, Instant};
 
 use monocoque_bench::child::Child;
 
-/// How to start one perf tool.
-#[derive(Debug, Clone)]
-pub struct ToolCmd {
-    /// The tool's name (`local_thr`), for messages.
-    pub name: String,
-    /// The binary to run.
-    pub program: PathBuf,
-    /// Arguments before the tool's own (`--tool NAME` when `compare` runs it).
-    pub prefix: Vec<String>,
-}
-
-/// The perf tools `compare` runs, found by name.
+/// The perf tools `compare` runs: binaries next to it, by name.
 #[derive(Debug)]
 pub struct Tools {
-    tools: Vec<ToolCmd>,
+    dir: PathBuf,
 }
 
 impl Tools {
-    /// Picks the binaries called `names` next to `self_exe` (the `compare`
-    /// binary), unless they are missing or were built more than a minute
-    /// before `compare` (`cargo run --bin compare` rebuilds only `compare`),
-    /// or `force_self` is set: then `compare` itself runs them
-    /// (`compare --tool NAME`), which is always current. Each fallback adds a
-    /// note.
-    pub fn locate(
-        self_exe: &Path,
-        names: &[&str],
-        force_self: bool,
-        notes: &mut Vec<String>,
-    ) -> Tools {
-        let dir = self_exe.parent().unwrap_or(Path::new("."));
-        let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        let self_time = mtime(self_exe);
-        let pick = |name: &str, notes: &mut Vec<String>| {
-            let sibling = dir.join(exe(name));
-            let problem = if force_self {
-                None
-            } else if !sibling.exists() {
-                Some("missing")
-            } else {
-                match (mtime(&sibling), self_time) {
-                    (Some(t), Some(s)) if t + Duration::from_secs(60) < s => {
-                        Some("older than compare (cargo rebuilt only compare, or it is stale)")
-                    }
-                    _ => {
-                        return ToolCmd {
-                            name: name.into(),
-                            program: sibling,
-                            prefix: Vec::new(),
-                        };
-                    }
-                }
-            };
-            if let Some(problem) = problem {
-                notes.push(format!(
-                    "{} is {problem}: running it as `compare --tool {name}` (build all tools with `cargo build --release -p monocoque-bench --bins`)",
-                    sibling.display()
-                ));
-            }
-            ToolCmd {
-                name: name.into(),
-                program: self_exe.to_path_buf(),
-                prefix: vec!["--tool".into(), name.into()],
-            }
-        };
-        Tools {
-            tools: names.iter().map(|name| pick(name, notes)).collect(),
+    /// The directory of `self_exe` (the `compare` binary), once every tool
+    /// in `names` is there (`cargo xtask bench` builds them all first).
+    pub fn locate(self_exe: &Path, names: &[&str]) -> Result<Tools, String> {
+        let dir = self_exe.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let missing: Vec<&str> = (names.iter().copied())
+            .filter(|name| !dir.join(exe(name)).exists())
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "{} missing in {}: build the perf tools with `cargo build --release -p monocoque-bench --bins` (`cargo xtask bench` does)",
+                missing.join(", "),
+                dir.display()
+            ));
         }
+        Ok(Tools { dir })
     }
 
-    /// The tool called `name`; panics when [`Tools::locate`] was not asked
-    /// for it (a bug in `compare`).
-    pub fn get(&self, name: &str) -> &ToolCmd {
-        self.tools
-            .iter()
-            .find(|t| t.name == name)
-            .unwrap_or_else(|| panic!("tool {name} was not located"))
+    /// The binary of the tool called `name`.
+    pub fn get(&self, name: &str) -> PathBuf {
+        self.dir.join(exe(name))
     }
 }
 
@@ -259,10 +209,9 @@ pub fn run_pair(
     let (endpoint, listen) = new_endpoint(transport)?;
     let deadline = Instant::now() + timeout;
     let spawn = |i: usize| {
-        let tool = tools.get(names[i]);
-        let mut command = Command::new(&tool.program);
-        command.args(&tool.prefix).arg(&endpoint).args(&args[i]);
-        Child::spawn(&tool.name, &mut command).map_err(|e| RunError::Failed(e.to_string()))
+        let mut command = Command::new(tools.get(names[i]));
+        command.arg(&endpoint).args(&args[i]);
+        Child::spawn(names[i], &mut command).map_err(|e| RunError::Failed(e.to_string()))
     };
     let mut local = spawn(0)?;
     // Wait for the bound socket to listen so the peer's first connect
