@@ -19,7 +19,7 @@ socket): PUSH/PULL throughput, REQ/REP latency (libzmq and monocoque only), PUB/
 ROUTER <-> DEALERs.";
 
 /// One scenario of `compare`, as named by `--scenarios`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum Which {
     /// PUSH/PULL throughput.
     #[value(alias = "thr")]
@@ -127,22 +127,14 @@ pub struct Options {
     /// Report directory (default: `<target-dir>/bench-report`).
     #[arg(long = "out", value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
-    /// Which scenarios to run, in this order whatever the list's
-    /// (default: all four).
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
-    scenarios: Option<Vec<Which>>,
-    /// Run the PUSH/PULL throughput scenario.
-    #[arg(skip)]
-    pub throughput: bool,
-    /// Run the REQ/REP latency scenario.
-    #[arg(skip)]
-    pub latency: bool,
-    /// Run the PUB/SUB fan-out scenario.
-    #[arg(skip)]
-    pub fanout: bool,
-    /// Run the ROUTER <-> DEALERs scenario.
-    #[arg(skip)]
-    pub router: bool,
+    /// Which scenarios to run, in this order whatever the list's.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "throughput,latency,fanout,router"
+    )]
+    pub scenarios: Vec<Which>,
     /// Latency message sizes.
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_size, default_value = "64,1K")]
     pub lat_sizes: Vec<usize>,
@@ -179,7 +171,7 @@ pub const DEFAULT_IPC_SIZES: [usize; 3] = [64, 1024, 65536];
 impl Options {
     /// Parses the arguments (program name excluded) and settles the
     /// defaults that depend on other options (`--quick`, `--transport
-    /// ipc`, the scenario selection).
+    /// ipc`) and puts the scenarios in order.
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Options, clap::Error> {
         let mut opts = Options::try_parse_from(std::iter::once("compare".to_owned()).chain(args))?;
         opts.transports.dedup();
@@ -197,28 +189,18 @@ impl Options {
             (None, Some(tcp)) if opts.transports == [Transport::Ipc] => tcp.clone(),
             _ => DEFAULT_IPC_SIZES.to_vec(),
         };
-        let chosen = (opts.scenarios.clone()).unwrap_or_else(|| Which::value_variants().to_vec());
-        let on = |w: Which| chosen.contains(&w);
-        opts.throughput = on(Which::Throughput);
-        opts.latency = on(Which::Latency);
-        opts.fanout = on(Which::Fanout);
-        opts.router = on(Which::Router);
+        opts.scenarios.sort();
+        opts.scenarios.dedup();
         Ok(opts)
     }
 
-    /// How long a run expected to take `expected_secs` (`None`: unknown)
-    /// may run before it is killed: `--timeout`, else ten times the
-    /// expected time and at least 10 s, or 60 s when unknown. A hang
-    /// (libzmq over ipc sometimes loses the last messages) then costs
-    /// seconds, not minutes.
-    pub fn timeout_for(&self, expected_secs: Option<f64>) -> Duration {
-        if let Some(t) = self.timeout {
-            return t;
-        }
-        match expected_secs {
-            Some(s) if s.is_finite() => Duration::from_secs_f64((s * 10.0).clamp(10.0, 600.0)),
-            _ => Duration::from_secs(60),
-        }
+    /// How long a run expected to take `expected_secs` may run before it
+    /// is killed: `--timeout`, else ten times the expected time and at least
+    /// 10 s. A hang (libzmq over ipc sometimes loses the last messages) then
+    /// costs seconds, not minutes.
+    pub fn timeout_for(&self, expected_secs: f64) -> Duration {
+        (self.timeout)
+            .unwrap_or_else(|| Duration::from_secs_f64((expected_secs * 10.0).clamp(10.0, 600.0)))
     }
 
     /// The throughput message sizes over `transport`.
@@ -319,41 +301,35 @@ mod tests {
         assert_eq!(o.impls, vec![Impl::Libzmq]);
         assert_eq!(o.runtimes, vec![Runtime::Smol, Runtime::Tokio]);
         assert!(o.fixed_counts);
-        assert!(o.latency && o.throughput);
         assert_eq!(
             (o.lat_sizes.clone(), o.roundtrips),
             (vec![64, 1024], 20_000)
         );
         let o = opts(&["--quick", "--scenarios", "lat", "--lat-sizes", "16"]);
-        assert!(o.latency && !o.throughput);
+        assert_eq!(o.scenarios, [Which::Latency]);
         assert_eq!((o.lat_sizes.clone(), o.roundtrips), (vec![16], 3_000));
-        assert!(!o.fanout && !o.router);
-        let o = opts(&["--roundtrips=7"]);
-        assert!(o.latency && o.throughput && o.roundtrips == 7);
-        assert!(o.fanout && o.router);
         assert!(bad(&["--bogus"]));
         assert!(bad(&["--runs"]));
         assert!(bad(&["--sizes=,"]));
         assert!(bad(&["--target-secs", "0"]));
-        assert_eq!(o.timeout_for(Some(0.5)), Duration::from_secs(10));
-        assert_eq!(o.timeout_for(Some(2.5)), Duration::from_secs(25));
-        assert_eq!(o.timeout_for(None), Duration::from_secs(60));
+        assert_eq!(o.timeout_for(0.5), Duration::from_secs(10));
+        assert_eq!(o.timeout_for(2.5), Duration::from_secs(25));
         let o = opts(&["--timeout", "3"]);
-        assert_eq!(o.timeout_for(Some(100.0)), Duration::from_secs(3));
+        assert_eq!(o.timeout_for(100.0), Duration::from_secs(3));
     }
 
     #[test]
     fn scenario_selection() {
         let o = opts(&[]);
-        assert!(o.throughput && o.latency && o.fanout && o.router);
+        assert_eq!(o.scenarios, Which::value_variants());
         assert_eq!(
             (o.fanout_subs.clone(), o.router_peers),
             (vec![1, 10, 100], 100)
         );
         let o = opts(&["--scenarios", "router,fanout"]);
-        assert!(!o.throughput && !o.latency && o.fanout && o.router);
-        let o = opts(&["--scenarios=thr,latency", "--fanout-subs", "2,2,50"]);
-        assert!(o.throughput && o.latency && !o.fanout && !o.router);
+        assert_eq!(o.scenarios, [Which::Fanout, Which::Router]);
+        let o = opts(&["--scenarios=lat,thr,lat", "--fanout-subs", "2,2,50"]);
+        assert_eq!(o.scenarios, [Which::Throughput, Which::Latency]);
         assert_eq!(o.fanout_subs, [2, 50]);
         assert_eq!(opts(&["--router-peers", "7"]).router_peers, 7);
         assert!(bad(&["--scenarios", "nope"]));

@@ -1,4 +1,4 @@
-//! Running the perf tools: finding them ([`Tools`]), fresh endpoints on each
+//! Running the perf tools: finding them ([`locate_tools`]), fresh endpoints on each
 //! [`Transport`], and one run of a binding tool plus its connecting peer as
 //! separate processes ([`run_pair`]), killed when they overrun.
 
@@ -9,35 +9,23 @@ use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use monocoque_bench::child::Child;
+use monocoque_bench::output;
 
-/// The perf tools `compare` runs: binaries next to it, by name.
-#[derive(Debug)]
-pub struct Tools {
-    dir: PathBuf,
-}
-
-impl Tools {
-    /// The directory of `self_exe` (the `compare` binary), once every tool
-    /// in `names` is there (`cargo xtask bench` builds them all first).
-    pub fn locate(self_exe: &Path, names: &[&str]) -> Result<Tools, String> {
-        let dir = self_exe.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let missing: Vec<&str> = (names.iter().copied())
-            .filter(|name| !dir.join(exe(name)).exists())
-            .collect();
-        if !missing.is_empty() {
-            return Err(format!(
-                "{} missing in {}: build the perf tools with `cargo build --release -p monocoque-bench --bins` (`cargo xtask bench` does)",
-                missing.join(", "),
-                dir.display()
-            ));
-        }
-        Ok(Tools { dir })
+/// The directory of `self_exe` (the `compare` binary), once every perf
+/// tool in `names` is there (`cargo xtask bench` builds them all first).
+pub fn locate_tools(self_exe: &Path, names: &[&str]) -> Result<PathBuf, String> {
+    let dir = self_exe.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let missing: Vec<&str> = (names.iter().copied())
+        .filter(|name| !dir.join(exe(name)).exists())
+        .collect();
+    if missing.is_empty() {
+        return Ok(dir);
     }
-
-    /// The binary of the tool called `name`.
-    pub fn get(&self, name: &str) -> PathBuf {
-        self.dir.join(exe(name))
-    }
+    Err(format!(
+        "{} missing in {}: build the perf tools with `cargo build --release -p monocoque-bench --bins` (`cargo xtask bench` does)",
+        missing.join(", "),
+        dir.display()
+    ))
 }
 
 /// `name` with the platform's executable suffix.
@@ -199,7 +187,7 @@ pub fn new_endpoint(transport: Transport) -> Result<(String, Listen), RunError> 
 /// fails or `timeout` passes (`what` describes the run in that message).
 /// Returns both stdouts.
 pub fn run_pair(
-    tools: &Tools,
+    tools: &Path,
     transport: Transport,
     names: [&str; 2],
     args: [Vec<String>; 2],
@@ -209,7 +197,7 @@ pub fn run_pair(
     let (endpoint, listen) = new_endpoint(transport)?;
     let deadline = Instant::now() + timeout;
     let spawn = |i: usize| {
-        let mut command = Command::new(tools.get(names[i]));
+        let mut command = Command::new(tools.join(exe(names[i])));
         command.arg(&endpoint).args(&args[i]);
         Child::spawn(names[i], &mut command).map_err(|e| RunError::Failed(e.to_string()))
     };
@@ -265,10 +253,32 @@ pub fn run_pair(
     Ok(procs.iter_mut().map(Child::stdout).collect())
 }
 
-/// `parse` of `tool`'s output `out`, or why it could not be read.
-pub fn parsed<T>(tool: &str, out: &str, parse: fn(&str) -> Option<T>) -> Result<T, RunError> {
-    parse(out)
-        .ok_or_else(|| RunError::Failed(format!("cannot read {tool}'s output: {}", out.trim())))
+/// The values of `keys` in `tool`'s output `text` (read as
+/// [`output::value`] does), once it reports `given`: the message size and
+/// counts the run asked for.
+pub fn read<const N: usize>(
+    tool: &str,
+    text: &str,
+    given: &[(&str, u64)],
+    keys: [&str; N],
+) -> Result<[f64; N], RunError> {
+    let get = |key: &str| {
+        output::value(text, key).ok_or_else(|| {
+            RunError::Failed(format!("no `{key}` in {tool}'s output: {}", text.trim()))
+        })
+    };
+    for &(key, want) in given {
+        let got = get(key)?;
+        if got != want as f64 {
+            let why = format!("{tool} reported {key} {got}, expected {want}");
+            return Err(RunError::Failed(why));
+        }
+    }
+    let mut out = [0.0; N];
+    for (value, key) in out.iter_mut().zip(keys) {
+        *value = get(key)?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -288,5 +298,16 @@ mod tests {
         let (next, _) = new_endpoint(Transport::Tcp).unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(ep, next);
         assert_eq!(last_lines("a\n\nb\nc\n", 2), "b | c");
+        let out = "message size: 64 [B]\nmean throughput: 12 [msg/s]\n";
+        let read = |size| {
+            read(
+                "t",
+                out,
+                &[("message size", size)],
+                ["mean throughput [msg/s]"],
+            )
+        };
+        assert_eq!(read(64).unwrap_or_else(|e| panic!("{e}")), [12.0]);
+        assert!(read(65).is_err());
     }
 }
