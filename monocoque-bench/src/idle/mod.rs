@@ -204,15 +204,6 @@ impl fmt::Display for Report {
     }
 }
 
-/// The number after `name: ` on a report line, e.g. `12.1` from
-/// `memory per connection: 12.1 [KiB]`.
-pub fn report_value(report: &str, name: &str) -> Option<f64> {
-    report.lines().find_map(|line| {
-        let rest = line.strip_prefix(name)?.strip_prefix(':')?;
-        rest.split_whitespace().next()?.parse().ok()
-    })
-}
-
 fn failed(e: impl fmt::Display) -> i32 {
     eprintln!("idle_conns: error: {e}");
     EXIT_FAILURE
@@ -329,9 +320,9 @@ mod tests {
         };
         let text = report.to_string();
         assert!(text.starts_with("connections: 10000\nrss before: 4.0 [MiB]\n"));
-        assert_eq!(report_value(&text, "memory per connection"), Some(12.0));
-        assert_eq!(report_value(&text, "heap per connection"), Some(2.0));
-        assert_eq!(report_value(&text, "connections"), Some(10_000.0));
+        let value = |key| crate::output::value(&text, key);
+        assert_eq!(value("memory per connection"), Some(12.0));
+        assert_eq!(value("heap per connection"), Some(2.0));
     }
 
     #[test]
