@@ -15,7 +15,7 @@
 use std::fmt;
 
 use clap::builder::RangedU64ValueParser;
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, FromArgMatches, Parser, ValueEnum};
 
 /// Which ZeroMQ implementation a tool runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
@@ -177,31 +177,43 @@ pub struct FanoutArgs {
 }
 
 /// Parses the arguments (program name excluded) of `tool`, whose usage
-/// line shows `positional`, into `A`; the error is clap's message, usage
-/// included (or the help text, for `--help`).
-pub fn parse<A: Parser>(tool: &str, positional: &str, args: Vec<String>) -> Result<A, clap::Error> {
+/// line shows `positional`, into `A` and the [`On`] flattened into it; the
+/// error is clap's message, usage included (or the help text, for `--help`).
+pub fn parse<A: Parser>(
+    tool: &str,
+    positional: &str,
+    args: Vec<String>,
+) -> Result<(A, On), clap::Error> {
     let command = A::command()
         .name(tool.to_owned())
         .bin_name(tool.to_owned())
         .override_usage(format!("{tool} {positional} [OPTIONS]"));
     let matches = command.try_get_matches_from(std::iter::once(tool.to_owned()).chain(args))?;
-    A::from_arg_matches(&matches)
+    Ok((
+        A::from_arg_matches(&matches)?,
+        On::from_arg_matches(&matches)?,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parsed<A: Parser>(args: &[&str]) -> Result<A, clap::Error> {
+        let args = args.iter().map(|s| s.to_string()).collect();
+        parse::<A>("t", "", args).map(|(a, _)| a)
+    }
+
     fn tool(args: &[&str]) -> Result<ToolArgs, clap::Error> {
-        parse("t", "", args.iter().map(|s| s.to_string()).collect())
+        parsed(args)
     }
 
     fn scenario(args: &[&str]) -> Result<ScenarioArgs, clap::Error> {
-        parse("s", "", args.iter().map(|s| s.to_string()).collect())
+        parsed(args)
     }
 
     fn fanout(args: &[&str]) -> Result<FanoutArgs, clap::Error> {
-        parse("f", "", args.iter().map(|s| s.to_string()).collect())
+        parsed(args)
     }
 
     #[test]
@@ -271,8 +283,9 @@ mod tests {
             "h:2",
             "--impl=libzmq",
         ];
-        let a = fanout(&args).unwrap();
-        assert_eq!(a.sync, "h:2");
+        let args = args.map(String::from).to_vec();
+        let (a, on) = parse::<FanoutArgs>("f", "", args).unwrap();
+        assert_eq!((a.sync.as_str(), on), ("h:2", a.scenario.on));
         let s = a.scenario;
         assert_eq!((s.size, s.count, s.peers), (64, 1000, 10));
         assert_eq!((s.on.imp, s.on.runtime), (Impl::Libzmq, Runtime::Tokio));
