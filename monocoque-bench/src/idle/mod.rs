@@ -65,7 +65,7 @@ pub const SETTLE_BEFORE: Duration = Duration::from_millis(300);
 )]
 enum Cli {
     /// Binds one ROUTER, waits for <connections> peers, prints the report.
-    Server(ServerArgs),
+    Server(server::ServerConfig),
     /// Opens <connections> idle ZMTP connections as DEALERs.
     Clients(ClientsArgs),
     /// Runs a server and its clients, and prints the server's report.
@@ -87,21 +87,6 @@ pub struct ServerSide {
     /// (`--impl monocoque` only).
     #[arg(long)]
     pub residency: bool,
-}
-
-#[derive(Debug, Args)]
-struct ServerArgs {
-    /// Where to bind, e.g. `tcp://127.0.0.1:*`.
-    #[arg(value_name = "bind-to")]
-    bind: String,
-    /// Peers to wait for.
-    #[arg(value_parser = connections())]
-    connections: usize,
-    #[command(flatten)]
-    side: ServerSide,
-    /// Messages each peer sends.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = connections())]
-    messages: usize,
 }
 
 #[derive(Debug, Args)]
@@ -246,18 +231,11 @@ pub fn main() -> i32 {
 }
 
 /// `idle_conns server`.
-fn server_main(args: ServerArgs) -> Result<i32, i32> {
-    check_side(&args.side)?;
-    let config = server::ServerConfig {
-        bind: args.bind,
-        connections: args.connections,
-        messages_per_peer: args.messages,
-        settle_before: SETTLE_BEFORE,
-        residency: args.side.residency,
-    };
+fn server_main(config: server::ServerConfig) -> Result<i32, i32> {
+    check_side(&config.side)?;
     let run = || -> Result<Report> {
         mem::check_fd_limit(config.connections)?;
-        implementation(args.side.on.imp, args.side.on.runtime)?.idle_server(&config)
+        implementation(config.side.on.imp, config.side.on.runtime)?.idle_server(&config)
     };
     run().map(|_| 0).map_err(failed)
 }
@@ -343,7 +321,7 @@ mod tests {
         };
         assert!(s.side.residency);
         assert_eq!(
-            (s.bind.as_str(), s.connections, s.messages),
+            (s.bind.as_str(), s.connections, s.messages_per_peer),
             ("tcp://h:*", 3, 1)
         );
     }

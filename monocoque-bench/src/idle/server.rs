@@ -13,29 +13,31 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::Report;
 use super::mem::{heap_in_use, rss_bytes};
 use super::residency;
+use super::{Report, ServerSide};
 use crate::Result;
 
 /// How long to wait after the last peer arrived before reading RSS again.
 pub const SETTLE_AFTER: Duration = Duration::from_secs(1);
 
-/// What a server run needs to know.
-#[derive(Debug, Clone)]
+/// What a server run needs to know: the `idle_conns server` command line.
+#[derive(Debug, clap::Args)]
 pub struct ServerConfig {
     /// Where to bind, e.g. `tcp://127.0.0.1:*`.
+    #[arg(value_name = "bind-to")]
     pub bind: String,
-    /// How many peers to wait for.
+    /// Peers to wait for.
+    #[arg(value_parser = super::connections())]
     pub connections: usize,
-    /// How many messages each peer sends (`clients --messages`).
+    /// The implementation, its runtime and whether to report which large
+    /// allocations are resident ([`residency`]; the allocator must be
+    /// [`CountingAlloc`](super::mem::CountingAlloc)).
+    #[command(flatten)]
+    pub side: ServerSide,
+    /// Messages each peer sends (`clients --messages`).
+    #[arg(long = "messages", value_name = "N", default_value_t = 1, value_parser = super::connections())]
     pub messages_per_peer: usize,
-    /// How long to wait after binding before the first RSS reading.
-    pub settle_before: Duration,
-    /// Whether to report which large allocations are resident
-    /// ([`residency`]); the allocator must be
-    /// [`CountingAlloc`](super::mem::CountingAlloc).
-    pub residency: bool,
 }
 
 impl ServerConfig {
@@ -62,9 +64,9 @@ pub struct Server<'a> {
 
 impl Server<'_> {
     /// Starts watching stdin (on a thread of its own) and, with
-    /// `config.residency`, tracking allocations.
+    /// `config.side.residency`, tracking allocations.
     pub fn start(config: &ServerConfig) -> Server<'_> {
-        if config.residency {
+        if config.side.residency {
             residency::enable();
         }
         let closed = Arc::new(AtomicBool::new(false));
@@ -103,7 +105,7 @@ impl Server<'_> {
             heap_after: before.1.and(heap_in_use()),
         };
         say(report.to_string().trim_end());
-        if self.config.residency {
+        if self.config.side.residency {
             say(residency_lines(&report)?.trim_end());
         }
         Ok(report)

@@ -305,7 +305,7 @@ impl Implementation for Monocoque {
         block_on(self.0, |ctx| async move {
             let mut router = RouterSocket::new(&ctx);
             let endpoint = router.bind(config.bind.as_str()).await?;
-            ctx.runtime().sleep(config.settle_before).await;
+            ctx.runtime().sleep(crate::idle::SETTLE_BEFORE).await;
             let before = server.announce(&endpoint.to_string(), true)?;
             for _ in 0..config.expected_messages() {
                 router.recv().await?;
