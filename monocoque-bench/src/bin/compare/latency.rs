@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn section_table_and_chart() {
         let ours = Peer::Monocoque(Runtime::Smol);
-        let cells = vec![
+        let cells = [
             cell(
                 Peer::Libzmq,
                 64,
@@ -191,16 +191,13 @@ mod tests {
         ];
         Ctx::with_test(&[], |ctx| {
             let s = part(ctx).scenario.section(&cells);
-            assert_eq!(
-                s.rows[1].cells.join("|"),
-                "monocoque/smol|64 B|90.00|90.00|170.00|2.00x|2.00x|2.00x"
-            );
-            assert_eq!(s.rows[0].json["ratio_vs_libzmq"]["p99"], 1.0);
+            let row = "monocoque/smol|64 B|90.00|90.00|170.00|2.00x|2.00x|2.00x";
+            assert_eq!(s.rows[1].cells.join("|"), row);
+            let ratios = json!({"mean": 1, "p50": 1, "p99": 1});
+            assert_eq!(s.rows[0].json["ratio_vs_libzmq"], ratios);
             assert_eq!(s.rows[1].json["runs_p99_us"], json!([170]));
-            let chart = &s.figures[0].chart;
-            let b = chart.panels[1].bars[0][0].unwrap();
+            let b = s.figures[0].chart.panels[1].bars[0][0].unwrap();
             assert_eq!((b.value, b.low, b.high), (85.0, 80.0, 90.0));
-            assert_eq!(crate::chart::tests::check_svg(&chart.to_svg()), 4);
         });
     }
 }

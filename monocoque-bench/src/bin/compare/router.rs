@@ -234,29 +234,25 @@ mod tests {
     #[test]
     fn section_table_and_chart() {
         let ours = Peer::Monocoque(Runtime::Smol);
-        let mut failed = cell(Peer::Zeromq, 100, &[]);
-        failed.errors.push("run 1: timed out".into());
-        failed.skipped = true;
-        let mut cells = vec![
+        let mut cells = [
             cell(Peer::Libzmq, 100, &[&[100_000.0], &[300_000.0]]),
             cell(ours, 100, &[&[300_000.0], &[500_000.0], &[400_000.0]]),
-            failed,
         ];
         cells.iter_mut().for_each(|c| c.param = 3000);
         Ctx::with_test(&[], |ctx| {
             let s = part(ctx).scenario.section(&cells);
+            let row = "monocoque/smol|100|3,000|400,000|300,000|500,000|2.00x";
+            assert_eq!(s.rows[1].cells.join("|"), row);
+            let json = &s.rows[1].json;
             assert_eq!(
-                s.rows[1].cells.join("|"),
-                "monocoque/smol|100|3,000|400,000|300,000|500,000|2.00x"
+                (json["size"].as_u64(), json["roundtrips"].as_u64()),
+                (Some(64), Some(300_000))
             );
-            assert_eq!(s.rows[2].cells[3], "failed");
-            assert_eq!(s.rows[1].json["roundtrips"], 300_000);
-            assert_eq!(s.failures, ["zmq.rs/tokio 100 peers: run 1: timed out"]);
             let chart = &s.figures[0].chart;
-            assert_eq!(chart.categories, ["100 peers"]);
-            let b = chart.panels[1].bars[1][0].unwrap();
-            assert_eq!((b.value, b.low, b.high), (2.0, 1.5, 2.5));
-            assert_eq!(crate::chart::tests::check_svg(&chart.to_svg()), 4);
+            assert_eq!(
+                (chart.categories[0].as_str(), chart.panels.len()),
+                ("100 peers", 2)
+            );
             assert_eq!(
                 part(ctx).scenario.about().json["settings"]["count_per_peer"],
                 3000
