@@ -454,62 +454,27 @@ pub mod tests {
 
     use super::*;
 
-    /// Panics unless every element of `svg` is closed in order, the root is
-    /// `<svg>`, and every coordinate or length attribute is a finite number
-    /// (lengths not negative). Returns how many `<rect class="bar">` it has.
+    /// Panics unless `svg` is well-formed XML (roxmltree parses it) with an
+    /// `<svg>` root, and every coordinate or length attribute is a finite
+    /// number (lengths not negative). Returns how many `<rect class="bar">`
+    /// it has.
     pub fn check_svg(svg: &str) -> usize {
-        let mut stack: Vec<String> = Vec::new();
-        let mut rest = svg;
-        let mut root_seen = false;
-        let mut bars = 0;
-        while let Some(start) = rest.find('<') {
-            let end = rest[start..].find('>').expect("unclosed tag") + start;
-            let tag = &rest[start + 1..end];
-            rest = &rest[end + 1..];
-            if tag.starts_with('?') || tag.starts_with('!') {
-                continue;
-            }
-            if let Some(name) = tag.strip_prefix('/') {
-                assert_eq!(
-                    stack.pop().as_deref(),
-                    Some(name.trim()),
-                    "mismatched </{name}>"
-                );
-                continue;
-            }
-            let name: String = tag
-                .chars()
-                .take_while(|c| !c.is_whitespace() && *c != '/')
-                .collect();
-            if !root_seen {
-                assert_eq!(name, "svg", "root element");
-                root_seen = true;
-            } else {
-                assert!(!stack.is_empty(), "<{name}> after the root element");
-            }
-            if name == "rect" && tag.contains("class=\"bar\"") {
-                bars += 1;
-            }
+        let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{e}: {svg}"));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        for node in doc.descendants().filter(|n| n.is_element()) {
             for attr in ["x", "y", "x1", "y1", "x2", "y2", "width", "height"] {
-                let key = format!(" {attr}=\"");
-                if let Some(i) = tag.find(&key) {
-                    let v = &tag[i + key.len()..];
-                    let v = &v[..v.find('"').expect("unterminated attribute")];
-                    let n: f64 = v.parse().unwrap_or_else(|_| panic!("{attr}=\"{v}\""));
-                    assert!(n.is_finite(), "{attr}=\"{v}\"");
-                    if attr == "width" || attr == "height" {
-                        assert!(n >= 0.0, "{attr}=\"{v}\"");
-                    }
-                }
-            }
-            if !tag.ends_with('/') {
-                stack.push(name);
+                let Some(v) = node.attribute(attr) else {
+                    continue;
+                };
+                let n: f64 = v.parse().unwrap_or_else(|_| panic!("{attr}=\"{v}\""));
+                let length = attr == "width" || attr == "height";
+                assert!(n.is_finite() && (n >= 0.0 || !length), "{attr}=\"{v}\"");
             }
         }
-        assert!(root_seen, "no <svg>");
-        assert!(stack.is_empty(), "unclosed: {stack:?}");
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
-        bars
+        let bar =
+            |n: &roxmltree::Node| n.has_tag_name("rect") && n.attribute("class") == Some("bar");
+        doc.descendants().filter(bar).count()
     }
 
     fn chart(log: bool, bars: Vec<Vec<Option<Bar>>>) -> Chart {

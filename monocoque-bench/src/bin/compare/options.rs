@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::RangedU64ValueParser;
-use clap::{Parser, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use monocoque_bench::args::{Impl, Runtime};
 
 use crate::process::Transport;
@@ -60,19 +61,11 @@ pub struct Options {
         default_value_if("quick", "true", "3")
     )]
     pub runs: usize,
-    /// tcp message sizes in bytes, comma-separated; K suffix = KiB, M = MiB
-    /// (default: 16,64,256,1K,4K,64K,1M).
-    #[arg(long = "sizes", value_name = "LIST", value_delimiter = ',', value_parser = parse_size)]
-    sizes_given: Option<Vec<usize>>,
-    /// Throughput message sizes over tcp.
-    #[arg(skip)]
+    /// tcp message sizes in bytes, comma-separated; K suffix = KiB, M = MiB.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_size, default_value = "16,64,256,1K,4K,64K,1M")]
     pub sizes: Vec<usize>,
-    /// ipc message sizes (default: 64,1K,64K; with `--transport ipc` and
-    /// --sizes given: those).
-    #[arg(long = "ipc-sizes", value_name = "LIST", value_delimiter = ',', value_parser = parse_size)]
-    ipc_sizes_given: Option<Vec<usize>>,
-    /// Throughput message sizes over ipc.
-    #[arg(skip)]
+    /// ipc message sizes (with `--transport ipc` and --sizes given: those).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_size, default_value = "64,1K,64K")]
     pub ipc_sizes: Vec<usize>,
     /// Transports of the throughput scenario, one report section each
     /// (latency always uses tcp).
@@ -163,17 +156,19 @@ pub struct Options {
     pub plan_only: bool,
 }
 
-/// The default tcp throughput sizes.
-pub const DEFAULT_SIZES: [usize; 7] = [16, 64, 256, 1024, 4096, 65536, 1 << 20];
 /// The default ipc throughput sizes.
-pub const DEFAULT_IPC_SIZES: [usize; 3] = [64, 1024, 65536];
+#[cfg(test)]
+const DEFAULT_IPC_SIZES: [usize; 3] = [64, 1024, 65536];
 
 impl Options {
     /// Parses the arguments (program name excluded) and settles the
     /// defaults that depend on other options (`--quick`, `--transport
     /// ipc`) and puts the scenarios in order.
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Options, clap::Error> {
-        let mut opts = Options::try_parse_from(std::iter::once("compare".to_owned()).chain(args))?;
+        let args = std::iter::once("compare".to_owned()).chain(args);
+        let matches = Options::command().try_get_matches_from(args)?;
+        let mut opts = Options::from_arg_matches(&matches)?;
+        let given = |id| matches.value_source(id) == Some(ValueSource::CommandLine);
         opts.transports.dedup();
         let mut seen = Vec::new();
         opts.fanout_subs.retain(|n| {
@@ -182,13 +177,10 @@ impl Options {
                 true
             }
         });
-        opts.sizes = opts.sizes_given.clone().unwrap_or(DEFAULT_SIZES.to_vec());
         // A single-transport ipc run takes --sizes unless told otherwise.
-        opts.ipc_sizes = match (&opts.ipc_sizes_given, &opts.sizes_given) {
-            (Some(ipc), _) => ipc.clone(),
-            (None, Some(tcp)) if opts.transports == [Transport::Ipc] => tcp.clone(),
-            _ => DEFAULT_IPC_SIZES.to_vec(),
-        };
+        if opts.transports == [Transport::Ipc] && given("sizes") && !given("ipc_sizes") {
+            opts.ipc_sizes = opts.sizes.clone();
+        }
         opts.scenarios.sort();
         opts.scenarios.dedup();
         Ok(opts)
@@ -279,7 +271,7 @@ mod tests {
     fn option_parsing() {
         let o = opts(&[]);
         assert_eq!(o.runs, 5);
-        assert_eq!(o.sizes, DEFAULT_SIZES);
+        assert_eq!(o.sizes, [16, 64, 256, 1024, 4096, 65536, 1 << 20]);
         assert_eq!(o.ipc_sizes, DEFAULT_IPC_SIZES);
         assert_eq!(o.transports, [Transport::Tcp, Transport::Ipc]);
         assert!(o.impls.contains(&Impl::Omq));

@@ -102,26 +102,26 @@ impl Transport {
 
 /// Where a binding tool listens, to tell when it is ready; removes an ipc
 /// socket file on drop.
-pub struct Listen(ListenAt);
-
-enum ListenAt {
+pub enum Listen {
+    /// A loopback port.
     Tcp(u16),
+    /// A socket file.
     Ipc(PathBuf),
 }
 
 impl Listen {
     /// Whether the socket is listening; `None` when that cannot be told.
     fn ready(&self) -> Option<bool> {
-        match &self.0 {
-            ListenAt::Tcp(port) => is_listening(*port),
-            ListenAt::Ipc(path) => Some(path.exists()),
+        match self {
+            Listen::Tcp(port) => is_listening(*port),
+            Listen::Ipc(path) => Some(path.exists()),
         }
     }
 }
 
 impl Drop for Listen {
     fn drop(&mut self) {
-        if let ListenAt::Ipc(path) = &self.0 {
+        if let Listen::Ipc(path) = self {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -161,10 +161,7 @@ pub fn new_endpoint(transport: Transport) -> Result<(String, Listen), RunError> 
     match transport {
         Transport::Tcp => {
             let port = free_port().map_err(RunError::Failed)?;
-            Ok((
-                format!("tcp://127.0.0.1:{port}"),
-                Listen(ListenAt::Tcp(port)),
-            ))
+            Ok((format!("tcp://127.0.0.1:{port}"), Listen::Tcp(port)))
         }
         Transport::Ipc => {
             static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -172,10 +169,7 @@ pub fn new_endpoint(transport: Transport) -> Result<(String, Listen), RunError> 
             let path = std::env::temp_dir()
                 .join(format!("monocoque-compare-{}-{n}.sock", std::process::id()));
             let _ = std::fs::remove_file(&path);
-            Ok((
-                format!("ipc://{}", path.display()),
-                Listen(ListenAt::Ipc(path)),
-            ))
+            Ok((format!("ipc://{}", path.display()), Listen::Ipc(path)))
         }
     }
 }
