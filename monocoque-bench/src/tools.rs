@@ -19,7 +19,7 @@ use crate::args::{FanoutArgs, On, ScenarioArgs, ToolArgs, parse};
 use crate::fanout::sync::SyncClient;
 use crate::imp::{Implementation, Job, Unavailable, implementation};
 use crate::output::Percentiles;
-use crate::watchdog::{STALL_LIMIT, Watchdog};
+use crate::watchdog::{Progress, STALL_LIMIT};
 
 /// Exit code for a usage error or a failed run.
 pub const EXIT_FAILURE: i32 = 1;
@@ -44,21 +44,21 @@ fn run_tool(name: &str, args: Vec<String>) -> i32 {
             imp.local_lat(job(&a)).map(|()| String::new())
         }),
         "remote_lat" => run(name, LAT, args, remote_lat),
-        "pub_fanout" => scenario(name, FAN, args, |a: FanoutArgs, imp, dog| {
+        "pub_fanout" => scenario(name, FAN, args, |a: FanoutArgs, imp, progress| {
             let job = scenario_job(&a.scenario)?;
-            Ok(imp.pub_fanout(job, &a.sync, dog.progress())?.render())
+            Ok(imp.pub_fanout(job, &a.sync, progress)?.render())
         }),
-        "sub_fanout" => scenario(name, FAN, args, |a: FanoutArgs, imp, dog| {
+        "sub_fanout" => scenario(name, FAN, args, |a: FanoutArgs, imp, progress| {
             let job = scenario_job(&a.scenario)?;
             let mut sync = SyncClient::connect(&a.sync, STALL_LIMIT)?;
-            Ok(imp.sub_fanout(job, &mut sync, dog.progress())?.render())
+            Ok(imp.sub_fanout(job, &mut sync, progress)?.render())
         }),
-        "router_echo" => scenario(name, RTR, args, |a: ScenarioArgs, imp, dog| {
-            imp.router_echo(job_of(&a), dog.progress())
+        "router_echo" => scenario(name, RTR, args, |a: ScenarioArgs, imp, progress| {
+            imp.router_echo(job_of(&a), progress)
                 .map(|()| String::new())
         }),
-        "dealers" => scenario(name, RTR, args, |a: ScenarioArgs, imp, dog| {
-            Ok(imp.dealers(job_of(&a), dog.progress())?.render())
+        "dealers" => scenario(name, RTR, args, |a: ScenarioArgs, imp, progress| {
+            Ok(imp.dealers(job_of(&a), progress)?.render())
         }),
         _ => panic!("no tool called {name}"),
     }
@@ -139,7 +139,7 @@ fn run<A: Parser>(
     }
 }
 
-/// [`run`] for a many-socket tool: under a [`Watchdog`] that gives up after
+/// [`run`] for a many-socket tool: under a watchdog ([`Progress`]) that gives up after
 /// [`STALL_LIMIT`] without progress, and not on a one-thread runtime set-up
 /// (its socket tasks are spawned with the runtime's global spawn function,
 /// which a one-thread set-up does not have).
@@ -147,7 +147,7 @@ fn scenario<A: Parser>(
     tool: &str,
     positional: &str,
     args: Vec<String>,
-    body: impl FnOnce(A, &dyn Implementation, &Watchdog) -> crate::Result<String>,
+    body: impl FnOnce(A, &dyn Implementation, Progress) -> crate::Result<String>,
 ) -> i32 {
     run(tool, positional, args, |args: A, imp, on| {
         let runtime = on.runtime;
@@ -157,8 +157,7 @@ fn scenario<A: Parser>(
             ))
             .into());
         }
-        let dog = Watchdog::start(tool);
-        body(args, imp, &dog)
+        body(args, imp, Progress::watched(tool))
     })
 }
 
