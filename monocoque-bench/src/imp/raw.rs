@@ -18,6 +18,10 @@ use super::{Implementation, Job};
 use crate::Result;
 use crate::output::Throughput;
 
+/// How long `remote_thr` retries connecting while nothing listens yet, as
+/// ZeroMQ sockets do.
+const CONNECT_FOR: Duration = Duration::from_secs(10);
+
 /// Size of the sender's prepared block and of the receiver's buffer.
 const BLOCK: usize = 256 * 1024;
 
@@ -114,37 +118,19 @@ fn receive(stream: impl Read, size: usize, count: u64) -> Result<Throughput> {
     })
 }
 
-/// Connects, retrying for a while as ZeroMQ sockets do while nothing
-/// listens yet.
-fn connect_retrying<S>(mut connect: impl FnMut() -> std::io::Result<S>) -> Result<S> {
-    let give_up = Instant::now() + Duration::from_secs(10);
-    loop {
-        match connect() {
-            Ok(s) => return Ok(s),
-            Err(e)
-                if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::NotFound)
-                    && Instant::now() < give_up =>
-            {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
 /// `remote_thr`: connects (`tcp://` or `ipc://`) and writes `count` framed
 /// messages in blocks of about [`BLOCK`] bytes, then waits for the receiver
 /// to close.
 fn remote_thr(endpoint: &str, size: usize, count: u64) -> Result<()> {
     if let Some(path) = endpoint.strip_prefix("ipc://") {
-        let stream = connect_retrying(|| UnixStream::connect(path))?;
+        let stream = crate::connect_retrying(CONNECT_FOR, || UnixStream::connect(path))?;
         let closer = stream.try_clone()?;
         return send(stream, size, count, move || {
             closer.shutdown(Shutdown::Write)
         });
     }
     let addr = addr(endpoint)?;
-    let stream = connect_retrying(|| TcpStream::connect(addr))?;
+    let stream = crate::connect_retrying(CONNECT_FOR, || TcpStream::connect(addr))?;
     stream.set_nodelay(true)?;
     let closer = stream.try_clone()?;
     send(stream, size, count, move || {

@@ -238,12 +238,7 @@ impl Scenario for Fanout<'_> {
                         .into(),
                 chart: chart(cells, heading, &subs_label, panels),
             }],
-            json: [
-                ("transport".into(), t.into()),
-                ("message_size".into(), SIZE.into()),
-            ]
-            .into_iter()
-            .collect(),
+            json: json!({"transport": t, "message_size": SIZE}),
             ..Section::of(&TABLE, cells, &subs_label)
         }
     }

@@ -144,7 +144,7 @@ impl Scenario for Latency<'_> {
                 alt: "REQ/REP one-way latency, mean and p99, by message size".into(),
                 chart: chart(cells, heading, &fmt_size, panels),
             }],
-            json: [("transport".into(), t.into())].into_iter().collect(),
+            json: json!({"transport": t}),
             ..Section::of(&TABLE, cells, &fmt_size)
         }
     }

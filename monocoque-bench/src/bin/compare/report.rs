@@ -234,8 +234,8 @@ pub struct Section {
     pub failures: Vec<String>,
     /// Charts, shown above the table.
     pub figures: Vec<Figure>,
-    /// More fields of the section's JSON object.
-    pub json: Map<String, Value>,
+    /// More fields of the section's JSON object (an object).
+    pub json: Value,
 }
 
 impl Section {
@@ -250,7 +250,7 @@ impl Section {
             rows: table.rows(cells),
             failures: failures(cells, point),
             figures: Vec::new(),
-            json: Map::new(),
+            json: Value::Null,
         }
     }
 }
@@ -388,8 +388,8 @@ impl Report {
     pub fn json(&self) -> String {
         let sections = (self.sections.iter()).map(|s| {
             let mut obj = json!({"id": s.id, "title": s.title, "headline": s.headline});
-            if let Value::Object(obj) = &mut obj {
-                obj.extend(s.json.clone());
+            if let (Value::Object(obj), Value::Object(more)) = (&mut obj, &s.json) {
+                obj.extend(more.clone());
                 let charts = s.figures.iter().map(|f| f.file.clone()).collect();
                 obj.insert("charts".into(), charts);
                 let results = s.rows.iter().map(|r| r.json.clone()).collect();
@@ -702,7 +702,7 @@ pub mod tests {
                 alt: "a chart".into(),
                 chart: chart(&cells, heading, &fmt_size, panels),
             }],
-            json: [("transport".into(), "tcp".into())].into_iter().collect(),
+            json: json!({"transport": "tcp"}),
             ..Section::of(&table, &cells, &fmt_size)
         }
     }

@@ -172,12 +172,7 @@ impl Scenario for Router<'_> {
                 alt: "ROUTER to DEALERs roundtrips per second by implementation".into(),
                 chart: chart(cells, heading, &peers_label, panels),
             }],
-            json: [
-                ("transport".into(), t.into()),
-                ("message_size".into(), SIZE.into()),
-            ]
-            .into_iter()
-            .collect(),
+            json: json!({"transport": t, "message_size": SIZE}),
             ..Section::of(&TABLE, cells, &peers_label)
         }
     }

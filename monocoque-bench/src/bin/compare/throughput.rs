@@ -168,7 +168,7 @@ impl Scenario for Throughput<'_> {
                 alt: format!("PUSH/PULL throughput over {t} by message size"),
                 chart: chart(cells, heading, &fmt_size, panels),
             }],
-            json: [("transport".into(), t.into())].into_iter().collect(),
+            json: json!({"transport": t}),
             ..Section::of(&TABLE, cells, &fmt_size)
         }
     }
