@@ -156,10 +156,6 @@ pub struct Options {
     pub plan_only: bool,
 }
 
-/// The default ipc throughput sizes.
-#[cfg(test)]
-const DEFAULT_IPC_SIZES: [usize; 3] = [64, 1024, 65536];
-
 impl Options {
     /// Parses the arguments (program name excluded) and settles the
     /// defaults that depend on other options (`--quick`, `--transport
@@ -259,37 +255,39 @@ fn timeout(s: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
 
-    fn opts(args: &[&str]) -> Options {
-        Options::from_args(args.iter().map(|s| s.to_string())).unwrap()
+    /// The default ipc throughput sizes.
+    const DEFAULT_IPC_SIZES: [usize; 3] = [64, 1024, 65536];
+
+    /// The options of a command line written as one string.
+    fn parse(line: &str) -> Result<Options, clap::Error> {
+        Options::from_args(line.split_whitespace().map(String::from))
     }
 
-    fn bad(args: &[&str]) -> bool {
-        Options::from_args(args.iter().map(|s| s.to_string())).is_err()
+    fn opts(line: &str) -> Options {
+        parse(line).unwrap()
+    }
+
+    fn bad(line: &str) -> bool {
+        parse(line).is_err()
     }
 
     #[test]
     fn option_parsing() {
-        let o = opts(&[]);
+        let o = opts("");
         assert_eq!(o.runs, 5);
         assert_eq!(o.sizes, [16, 64, 256, 1024, 4096, 65536, 1 << 20]);
         assert_eq!(o.ipc_sizes, DEFAULT_IPC_SIZES);
         assert_eq!(o.transports, [Transport::Tcp, Transport::Ipc]);
         assert!(o.impls.contains(&Impl::Omq));
         assert_eq!(o.runtimes.len(), 5);
-        let o = opts(&["--impls", "libzmq,omq"]);
+        let o = opts("--impls libzmq,omq");
         assert_eq!(o.impls, [Impl::Libzmq, Impl::Omq]);
-        let o = opts(&["--quick", "--sizes", "64,1K,2KiB,3B,1M", "--runs=7"]);
+        let o = opts("--quick --sizes 64,1K,2KiB,3B,1M --runs=7");
         assert_eq!(o.runs, 7);
         assert!(o.target_secs < 1.0);
         assert_eq!(o.sizes, vec![64, 1024, 2048, 3, 1 << 20]);
         assert_eq!(o.ipc_sizes, DEFAULT_IPC_SIZES);
-        let o = opts(&[
-            "--impls",
-            "libzmq",
-            "--runtimes",
-            "smol,tokio",
-            "--fixed-counts",
-        ]);
+        let o = opts("--impls libzmq --runtimes smol,tokio --fixed-counts");
         assert_eq!(o.impls, vec![Impl::Libzmq]);
         assert_eq!(o.runtimes, vec![Runtime::Smol, Runtime::Tokio]);
         assert!(o.fixed_counts);
@@ -297,62 +295,62 @@ mod tests {
             (o.lat_sizes.clone(), o.roundtrips),
             (vec![64, 1024], 20_000)
         );
-        let o = opts(&["--quick", "--scenarios", "lat", "--lat-sizes", "16"]);
+        let o = opts("--quick --scenarios lat --lat-sizes 16");
         assert_eq!(o.scenarios, [Which::Latency]);
         assert_eq!((o.lat_sizes.clone(), o.roundtrips), (vec![16], 3_000));
-        assert!(bad(&["--bogus"]));
-        assert!(bad(&["--runs"]));
-        assert!(bad(&["--sizes=,"]));
-        assert!(bad(&["--target-secs", "0"]));
+        assert!(bad("--bogus"));
+        assert!(bad("--runs"));
+        assert!(bad("--sizes=,"));
+        assert!(bad("--target-secs 0"));
         assert_eq!(o.timeout_for(0.5), Duration::from_secs(10));
         assert_eq!(o.timeout_for(2.5), Duration::from_secs(25));
-        let o = opts(&["--timeout", "3"]);
+        let o = opts("--timeout 3");
         assert_eq!(o.timeout_for(100.0), Duration::from_secs(3));
     }
 
     #[test]
     fn scenario_selection() {
-        let o = opts(&[]);
+        let o = opts("");
         assert_eq!(o.scenarios, Which::value_variants());
         assert_eq!(
             (o.fanout_subs.clone(), o.router_peers),
             (vec![1, 10, 100], 100)
         );
-        let o = opts(&["--scenarios", "router,fanout"]);
+        let o = opts("--scenarios router,fanout");
         assert_eq!(o.scenarios, [Which::Fanout, Which::Router]);
-        let o = opts(&["--scenarios=lat,thr,lat", "--fanout-subs", "2,2,50"]);
+        let o = opts("--scenarios=lat,thr,lat --fanout-subs 2,2,50");
         assert_eq!(o.scenarios, [Which::Throughput, Which::Latency]);
         assert_eq!(o.fanout_subs, [2, 50]);
-        assert_eq!(opts(&["--router-peers", "7"]).router_peers, 7);
-        assert!(bad(&["--scenarios", "nope"]));
-        assert!(bad(&["--fanout-subs", "0"]));
-        assert!(bad(&["--fanout-subs", ","]));
-        assert!(bad(&["--router-peers", "0"]));
+        assert_eq!(opts("--router-peers 7").router_peers, 7);
+        assert!(bad("--scenarios nope"));
+        assert!(bad("--fanout-subs 0"));
+        assert!(bad("--fanout-subs ,"));
+        assert!(bad("--router-peers 0"));
     }
 
     #[test]
     fn transports_and_their_sizes() {
-        assert_eq!(opts(&["--transport", "tcp"]).transports, [Transport::Tcp]);
-        let o = opts(&["--transport", "ipc", "--sizes", "64,70000"]);
+        assert_eq!(opts("--transport tcp").transports, [Transport::Tcp]);
+        let o = opts("--transport ipc --sizes 64,70000");
         assert_eq!(o.transports, [Transport::Ipc]);
         assert_eq!(o.sizes_for(Transport::Ipc), [64, 70000]);
-        let o = opts(&["--transport=ipc", "--sizes=8", "--ipc-sizes=9"]);
+        let o = opts("--transport=ipc --sizes=8 --ipc-sizes=9");
         assert_eq!(o.sizes_for(Transport::Ipc), [9]);
-        let o = opts(&["--transport", "tcp,ipc", "--sizes", "8"]);
+        let o = opts("--transport tcp,ipc --sizes 8");
         assert_eq!(o.sizes_for(Transport::Tcp), [8]);
         assert_eq!(o.sizes_for(Transport::Ipc), DEFAULT_IPC_SIZES);
-        assert!(bad(&["--transport=udp"]));
+        assert!(bad("--transport=udp"));
     }
 
     #[test]
     fn counts_stay_sane_at_large_sizes() {
-        let o = opts(&[]);
+        let o = opts("");
         assert_eq!(o.base_count(64), 8_000_000);
         // 1 MiB: a few thousand messages (a few GB) per 2 s run, a probe of
         // a few hundred.
         let big = o.base_count(1 << 20);
         assert!((2_000..=5_000).contains(&big), "{big}");
-        let quick = opts(&["--quick"]);
+        let quick = opts("--quick");
         assert!(quick.base_count(1 << 20) >= 100);
         assert!(quick.base_count(1 << 20) < big);
     }
