@@ -245,7 +245,7 @@ impl Implementation for Monocoque {
                 sub.connect(job.endpoint).await?;
                 let (ready, progress) = (barrier.reporter(), progress.clone());
                 let body = subscriber(sub, job.size, ready.clone(), progress);
-                tasks.push(tasks::spawn(runtime, tasks::reporting(ready, body)));
+                tasks.push(tasks::spawn(runtime, ready, body));
             }
             progress.phase("waiting for every subscriber to see a HELLO");
             barrier.wait(job.peers, &progress).await?;
@@ -287,7 +287,7 @@ impl Implementation for Monocoque {
                 let ready = barrier.reporter();
                 let (run, progress) = ((job.size, job.count), progress.clone());
                 let body = dealer(socket, run, ready.clone(), released.clone(), progress);
-                tasks.push(tasks::spawn(runtime, tasks::reporting(ready, body)));
+                tasks.push(tasks::spawn(runtime, ready, body));
             }
             drop(released);
             progress.phase("waiting for every dealer's warm-up echo");
