@@ -58,7 +58,6 @@ use monocoque_bench::imp::built_in;
 
 use crate::machine::Machine;
 use crate::options::{Options, Which};
-use crate::process::{RunError, Transport};
 use crate::progress::Progress;
 use crate::report::Report;
 use crate::runner::Part;
@@ -74,19 +73,6 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// One run of the pair of `tools` over `transport`, each given its
-    /// `args` (see [`process::run_pair`]); both stdouts.
-    pub fn run_pair(
-        &self,
-        transport: Transport,
-        tools: [&str; 2],
-        args: [Vec<String>; 2],
-        timeout: Duration,
-        what: &str,
-    ) -> Result<Vec<String>, RunError> {
-        process::run_pair(self.tools, transport, tools, args, timeout, what)
-    }
-
     /// A chart's title, subtitle (machine, date, what bars and whiskers are)
     /// and x axis label.
     pub fn heading(&self, title: String, x_label: &'static str) -> (String, String, &'static str) {

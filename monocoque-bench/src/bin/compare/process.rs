@@ -1,6 +1,6 @@
 //! Running the perf tools: finding them ([`locate_tools`]), fresh endpoints on each
 //! [`Transport`], and one run of a binding tool plus its connecting peer as
-//! separate processes ([`run_pair`]), killed when they overrun.
+//! separate processes ([`Ctx::run_pair`]), killed when they overrun.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use monocoque_bench::child::Child;
+
+use crate::Ctx;
 use monocoque_bench::output;
 
 /// The directory of `self_exe` (the `compare` binary), once every perf
@@ -174,77 +176,79 @@ pub fn new_endpoint(transport: Transport) -> Result<(String, Listen), RunError> 
     }
 }
 
-/// One run of a scenario's pair of tools, `names` (the binding one, then
-/// the connecting one), over a fresh endpoint on `transport`: each gets the
-/// endpoint, then its `args`. Starts the binding tool, waits for it to
-/// listen, starts the other, and waits for both, killing both once one
-/// fails or `timeout` passes (`what` describes the run in that message).
-/// Returns both stdouts.
-pub fn run_pair(
-    tools: &Path,
-    transport: Transport,
-    names: [&str; 2],
-    args: [Vec<String>; 2],
-    timeout: Duration,
-    what: &str,
-) -> Result<Vec<String>, RunError> {
-    let (endpoint, listen) = new_endpoint(transport)?;
-    let deadline = Instant::now() + timeout;
-    let spawn = |i: usize| {
-        let mut command = Command::new(tools.join(exe(names[i])));
-        command.arg(&endpoint).args(&args[i]);
-        Child::spawn(names[i], &mut command).map_err(|e| RunError::Failed(e.to_string()))
-    };
-    let mut local = spawn(0)?;
-    // Wait for the bound socket to listen so the peer's first connect
-    // attempts succeed (every implementation would retry anyway).
-    let listen_deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match listen.ready() {
-            Some(true) => break,
-            Some(false) if Instant::now() < listen_deadline => {}
-            Some(false) => {
-                return Err(RunError::Failed(format!(
-                    "{} did not start listening within 10 s",
-                    names[0]
-                )));
+impl Ctx<'_> {
+    /// One run of a scenario's pair of tools, `names` (the binding one, then
+    /// the connecting one), over a fresh endpoint on `transport`: each gets the
+    /// endpoint, then its `args`. Starts the binding tool, waits for it to
+    /// listen, starts the other, and waits for both, killing both once one
+    /// fails or `timeout` passes (`what` describes the run in that message).
+    /// Returns both stdouts.
+    pub fn run_pair(
+        &self,
+        transport: Transport,
+        names: [&str; 2],
+        args: [Vec<String>; 2],
+        timeout: Duration,
+        what: &str,
+    ) -> Result<Vec<String>, RunError> {
+        let (endpoint, listen) = new_endpoint(transport)?;
+        let deadline = Instant::now() + timeout;
+        let spawn = |i: usize| {
+            let mut command = Command::new(self.tools.join(exe(names[i])));
+            command.arg(&endpoint).args(&args[i]);
+            Child::spawn(names[i], &mut command).map_err(|e| RunError::Failed(e.to_string()))
+        };
+        let mut local = spawn(0)?;
+        // Wait for the bound socket to listen so the peer's first connect
+        // attempts succeed (every implementation would retry anyway).
+        let listen_deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match listen.ready() {
+                Some(true) => break,
+                Some(false) if Instant::now() < listen_deadline => {}
+                Some(false) => {
+                    return Err(RunError::Failed(format!(
+                        "{} did not start listening within 10 s",
+                        names[0]
+                    )));
+                }
+                None => {
+                    std::thread::sleep(Duration::from_millis(300));
+                    break;
+                }
             }
-            None => {
-                std::thread::sleep(Duration::from_millis(300));
+            if local.poll().is_some() {
+                return Err(describe_exit(&mut local));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut procs = [local, spawn(1)?];
+        loop {
+            // A tool that failed leaves its peer waiting forever.
+            if procs.iter_mut().any(Child::failed) {
+                procs.iter_mut().for_each(Child::kill);
                 break;
             }
+            if procs.iter_mut().all(|p| p.poll().is_some()) {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(RunError::Failed(format!(
+                    "timed out after {:.0} s ({what})",
+                    timeout.as_secs_f64()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
-        if local.poll().is_some() {
-            return Err(describe_exit(&mut local));
+        // The connecting side's error first: when it fails, the binding side
+        // was killed and has nothing to say.
+        for i in [1, 0] {
+            if !procs[i].poll().is_some_and(|s| s.success()) {
+                return Err(describe_exit(&mut procs[i]));
+            }
         }
-        std::thread::sleep(Duration::from_millis(5));
+        Ok(procs.iter_mut().map(Child::stdout).collect())
     }
-    let mut procs = [local, spawn(1)?];
-    loop {
-        // A tool that failed leaves its peer waiting forever.
-        if procs.iter_mut().any(Child::failed) {
-            procs.iter_mut().for_each(Child::kill);
-            break;
-        }
-        if procs.iter_mut().all(|p| p.poll().is_some()) {
-            break;
-        }
-        if Instant::now() >= deadline {
-            return Err(RunError::Failed(format!(
-                "timed out after {:.0} s ({what})",
-                timeout.as_secs_f64()
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    // The connecting side's error first: when it fails, the binding side
-    // was killed and has nothing to say.
-    for i in [1, 0] {
-        if !procs[i].poll().is_some_and(|s| s.success()) {
-            return Err(describe_exit(&mut procs[i]));
-        }
-    }
-    Ok(procs.iter_mut().map(Child::stdout).collect())
 }
 
 /// The values of `keys` in `tool`'s output `text` (read as
