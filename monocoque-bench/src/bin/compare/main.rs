@@ -209,11 +209,7 @@ fn run(opts: &Options) -> Result<(), String> {
         let about = parts[0].scenario.about();
         let report = Report::new(about, &machine, started.elapsed(), sections, report_notes);
         progress.suspend(|| println!("\n{}", report.table()));
-        let written = report.write(&out_dir)?;
-        let names: Vec<String> = (written.iter())
-            .filter_map(|p| p.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-            .collect();
+        let names = report.write(&out_dir)?;
         progress.log(&format!(
             "compare: wrote {} in {} ({:.0} s)",
             names.join(", "),
@@ -221,16 +217,14 @@ fn run(opts: &Options) -> Result<(), String> {
             started.elapsed().as_secs_f64()
         ));
     }
-    progress.close();
+    let elapsed = FormattedDuration(progress.elapsed());
+    drop(progress);
     if !notes.is_empty() {
         println!();
         for n in &notes {
             println!("note: {n}");
         }
     }
-    eprintln!(
-        "compare: done in {} (estimated {total})",
-        FormattedDuration(progress.elapsed())
-    );
+    eprintln!("compare: done in {elapsed} (estimated {total})");
     Ok(())
 }
