@@ -36,20 +36,14 @@ fn exe(name: &str) -> String {
 }
 
 /// Why a run produced no result.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// A tool exited with code 2: this implementation cannot run.
+    #[error("{0}")]
     Unavailable(String),
     /// Anything else: a crash, a timeout, unexpected output.
+    #[error("{0}")]
     Failed(String),
-}
-
-impl std::fmt::Display for RunError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RunError::Unavailable(s) | RunError::Failed(s) => f.write_str(s),
-        }
-    }
 }
 
 /// The last `n` non-blank lines of `s`, joined with ` | `.
