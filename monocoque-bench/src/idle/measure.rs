@@ -59,15 +59,10 @@ pub fn measure(exe: &Path, config: &MeasureArgs) -> Result<String> {
     let timeout = config.timeout.map(Duration::from_secs);
     let deadline = Instant::now() + timeout.unwrap_or_else(|| default_timeout(config.connections));
     let (n, on, traffic) = (config.connections, config.side.on, config.traffic);
-    let residency = if config.side.residency {
-        " --residency"
-    } else {
-        ""
-    };
     let mut server = spawn(
         exe,
         &format!(
-            "server tcp://127.0.0.1:* {n} --impl {} --runtime {} --messages {}{residency}",
+            "server tcp://127.0.0.1:* {n} --impl {} --runtime {} --messages {}",
             on.imp, on.runtime, traffic.messages
         ),
     )?;

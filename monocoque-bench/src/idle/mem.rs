@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use nix::sys::resource::{Resource, getrlimit};
 
-use super::residency;
 use crate::Result;
 
 /// The resident set size of this process in bytes (`VmRSS` of
@@ -53,8 +52,7 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// allocated and not yet freed, as requested by the program (not pages
 /// touched, not allocator overhead). Install it with
 /// `#[global_allocator] static A: CountingAlloc = CountingAlloc;` in a
-/// binary; [`heap_in_use`] then reports the count. It also feeds
-/// [`residency`] when that is enabled.
+/// binary; [`heap_in_use`] then reports the count.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CountingAlloc;
 
@@ -75,7 +73,6 @@ unsafe impl GlobalAlloc for CountingAlloc {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             Self::note_alloc(layout.size());
-            residency::on_alloc(p as usize, layout.size(), false);
         }
         p
     }
@@ -85,13 +82,11 @@ unsafe impl GlobalAlloc for CountingAlloc {
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
             Self::note_alloc(layout.size());
-            residency::on_alloc(p as usize, layout.size(), true);
         }
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        residency::on_dealloc(ptr as usize, layout.size());
         // SAFETY: `ptr` came from this allocator, i.e. from `System`, with `layout`.
         unsafe { System.dealloc(ptr, layout) };
         LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
@@ -100,14 +95,10 @@ unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees about `ptr`, `layout`
         // and `new_size`.
-        residency::on_dealloc(ptr as usize, layout.size());
         let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if p.is_null() {
-            residency::on_alloc(ptr as usize, layout.size(), false);
-        } else {
+        if !p.is_null() {
             LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
             LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
-            residency::on_alloc(p as usize, new_size, false);
         }
         p
     }

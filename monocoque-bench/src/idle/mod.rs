@@ -3,10 +3,10 @@
 //!
 //! ```text
 //! idle_conns server <bind-to> <connections> [--impl monocoque|libzmq] [--runtime tokio|async-std|smol]
-//!                   [--messages N] [--residency]
+//!                   [--messages N]
 //! idle_conns clients <connect-to> <connections> [--threads N] [--messages N] [--size OCTETS]
 //! idle_conns measure <connections> [--impl ..] [--runtime ..] [--threads N] [--timeout SECS]
-//!                    [--messages N] [--size OCTETS] [--residency]
+//!                    [--messages N] [--size OCTETS]
 //! ```
 //!
 //! - `server` binds one ROUTER socket (`tcp://127.0.0.1:*` picks a port),
@@ -29,14 +29,11 @@
 //!
 //! With the monocoque server, the binary's global allocator is
 //! [`mem::CountingAlloc`], so the report also gives the Rust heap allocated
-//! (requested, whether or not its pages were ever touched) per connection;
-//! `--residency` adds which of the large per-connection allocations are
-//! resident ([`residency`]).
+//! (requested, whether or not its pages were ever touched) per connection.
 
 pub mod client;
 pub mod measure;
 pub mod mem;
-pub mod residency;
 pub mod server;
 
 use std::fmt;
@@ -77,16 +74,12 @@ pub fn connections() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::new().range(1..)
 }
 
-/// `--impl` (monocoque or libzmq), `--runtime` and `--residency`.
+/// `--impl` (monocoque or libzmq) and `--runtime`.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct ServerSide {
     /// The server's implementation and runtime (monocoque only).
     #[command(flatten)]
     pub on: On,
-    /// Also report which large per-connection allocations are resident
-    /// (`--impl monocoque` only).
-    #[arg(long)]
-    pub residency: bool,
 }
 
 #[derive(Debug, Args)]
@@ -200,8 +193,6 @@ fn check_side(side: &ServerSide) -> Result<(), i32> {
     let imp = side.on.imp;
     let wrong = if !matches!(imp, Impl::Monocoque | Impl::Libzmq) {
         "idle_conns measures --impl monocoque or libzmq"
-    } else if side.residency && imp != Impl::Monocoque {
-        "--residency works with --impl monocoque only"
     } else {
         return implementation(imp, side.on.runtime).map(drop).map_err(|e| {
             eprintln!("idle_conns: --impl {imp} is not available: {e}");
@@ -312,14 +303,13 @@ mod tests {
         };
         assert_eq!((m.connections, m.side.on.imp), (7, Impl::Libzmq));
         assert_eq!(m.side.on.runtime, Runtime::Smol);
-        assert!(!m.side.residency && m.timeout.is_none());
+        assert!(m.timeout.is_none());
         assert!(parse(&["measure", "1", "--bogus=1"]).is_err());
         assert!(parse(&["measure", "0"]).is_err());
         assert!(parse(&["clients", "tcp://h:1", "2", "--messages", "0"]).is_err());
-        let Ok(Cli::Server(s)) = parse(&["server", "tcp://h:*", "3", "--residency"]) else {
+        let Ok(Cli::Server(s)) = parse(&["server", "tcp://h:*", "3"]) else {
             panic!("not parsed");
         };
-        assert!(s.side.residency);
         assert_eq!(
             (s.bind.as_str(), s.connections, s.messages_per_peer),
             ("tcp://h:*", 3, 1)

@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::mem::{heap_in_use, rss_bytes};
-use super::residency;
 use super::{Report, ServerSide};
 use crate::Result;
 
@@ -30,9 +29,7 @@ pub struct ServerConfig {
     /// Peers to wait for.
     #[arg(value_parser = super::connections())]
     pub connections: usize,
-    /// The implementation, its runtime and whether to report which large
-    /// allocations are resident ([`residency`]; the allocator must be
-    /// [`CountingAlloc`](super::mem::CountingAlloc)).
+    /// The implementation and its runtime.
     #[command(flatten)]
     pub side: ServerSide,
     /// Messages each peer sends (`clients --messages`).
@@ -63,12 +60,8 @@ pub struct Server<'a> {
 }
 
 impl Server<'_> {
-    /// Starts watching stdin (on a thread of its own) and, with
-    /// `config.side.residency`, tracking allocations.
+    /// Starts watching stdin (on a thread of its own).
     pub fn start(config: &ServerConfig) -> Server<'_> {
-        if config.side.residency {
-            residency::enable();
-        }
         let closed = Arc::new(AtomicBool::new(false));
         let set = closed.clone();
         std::thread::spawn(move || {
@@ -95,7 +88,7 @@ impl Server<'_> {
     }
 
     /// Second reading, after everyone arrived and things settled; prints
-    /// the report (and with `residency`, what is resident).
+    /// the report.
     pub fn conclude(&self, before: (u64, Option<u64>)) -> Result<Report> {
         let report = Report {
             connections: self.config.connections,
@@ -105,49 +98,6 @@ impl Server<'_> {
             heap_after: before.1.and(heap_in_use()),
         };
         say(report.to_string().trim_end());
-        if self.config.side.residency {
-            say(residency_lines(&report)?.trim_end());
-        }
         Ok(report)
     }
-}
-
-/// The per-connection allocations (size classes with at least one
-/// allocation per two connections), what they take and what of them is
-/// resident, then the rest of the RSS growth.
-fn residency_lines(report: &Report) -> Result<String> {
-    use std::fmt::Write as _;
-    const KIB: f64 = 1024.0;
-    let n = report.connections.max(1) as f64;
-    let mut out = String::from("resident, per connection, by allocation size:\n");
-    let mut accounted = 0.0;
-    for class in residency::snapshot()? {
-        if class.count * 2 < report.connections {
-            continue;
-        }
-        let resident = class.resident as f64 / n;
-        accounted += resident;
-        writeln!(
-            out,
-            "  {} B{}: {:.2} allocations, {:.1} KiB allocated, {:.1} KiB resident",
-            class.size,
-            if class.zeroed { " zeroed" } else { "" },
-            class.count as f64 / n,
-            (class.size * class.count) as f64 / n / KIB,
-            resident / KIB
-        )?;
-    }
-    writeln!(
-        out,
-        "  everything else (smaller allocations, allocator overhead, stacks): {:.1} KiB resident",
-        (report.per_connection() - accounted) / KIB
-    )?;
-    if residency::dropped() > 0 {
-        writeln!(
-            out,
-            "  ({} allocations not tracked: table full)",
-            residency::dropped()
-        )?;
-    }
-    Ok(out)
 }
