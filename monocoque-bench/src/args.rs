@@ -15,7 +15,7 @@
 use std::fmt;
 
 use clap::builder::RangedU64ValueParser;
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, FromArgMatches, Parser, ValueEnum};
 
 /// Which ZeroMQ implementation a tool runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
@@ -177,41 +177,55 @@ pub struct FanoutArgs {
 }
 
 /// Parses the arguments (program name excluded) of `tool`, whose usage
-/// line shows `positional`, into `A`; the error is clap's message, usage
-/// included (or the help text, for `--help`).
-pub fn parse<A: Parser>(tool: &str, positional: &str, args: Vec<String>) -> Result<A, clap::Error> {
+/// line shows `positional`, into `A` and the [`On`] flattened into it; the
+/// error is clap's message, usage included (or the help text, for `--help`).
+pub fn parse<A: Parser>(
+    tool: &str,
+    positional: &str,
+    args: Vec<String>,
+) -> Result<(A, On), clap::Error> {
     let command = A::command()
         .name(tool.to_owned())
         .bin_name(tool.to_owned())
         .override_usage(format!("{tool} {positional} [OPTIONS]"));
     let matches = command.try_get_matches_from(std::iter::once(tool.to_owned()).chain(args))?;
-    A::from_arg_matches(&matches)
+    Ok((
+        A::from_arg_matches(&matches)?,
+        On::from_arg_matches(&matches)?,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn tool(args: &[&str]) -> Result<ToolArgs, clap::Error> {
-        parse("t", "", args.iter().map(|s| s.to_string()).collect())
+    /// Parses a command line written as one string (words separated by
+    /// spaces), program name left out.
+    fn parsed<A: Parser>(line: &str) -> Result<A, clap::Error> {
+        let args = line.split_whitespace().map(String::from).collect();
+        parse::<A>("t", "", args).map(|(a, _)| a)
     }
 
-    fn scenario(args: &[&str]) -> Result<ScenarioArgs, clap::Error> {
-        parse("s", "", args.iter().map(|s| s.to_string()).collect())
+    fn tool(line: &str) -> Result<ToolArgs, clap::Error> {
+        parsed(line)
     }
 
-    fn fanout(args: &[&str]) -> Result<FanoutArgs, clap::Error> {
-        parse("f", "", args.iter().map(|s| s.to_string()).collect())
+    fn scenario(line: &str) -> Result<ScenarioArgs, clap::Error> {
+        parsed(line)
+    }
+
+    fn fanout(line: &str) -> Result<FanoutArgs, clap::Error> {
+        parsed(line)
     }
 
     #[test]
     fn positional_with_defaults() {
-        let a = tool(&["tcp://127.0.0.1:5555", "64", "1000"]).unwrap();
-        assert_eq!(a.endpoint, "tcp://127.0.0.1:5555");
-        assert_eq!(a.size, 64);
-        assert_eq!(a.count, 1000);
-        assert_eq!(a.on.imp, Impl::Monocoque);
-        assert_eq!(a.on.runtime, Runtime::Tokio);
+        let a = tool("tcp://127.0.0.1:5555 64 1000").unwrap();
+        assert_eq!(
+            (a.endpoint.as_str(), a.size, a.count),
+            ("tcp://127.0.0.1:5555", 64, 1000)
+        );
+        assert_eq!((a.on.imp, a.on.runtime), (Impl::Monocoque, Runtime::Tokio));
         assert!(!a.histogram);
     }
 
@@ -229,62 +243,46 @@ mod tests {
 
     #[test]
     fn options_anywhere() {
-        let a = tool(&[
-            "--impl",
-            "libzmq",
-            "tcp://h:1",
-            "16",
-            "--runtime=smol",
-            "10",
-        ])
-        .unwrap();
+        let a = tool("--impl libzmq tcp://h:1 16 --runtime=smol 10").unwrap();
         assert_eq!((a.on.imp, a.on.runtime), (Impl::Libzmq, Runtime::Smol));
         assert_eq!((a.size, a.count), (16, 10));
-        assert!(tool(&["--histogram", "e", "1", "2"]).unwrap().histogram);
-        let a = tool(&["e", "1", "2", "--runtime", "async-std"]).unwrap();
+        assert!(tool("--histogram e 1 2").unwrap().histogram);
+        let a = tool("e 1 2 --runtime async-std").unwrap();
         assert_eq!(a.on.runtime, Runtime::AsyncStd);
-        let a = tool(&["e", "1", "2", "--impl=zmq.rs"]).unwrap();
-        assert_eq!(a.on.imp, Impl::Zeromq);
-        let a = tool(&["e", "1", "2", "--impl", "omq"]).unwrap();
+        assert_eq!(tool("e 1 2 --impl=zmq.rs").unwrap().on.imp, Impl::Zeromq);
+        let a = tool("e 1 2 --impl omq").unwrap();
         assert_eq!((a.on.imp, a.on.imp.name()), (Impl::Omq, "omq"));
     }
 
     #[test]
     fn errors() {
-        assert!(tool(&["e", "1"]).is_err());
-        assert!(tool(&["e", "x", "2"]).is_err());
-        assert!(tool(&["e", "1", "0"]).is_err());
-        assert!(tool(&["e", "1", "2", "--impl"]).is_err());
-        assert!(tool(&["e", "1", "2", "--impl", "nope"]).is_err());
-        assert!(tool(&["e", "1", "2", "--bogus", "x"]).is_err());
-        assert!(tool(&["e", "1", "2", "--sync", "h:1"]).is_err());
+        for line in ["e 1", "e x 2", "e 1 0", "e 1 2 --impl", "e 1 2 --impl nope"] {
+            assert!(tool(line).is_err(), "{line}");
+        }
+        assert!(tool("e 1 2 --bogus x").is_err());
+        assert!(tool("e 1 2 --sync h:1").is_err());
     }
 
     #[test]
     fn scenario_args() {
-        let args = [
-            "tcp://h:1",
-            "64",
-            "1000",
-            "10",
-            "--sync",
-            "h:2",
-            "--impl=libzmq",
-        ];
-        let a = fanout(&args).unwrap();
-        assert_eq!(a.sync, "h:2");
+        let args = "tcp://h:1 64 1000 10 --sync h:2 --impl=libzmq";
+        let args = args.split(' ').map(String::from).collect();
+        let (a, on) = parse::<FanoutArgs>("f", "", args).unwrap();
+        assert_eq!((a.sync.as_str(), on), ("h:2", a.scenario.on));
         let s = a.scenario;
         assert_eq!((s.size, s.count, s.peers), (64, 1000, 10));
         assert_eq!((s.on.imp, s.on.runtime), (Impl::Libzmq, Runtime::Tokio));
-        let a = scenario(&["e", "0", "5", "3", "--runtime", "smol"]).unwrap();
-        assert_eq!((a.size, a.count, a.peers), (0, 5, 3));
-        assert_eq!(a.on.runtime, Runtime::Smol);
+        let a = scenario("e 0 5 3 --runtime smol").unwrap();
+        assert_eq!(
+            (a.size, a.count, a.peers, a.on.runtime),
+            (0, 5, 3, Runtime::Smol)
+        );
         // --sync is required by the fan-out tools and refused by the others.
-        assert!(fanout(&["e", "1", "2", "3"]).is_err());
-        assert!(scenario(&["e", "1", "2", "3", "--sync=h:1"]).is_err());
-        assert!(fanout(&["e", "1", "2", "0", "--sync=h:1"]).is_err());
-        assert!(scenario(&["e", "1", "2", "x"]).is_err());
-        assert!(scenario(&["e", "1", "2"]).is_err());
-        assert!(scenario(&["e", "1", "2", "3", "--histogram"]).is_err());
+        assert!(fanout("e 1 2 3").is_err());
+        assert!(scenario("e 1 2 3 --sync=h:1").is_err());
+        assert!(fanout("e 1 2 0 --sync=h:1").is_err());
+        for line in ["e 1 2 x", "e 1 2", "e 1 2 3 --histogram"] {
+            assert!(scenario(line).is_err(), "{line}");
+        }
     }
 }

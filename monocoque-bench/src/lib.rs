@@ -54,6 +54,27 @@ pub fn block_on_tokio<T>(body: impl Future<Output = Result<T>>) -> Result<T> {
         .block_on(body)
 }
 
+/// Connects with `connect`, retrying every 10 ms for up to `limit` while
+/// nothing listens yet (refused, or no socket file), as ZeroMQ sockets do.
+pub fn connect_retrying<S>(
+    limit: std::time::Duration,
+    mut connect: impl FnMut() -> std::io::Result<S>,
+) -> std::io::Result<S> {
+    use std::io::ErrorKind::{ConnectionRefused, NotFound};
+    let give_up = std::time::Instant::now() + limit;
+    loop {
+        match connect() {
+            Err(e)
+                if matches!(e.kind(), ConnectionRefused | NotFound)
+                    && std::time::Instant::now() < give_up =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
+}
+
 /// Fails unless a received payload has the expected size (every perf tool checks each one).
 pub fn check_size(got: usize, want: usize) -> Result<()> {
     if got != want {

@@ -1,6 +1,6 @@
-//! The perf tools' result lines, in libzmq's format, and their parsing:
-//! each result type renders its tool's lines and reads them back (from our
-//! tools or libzmq's own), through one `key: value [unit]` reader.
+//! The perf tools' result lines, in libzmq's format: each result type
+//! renders its tool's lines, and [`value`] reads any of them back (from our
+//! tools or libzmq's own).
 
 use std::time::Duration;
 
@@ -254,99 +254,17 @@ impl Roundtrips {
     }
 }
 
-/// The `key: value [unit]` lines of a tool's output, the rate keys told
-/// apart by their unit (`mean throughput [msg/s]`).
-fn fields(text: &str) -> Vec<(String, &str)> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let Some((key, rest)) = line.split_once(':') else {
-            continue;
-        };
+/// The value of `key` in a tool's output (ours or libzmq's own tool's), a
+/// `key: value [unit]` line; the rate keys are told apart by their unit
+/// (`mean throughput [msg/s]`). `None` when absent or not a number.
+pub fn value(text: &str, key: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (name, rest) = line.split_once(':')?;
         let mut words = rest.split_whitespace();
-        let Some(value) = words.next() else {
-            continue;
-        };
-        let key = match words.next() {
-            Some(unit @ ("[msg/s]" | "[Mb/s]")) => format!("{} {unit}", key.trim()),
-            _ => key.trim().to_owned(),
-        };
-        out.push((key, value));
-    }
-    out
-}
-
-/// The value of `key` in `fields`, parsed; `None` when absent or malformed.
-fn field<T: std::str::FromStr>(fields: &[(String, &str)], key: &str) -> Option<T> {
-    let (_, value) = fields.iter().find(|(k, _)| k == key)?;
-    value.parse().ok()
-}
-
-/// Parses `local_thr` output (ours or libzmq's own tool's); `None` when a
-/// line is missing or malformed.
-pub fn parse_throughput(text: &str) -> Option<Throughput> {
-    let f = fields(text);
-    let _megabits: f64 = field(&f, "mean throughput [Mb/s]")?;
-    Some(Throughput {
-        size: field(&f, "message size")?,
-        count: field(&f, "message count")?,
-        msgs_per_sec: field(&f, "mean throughput [msg/s]")?,
-    })
-}
-
-/// Parses `remote_lat` output (ours, with or without `--histogram`, or
-/// libzmq's own tool's); `None` when a line is missing or malformed.
-pub fn parse_latency(text: &str) -> Option<Latency> {
-    let f = fields(text);
-    let pct = |p: &str| field(&f, &format!("latency {p}"));
-    Some(Latency {
-        size: field(&f, "message size")?,
-        roundtrips: field(&f, "roundtrip count")?,
-        mean_us: field(&f, "average latency")?,
-        percentiles: (|| {
-            Some(Percentiles {
-                p50: pct("p50")?,
-                p90: pct("p90")?,
-                p99: pct("p99")?,
-                max: pct("max")?,
-            })
-        })(),
-    })
-}
-
-/// Parses `sub_fanout` output; `None` when a line is missing or malformed.
-pub fn parse_fanout(text: &str) -> Option<Fanout> {
-    let f = fields(text);
-    Some(Fanout {
-        size: field(&f, "message size")?,
-        count: field(&f, "message count")?,
-        subscribers: field(&f, "subscribers")?,
-        deliveries: field(&f, "deliveries")?,
-        min_per_sub: field(&f, "min per subscriber")?,
-        max_per_sub: field(&f, "max per subscriber")?,
-        msgs_per_sec: field(&f, "mean throughput [msg/s]")?,
-    })
-}
-
-/// Parses `pub_fanout` output; `None` when a line is missing or malformed.
-pub fn parse_send_rate(text: &str) -> Option<FanoutSend> {
-    let f = fields(text);
-    Some(FanoutSend {
-        size: field(&f, "message size")?,
-        count: field(&f, "message count")?,
-        subscribers: field(&f, "subscribers")?,
-        msgs_per_sec: field(&f, "mean send rate [msg/s]")?,
-    })
-}
-
-/// Parses `dealers` output; `None` when a line is missing or malformed.
-pub fn parse_router(text: &str) -> Option<Roundtrips> {
-    let f = fields(text);
-    Some(Roundtrips {
-        size: field(&f, "message size")?,
-        count: field(&f, "message count")?,
-        peers: field(&f, "peers")?,
-        roundtrips: field(&f, "roundtrips")?,
-        msgs_per_sec: field(&f, "mean throughput [msg/s]")?,
+        let (value, unit) = (words.next()?, words.next().unwrap_or(""));
+        let name = name.trim();
+        let found = key == name || key.strip_prefix(name)? == format!(" {unit}");
+        found.then(|| value.parse().ok()).flatten()
     })
 }
 
@@ -364,53 +282,42 @@ mod tests {
     }
 
     #[test]
-    fn render_and_parse_roundtrip() {
-        let t = Throughput::new(job(64, 1_000_000, 1), Duration::from_millis(250));
-        let text = t.render();
+    fn throughput_lines_read_back() {
+        let text = Throughput::new(job(64, 1_000_000, 1), Duration::from_millis(250)).render();
         assert_eq!(
             text,
             "message size: 64 [B]\nmessage count: 1000000\nmean throughput: 4000000 [msg/s]\nmean throughput: 2048.000 [Mb/s]\n"
         );
-        assert_eq!(parse_throughput(&text), Some(t));
-        assert!(parse_throughput("message size: 64 [B]\n").is_none());
-        assert!(parse_throughput("").is_none());
-    }
-
-    #[test]
-    fn zero_elapsed_is_clamped() {
+        assert_eq!(value(&text, "message count"), Some(1e6));
+        assert_eq!(value(&text, "mean throughput [msg/s]"), Some(4e6));
+        assert_eq!(value(&text, "mean throughput [Mb/s]"), Some(2048.0));
+        assert_eq!(value(&text, "mean throughput [B]"), None);
+        assert_eq!(value("deliveries: x [msg]\n", "deliveries"), None);
         let t = Throughput::new(job(1, 1, 1), Duration::ZERO);
         assert_eq!(t.msgs_per_sec, 1_000_000.0);
     }
 
     #[test]
-    fn latency_is_half_roundtrip() {
+    fn latency_and_percentiles() {
         let l = Latency::new(job(1, 1000, 1), Duration::from_millis(60));
         assert!((l.mean_us - 30.0).abs() < 1e-9);
+        assert_eq!(l.render().lines().count(), 3);
         assert!(l.render().contains("average latency: 30.000 [us]"));
-    }
-
-    #[test]
-    fn percentiles_render_and_parse() {
         let rt: Vec<f64> = (1..=100).map(|i| f64::from(i) * 2.0).collect();
         let p = Percentiles::from_roundtrips(&rt).unwrap();
         assert_eq!((p.p50, p.p90, p.p99, p.max), (50.0, 90.0, 99.0, 100.0));
         assert_eq!(Percentiles::from_roundtrips(&[]), None);
-        let plain = Latency::new(job(64, 100, 1), Duration::from_millis(10));
-        let l = Latency {
+        let text = Latency {
             percentiles: Some(p),
-            ..plain
-        };
-        let parsed = parse_latency(&l.render()).unwrap();
-        assert_eq!((parsed.size, parsed.roundtrips), (64, 100));
-        assert!((parsed.mean_us - 50.0).abs() < 1e-9);
-        assert_eq!(parsed.percentiles, Some(p));
-        assert_eq!(plain.render().lines().count(), 3);
-        assert_eq!(parse_latency(&plain.render()).unwrap().percentiles, None);
-        assert!(parse_latency("message size: 1 [B]\n").is_none());
+            ..l
+        }
+        .render();
+        assert_eq!(value(&text, "latency p99"), Some(99.0));
+        assert_eq!(value(&text, "latency max"), Some(100.0));
     }
 
     #[test]
-    fn fanout_render_and_parse() {
+    fn scenario_lines() {
         let f = Fanout {
             size: 64,
             count: 100_000,
@@ -420,34 +327,16 @@ mod tests {
             max_per_sub: 90_000,
             msgs_per_sec: rate(800_000, Duration::from_millis(500)),
         };
-        let text = f.render();
         assert_eq!(
-            text,
+            f.render(),
             "message size: 64 [B]\nmessage count: 100000\nsubscribers: 10\ndeliveries: 800000 [msg]\nmin per subscriber: 70000 [msg]\nmax per subscriber: 90000 [msg]\nmean throughput: 1600000 [msg/s]\nmean throughput: 819.200 [Mb/s]\n"
         );
-        assert_eq!(parse_fanout(&text), Some(f));
-        // The publisher's lines lack the delivery counts.
-        let sent = FanoutSend::new(job(64, 100_000, 10), Duration::from_millis(100));
-        let sent_text = sent.render();
-        assert!(
-            sent_text.contains("mean send rate: 1000000 [msg/s]\n"),
-            "{sent_text}"
-        );
-        assert_eq!(parse_send_rate(&sent_text), Some(sent));
-        assert_eq!(parse_send_rate("mean send rate: 0.5 [Mb/s]\n"), None);
-        assert_eq!(parse_fanout(&sent_text), None);
-        assert_eq!(parse_fanout(&text.replace("800000 [msg]", "x [msg]")), None);
-    }
-
-    #[test]
-    fn router_render_and_parse() {
+        let sent = FanoutSend::new(job(64, 100_000, 10), Duration::from_millis(100)).render();
+        assert_eq!(value(&sent, "mean send rate [msg/s]"), Some(1e6));
         let r = Roundtrips::new(64, 10_000, 100, Duration::from_secs(4));
-        let text = r.render();
         assert_eq!(
-            text,
+            r.render(),
             "message size: 64 [B]\nmessage count: 10000\npeers: 100\nroundtrips: 1000000 [msg]\nmean throughput: 250000 [msg/s]\nmean throughput: 128.000 [Mb/s]\n"
         );
-        assert_eq!(parse_router(&text), Some(r));
-        assert_eq!(parse_router("message size: 64 [B]\npeers: 1\n"), None);
     }
 }

@@ -2,55 +2,52 @@
 //! on the runtime the tool runs on, and the barrier the tasks report to.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use crate::Result;
 use crate::args::Runtime;
 use crate::watchdog::Progress;
 
-/// A task spawned by [`spawn`]; [`join`](Task::join) waits for its output.
-pub enum Task<T> {
-    /// `tokio::spawn`.
-    Tokio(tokio::task::JoinHandle<T>),
-    /// `async_std::task::spawn`.
-    AsyncStd(async_std::task::JoinHandle<T>),
-    /// `smol::spawn` (smol's global executor).
-    Smol(smol::Task<T>),
-}
+/// A task spawned by [`spawn`]: awaiting it waits for its output.
+pub type Task<T> = Pin<Box<dyn Future<Output = Result<T>> + Send>>;
 
-/// Spawns `future` with `runtime`'s own spawn function. Call it from inside
-/// that runtime (for tokio, inside its `block_on`).
-pub fn spawn<T, F>(runtime: Runtime, future: F) -> Task<T>
-where
-    F: Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    match runtime {
-        Runtime::Tokio | Runtime::TokioCurrentThread => Task::Tokio(tokio::spawn(future)),
-        Runtime::AsyncStd => Task::AsyncStd(async_std::task::spawn(future)),
-        // The scenario tools refuse the one-thread smol set-up (its executor is not global).
-        Runtime::Smol | Runtime::SmolSingleThread => Task::Smol(smol::spawn(future)),
-    }
-}
-
-impl<T> Task<T> {
-    /// Waits for the task's output; fails if it panicked (tokio only: the
-    /// other runtimes propagate the panic).
-    pub async fn join(self) -> Result<T> {
-        match self {
-            Task::Tokio(handle) => handle
-                .await
-                .map_err(|e| format!("a socket task failed: {e}").into()),
-            Task::AsyncStd(handle) => Ok(handle.await),
-            Task::Smol(task) => Ok(task.await),
+/// Spawns `body` with `runtime`'s own spawn function (call it from inside
+/// that runtime: for tokio, inside its `block_on`). The task reports its
+/// error, if any, to the barrier through `reporter`, so that the main task
+/// fails at once instead of waiting for a report that never comes; it also
+/// fails if it panicked (tokio only: the other runtimes propagate the panic).
+pub fn spawn<T: Send + 'static>(
+    runtime: Runtime,
+    reporter: Reporter,
+    body: impl Future<Output = Result<T>> + Send + 'static,
+) -> Task<T> {
+    let body = async move {
+        let result = body.await;
+        if let Err(e) = &result {
+            let _ = reporter.try_send(Err(e.to_string()));
         }
+        result
+    };
+    match runtime {
+        Runtime::Tokio | Runtime::TokioCurrentThread => {
+            let handle = tokio::spawn(body);
+            Box::pin(async {
+                handle
+                    .await
+                    .map_err(|e| format!("a socket task failed: {e}"))?
+            })
+        }
+        Runtime::AsyncStd => Box::pin(async_std::task::spawn(body)),
+        // The scenario tools refuse the one-thread smol set-up (its executor is not global).
+        Runtime::Smol | Runtime::SmolSingleThread => Box::pin(smol::spawn(body)),
     }
 }
 
 /// Joins every task in order, failing on the first error.
-pub async fn join_all<T>(tasks: Vec<Task<Result<T>>>) -> Result<Vec<T>> {
+pub async fn join_all<T>(tasks: Vec<Task<T>>) -> Result<Vec<T>> {
     let mut out = Vec::with_capacity(tasks.len());
     for task in tasks {
-        out.push(task.join().await??);
+        out.push(task.await?);
     }
     Ok(out)
 }
@@ -106,14 +103,4 @@ impl Default for Barrier {
 pub fn arrived(reporter: &Reporter) {
     // Unbounded: never full. Closed only when the main task gave up.
     let _ = reporter.try_send(Ok(()));
-}
-
-/// Runs `body`, reporting its error (if any) to the barrier so the main
-/// task fails at once instead of waiting for a report that never comes.
-pub async fn reporting<T>(reporter: Reporter, body: impl Future<Output = Result<T>>) -> Result<T> {
-    let result = body.await;
-    if let Err(e) = &result {
-        let _ = reporter.try_send(Err(e.to_string()));
-    }
-    result
 }

@@ -19,61 +19,49 @@ use crate::args::{FanoutArgs, On, ScenarioArgs, ToolArgs, parse};
 use crate::fanout::sync::SyncClient;
 use crate::imp::{Implementation, Job, Unavailable, implementation};
 use crate::output::Percentiles;
-use crate::watchdog::{STALL_LIMIT, Watchdog};
+use crate::watchdog::{Progress, STALL_LIMIT};
 
 /// Exit code for a usage error or a failed run.
 pub const EXIT_FAILURE: i32 = 1;
 /// Exit code when the requested implementation is not available.
 pub const EXIT_UNAVAILABLE: i32 = 2;
 
-/// The tool names [`run_tool`] knows.
-pub const TOOLS: [&str; 8] = [
-    "local_thr",
-    "remote_thr",
-    "local_lat",
-    "remote_lat",
-    "pub_fanout",
-    "sub_fanout",
-    "router_echo",
-    "dealers",
-];
-
 /// Runs the tool called `name` with `args` (program name excluded) and
-/// returns its exit code, or `None` for an unknown name.
-pub fn run_tool(name: &str, args: Vec<String>) -> Option<i32> {
+/// returns its exit code.
+fn run_tool(name: &str, args: Vec<String>) -> i32 {
     const THR: &str = "<endpoint> <message-size> <message-count>";
     const LAT: &str = "<endpoint> <message-size> <roundtrip-count>";
     const FAN: &str = "<endpoint> <message-size> <message-count> <subscribers> --sync <host:port>";
     const RTR: &str = "<endpoint> <message-size> <message-count> <peers>";
-    Some(match name {
-        "local_thr" => run(name, THR, args, |a: ToolArgs, imp| {
+    match name {
+        "local_thr" => run(name, THR, args, |a: ToolArgs, imp, _| {
             Ok(imp.local_thr(job(&a))?.render())
         }),
-        "remote_thr" => run(name, THR, args, |a: ToolArgs, imp| {
+        "remote_thr" => run(name, THR, args, |a: ToolArgs, imp, _| {
             imp.remote_thr(job(&a)).map(|()| String::new())
         }),
-        "local_lat" => run(name, LAT, args, |a: ToolArgs, imp| {
+        "local_lat" => run(name, LAT, args, |a: ToolArgs, imp, _| {
             imp.local_lat(job(&a)).map(|()| String::new())
         }),
         "remote_lat" => run(name, LAT, args, remote_lat),
-        "pub_fanout" => scenario(name, FAN, args, |a: FanoutArgs, imp, dog| {
+        "pub_fanout" => scenario(name, FAN, args, |a: FanoutArgs, imp, progress| {
             let job = scenario_job(&a.scenario)?;
-            Ok(imp.pub_fanout(job, &a.sync, dog.progress())?.render())
+            Ok(imp.pub_fanout(job, &a.sync, progress)?.render())
         }),
-        "sub_fanout" => scenario(name, FAN, args, |a: FanoutArgs, imp, dog| {
+        "sub_fanout" => scenario(name, FAN, args, |a: FanoutArgs, imp, progress| {
             let job = scenario_job(&a.scenario)?;
             let mut sync = SyncClient::connect(&a.sync, STALL_LIMIT)?;
-            Ok(imp.sub_fanout(job, &mut sync, dog.progress())?.render())
+            Ok(imp.sub_fanout(job, &mut sync, progress)?.render())
         }),
-        "router_echo" => scenario(name, RTR, args, |a: ScenarioArgs, imp, dog| {
-            imp.router_echo(job_of(&a), dog.progress())
+        "router_echo" => scenario(name, RTR, args, |a: ScenarioArgs, imp, progress| {
+            imp.router_echo(job_of(&a), progress)
                 .map(|()| String::new())
         }),
-        "dealers" => scenario(name, RTR, args, |a: ScenarioArgs, imp, dog| {
-            Ok(imp.dealers(job_of(&a), dog.progress())?.render())
+        "dealers" => scenario(name, RTR, args, |a: ScenarioArgs, imp, progress| {
+            Ok(imp.dealers(job_of(&a), progress)?.render())
         }),
-        _ => return None,
-    })
+        _ => panic!("no tool called {name}"),
+    }
 }
 
 /// The [`Job`] of a throughput or latency tool.
@@ -104,7 +92,7 @@ fn scenario_job(a: &ScenarioArgs) -> crate::Result<Job<'_>> {
 
 /// `remote_lat`: with `--histogram`, every roundtrip is timed and
 /// p50/p90/p99/max lines follow libzmq's three.
-fn remote_lat(a: ToolArgs, imp: &dyn Implementation) -> crate::Result<String> {
+fn remote_lat(a: ToolArgs, imp: &dyn Implementation, _: On) -> crate::Result<String> {
     let mut samples = Vec::new();
     if a.histogram {
         samples.reserve(usize::try_from(a.count).unwrap_or(0));
@@ -114,48 +102,24 @@ fn remote_lat(a: ToolArgs, imp: &dyn Implementation) -> crate::Result<String> {
     Ok(lat.render())
 }
 
-/// Where an argument struct keeps `--impl` and `--runtime`.
-trait Runs {
-    fn on(&self) -> On;
-}
-
-impl Runs for ToolArgs {
-    fn on(&self) -> On {
-        self.on
-    }
-}
-
-impl Runs for ScenarioArgs {
-    fn on(&self) -> On {
-        self.on
-    }
-}
-
-impl Runs for FanoutArgs {
-    fn on(&self) -> On {
-        self.scenario.on
-    }
-}
-
 /// Runs tool `tool`: parses `args` into `A`, finds the implementation,
 /// and prints what `body` returns; returns the exit code.
-fn run<A: Parser + Runs>(
+fn run<A: Parser>(
     tool: &str,
     positional: &str,
     args: Vec<String>,
-    body: impl FnOnce(A, &dyn Implementation) -> crate::Result<String>,
+    body: impl FnOnce(A, &dyn Implementation, On) -> crate::Result<String>,
 ) -> i32 {
-    let args: A = match parse(tool, positional, args) {
-        Ok(args) => args,
+    let (args, on): (A, On) = match parse(tool, positional, args) {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { EXIT_FAILURE } else { 0 };
         }
     };
-    let on = args.on();
     let result = implementation(on.imp, on.runtime)
         .map_err(Into::into)
-        .and_then(|imp| body(args, imp.as_ref()));
+        .and_then(|imp| body(args, imp.as_ref(), on));
     match result {
         Ok(text) => {
             let mut out = std::io::stdout().lock();
@@ -175,33 +139,30 @@ fn run<A: Parser + Runs>(
     }
 }
 
-/// [`run`] for a many-socket tool: under a [`Watchdog`] that gives up after
+/// [`run`] for a many-socket tool: under a watchdog ([`Progress`]) that gives up after
 /// [`STALL_LIMIT`] without progress, and not on a one-thread runtime set-up
 /// (its socket tasks are spawned with the runtime's global spawn function,
 /// which a one-thread set-up does not have).
-fn scenario<A: Parser + Runs>(
+fn scenario<A: Parser>(
     tool: &str,
     positional: &str,
     args: Vec<String>,
-    body: impl FnOnce(A, &dyn Implementation, &Watchdog) -> crate::Result<String>,
+    body: impl FnOnce(A, &dyn Implementation, Progress) -> crate::Result<String>,
 ) -> i32 {
-    run(tool, positional, args, |args: A, imp| {
-        let runtime = args.on().runtime;
+    run(tool, positional, args, |args: A, imp, on| {
+        let runtime = on.runtime;
         if runtime.is_single_thread() {
             return Err(Unavailable(format!(
                 "--runtime {runtime} is offered by the throughput and latency tools only"
             ))
             .into());
         }
-        let dog = Watchdog::start(tool);
-        body(args, imp, &dog)
+        body(args, imp, Progress::watched(tool))
     })
 }
 
 /// The `main` of the binary called `tool`: runs it on this process's
 /// arguments and exits with its code.
 pub fn main(tool: &str) -> ! {
-    let code = run_tool(tool, std::env::args().skip(1).collect())
-        .unwrap_or_else(|| panic!("no tool called {tool}"));
-    std::process::exit(code)
+    std::process::exit(run_tool(tool, std::env::args().skip(1).collect()))
 }

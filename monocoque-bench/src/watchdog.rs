@@ -8,7 +8,7 @@
 //! last tick is older than the limit, the stall handler runs: by default it
 //! prints an error naming the current phase and exits with code 1.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,27 +27,21 @@ struct Shared {
     seen: AtomicU64,
     /// What the tool is doing, for the stall message.
     phase: Mutex<&'static str>,
-    /// Set when the [`Watchdog`] is dropped.
-    stop: AtomicBool,
 }
 
-/// Owns the watchdog thread; dropping it stops the thread.
-pub struct Watchdog {
-    shared: Arc<Shared>,
-}
-
-/// A cheap, cloneable handle to report progress with.
+/// A cheap, cloneable handle to report progress with, watched by a thread
+/// of its own that stops once every clone is gone.
 #[derive(Clone)]
 pub struct Progress {
     shared: Arc<Shared>,
 }
 
-impl Watchdog {
+impl Progress {
     /// Starts a watchdog that, after [`STALL_LIMIT`] without progress,
     /// prints `"{tool}: error: ..."` and exits the process with code 1.
-    pub fn start(tool: &str) -> Watchdog {
+    pub fn watched(tool: &str) -> Progress {
         let tool = tool.to_owned();
-        Watchdog::start_with(STALL_LIMIT, move |phase| {
+        Progress::watched_with(STALL_LIMIT, move |phase| {
             eprintln!(
                 "{tool}: error: no progress for {} s while {phase}; giving up",
                 STALL_LIMIT.as_secs()
@@ -58,23 +52,22 @@ impl Watchdog {
 
     /// Starts a watchdog that calls `on_stall` with the current phase (once)
     /// after `limit` without progress.
-    pub fn start_with(limit: Duration, on_stall: impl FnOnce(&str) + Send + 'static) -> Watchdog {
+    pub fn watched_with(limit: Duration, on_stall: impl FnOnce(&str) + Send + 'static) -> Progress {
         let shared = Arc::new(Shared {
             epoch: AtomicU64::new(0),
             seen: AtomicU64::new(0),
             phase: Mutex::new("starting"),
-            stop: AtomicBool::new(false),
         });
         let limit_ticks = (limit.as_nanos() / TICK.as_nanos()).max(1) as u64;
-        let guard = Arc::clone(&shared);
+        let watched = Arc::downgrade(&shared);
         std::thread::Builder::new()
             .name("watchdog".to_owned())
             .spawn(move || {
                 loop {
                     std::thread::sleep(TICK);
-                    if guard.stop.load(Ordering::Relaxed) {
+                    let Some(guard) = watched.upgrade() else {
                         return;
-                    }
+                    };
                     let epoch = guard.epoch.fetch_add(1, Ordering::Relaxed) + 1;
                     let seen = guard.seen.load(Ordering::Relaxed);
                     if epoch.saturating_sub(seen) > limit_ticks {
@@ -85,24 +78,8 @@ impl Watchdog {
                 }
             })
             .expect("cannot start the watchdog thread");
-        Watchdog { shared }
+        Progress { shared }
     }
-
-    /// A handle to report progress with.
-    pub fn progress(&self) -> Progress {
-        Progress {
-            shared: Arc::clone(&self.shared),
-        }
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-impl Progress {
     /// Records progress: the stall clock starts again.
     #[inline]
     pub fn tick(&self) {
@@ -129,10 +106,9 @@ mod tests {
     #[test]
     fn fires_without_progress_and_not_with_it() {
         let (tx, rx) = mpsc::channel();
-        let dog = Watchdog::start_with(TICK * 4, move |phase| {
+        let progress = Progress::watched_with(TICK * 4, move |phase| {
             tx.send(phase.to_owned()).unwrap();
         });
-        let progress = dog.progress();
         progress.phase("busy");
         let until = Instant::now() + TICK * 10;
         while Instant::now() < until {

@@ -10,7 +10,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use monocoque_bench::idle::report_value;
+use monocoque_bench::output::value as report_value;
 
 /// Runs `idle_conns measure 200 <args>` and returns its stdout, failing the
 /// test if it fails or takes longer than two minutes.

@@ -46,8 +46,8 @@ commands:
                    progress bar; tables on stdout, Markdown, JSON and SVG charts in
                    target/bench-report; about 18 min
                    (`--quick`: under 3 min on 2 cores; `--plan`: the plan and its estimated
-                   time only; `--scenarios throughput,latency,fanout,router`, `--no-fanout`,
-                   `--no-router`, `--transport tcp|ipc`, `--sizes`, `--impls`, `--runs`...;
+                   time only; `--scenarios throughput,latency,fanout,router`,
+                   `--transport tcp|ipc`, `--sizes`, `--impls`, `--runs`...;
                    `cargo xtask bench --help` lists them all)
   help             this text
 

@@ -115,16 +115,6 @@ impl SubState {
             other => Err(format!("unexpected message kind byte 0x{other:02x}").into()),
         }
     }
-
-    /// Whether this subscriber has seen END.
-    pub fn is_done(&self) -> bool {
-        self.done
-    }
-
-    /// DATA messages received.
-    pub fn data(&self) -> u64 {
-        self.data
-    }
 }
 
 /// Sums up the subscribers of one `sub_fanout` run.
@@ -161,7 +151,7 @@ mod tests {
         assert!(s.on_message(&message(DATA, 3)).is_err());
         assert!(s.on_message(&message(b'x', 4)).is_err());
         assert_eq!(s.on_message(&message(END, 4)).unwrap(), Seen::End);
-        assert!(s.is_done());
+        assert!(s.done);
         assert_eq!(s.on_message(&message(END, 4)).unwrap(), Seen::Nothing);
         let mut idle = SubState::new(4);
         idle.on_message(&message(HELLO, 4)).unwrap();

@@ -5,7 +5,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::Result;
 
@@ -89,23 +89,13 @@ impl SyncClient {
     /// Connects to `sync` (`host:port`), retrying every 10 ms until the
     /// publisher listens, for at most `limit`.
     pub fn connect(sync: &str, limit: Duration) -> Result<SyncClient> {
-        let deadline = Instant::now() + limit;
-        loop {
-            match TcpStream::connect(addr(sync)) {
-                Ok(stream) => {
-                    stream.set_nodelay(true)?;
-                    return Ok(SyncClient { stream });
-                }
-                Err(e) if Instant::now() > deadline => {
-                    return Err(format!(
-                        "no publisher listening on the sync address {sync} within {} s: {e}",
-                        limit.as_secs()
-                    )
-                    .into());
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(10)),
-            }
-        }
+        let stream = crate::connect_retrying(limit, || TcpStream::connect(addr(sync)));
+        let stream = stream.map_err(|e| {
+            let secs = limit.as_secs();
+            format!("no publisher listening on the sync address {sync} within {secs} s: {e}")
+        })?;
+        stream.set_nodelay(true)?;
+        Ok(SyncClient { stream })
     }
 
     /// Writes one milestone byte.
@@ -119,6 +109,7 @@ impl SyncClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn milestones_arrive() {

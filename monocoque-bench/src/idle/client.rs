@@ -13,6 +13,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use crate::Result;
+use crate::imp::raw::{frame_header, read_frame};
 
 /// Length of a ZMTP 3.x greeting.
 pub const GREETING_LEN: usize = 64;
@@ -39,13 +40,7 @@ pub const HELLO: [u8; 3] = [0x00, 0x01, b'x'];
 
 /// A single-frame message of `size` octets (`x`s), header included.
 pub fn message_frame(size: usize) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(size + 9);
-    if size <= 255 {
-        frame.extend_from_slice(&[0x00, size as u8]);
-    } else {
-        frame.push(0x02);
-        frame.extend_from_slice(&(size as u64).to_be_bytes());
-    }
+    let mut frame = frame_header(size, false);
     frame.resize(frame.len() + size, b'x');
     frame
 }
@@ -74,16 +69,7 @@ pub fn ready_command(socket_type: &str) -> Vec<u8> {
     body.extend_from_slice(b"READY");
     put_property(&mut body, "Socket-Type", socket_type.as_bytes());
     put_property(&mut body, "Identity", b"");
-    let mut frame = Vec::with_capacity(body.len() + 9);
-    if body.len() <= 255 {
-        frame.push(0x04);
-        frame.push(body.len() as u8);
-    } else {
-        frame.push(0x06);
-        frame.extend_from_slice(&(body.len() as u64).to_be_bytes());
-    }
-    frame.extend_from_slice(&body);
-    frame
+    [frame_header(body.len(), true), body].concat()
 }
 
 fn protocol(why: String) -> io::Error {
@@ -112,31 +98,11 @@ pub fn check_greeting(greeting: &[u8; GREETING_LEN]) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads one frame; returns its flags and body.
-fn read_frame(stream: &mut impl Read) -> io::Result<(u8, Vec<u8>)> {
-    let mut flags = [0u8; 1];
-    stream.read_exact(&mut flags)?;
-    let len = if flags[0] & 0x02 != 0 {
-        let mut len = [0u8; 8];
-        stream.read_exact(&mut len)?;
-        u64::from_be_bytes(len)
-    } else {
-        let mut len = [0u8; 1];
-        stream.read_exact(&mut len)?;
-        u64::from(len[0])
-    };
-    let len = usize::try_from(len)
-        .ok()
-        .filter(|&l| l <= MAX_COMMAND)
-        .ok_or_else(|| protocol(format!("the server sent a {len}-octet frame")))?;
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body)?;
-    Ok((flags[0], body))
-}
-
 /// Reads the server's READY command (an ERROR command is reported as such).
 fn read_ready(stream: &mut impl Read) -> io::Result<()> {
-    let (flags, body) = read_frame(stream)?;
+    let mut body = Vec::new();
+    let flags = read_frame(stream, &mut body, MAX_COMMAND)?;
+    let flags = flags.ok_or_else(|| protocol("the server closed before READY".into()))?;
     if flags & 0x04 == 0 {
         return Err(protocol("the server sent a message before READY".into()));
     }
@@ -286,10 +252,7 @@ mod tests {
     #[test]
     fn message_frames() {
         assert_eq!(message_frame(1), HELLO);
-        assert_eq!(&message_frame(255)[..2], &[0x00, 255]);
-        let long = message_frame(256);
-        assert_eq!(&long[..9], &[0x02, 0, 0, 0, 0, 0, 0, 1, 0]);
-        assert_eq!(long.len(), 9 + 256);
+        assert_eq!(message_frame(256).len(), 9 + 256);
     }
 
     #[test]

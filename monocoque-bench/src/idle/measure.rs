@@ -46,9 +46,11 @@ fn finish(child: &mut Child, deadline: Instant) -> Result<()> {
     Err(failure(child, "did not exit when its stdin closed"))
 }
 
-/// Starts `exe args`, called `what` in messages.
-fn spawn(what: &str, exe: &Path, args: &[String]) -> Result<Child> {
-    Child::spawn(what, Command::new(exe).args(args))
+/// Starts `exe` with the arguments of `command_line` (words separated by
+/// spaces), called by its first word in messages.
+fn spawn(exe: &Path, command_line: &str) -> Result<Child> {
+    let args: Vec<&str> = command_line.split(' ').collect();
+    Child::spawn(args[0], Command::new(exe).args(&args))
 }
 
 /// Runs one measurement with `exe` (this tool's binary) as server and
@@ -56,23 +58,14 @@ fn spawn(what: &str, exe: &Path, args: &[String]) -> Result<Child> {
 pub fn measure(exe: &Path, config: &MeasureArgs) -> Result<String> {
     let timeout = config.timeout.map(Duration::from_secs);
     let deadline = Instant::now() + timeout.unwrap_or_else(|| default_timeout(config.connections));
-    let n = config.connections.to_string();
-    let messages = config.traffic.messages.to_string();
-    let mut server_args = vec![
-        "server".to_string(),
-        "tcp://127.0.0.1:*".to_string(),
-        n.clone(),
-        "--impl".to_string(),
-        config.side.on.imp.name().to_string(),
-        "--runtime".to_string(),
-        config.side.on.runtime.name().to_string(),
-        "--messages".to_string(),
-        messages.clone(),
-    ];
-    if config.side.residency {
-        server_args.push("--residency".to_string());
-    }
-    let mut server = spawn("server", exe, &server_args)?;
+    let (n, on, traffic) = (config.connections, config.side.on, config.traffic);
+    let mut server = spawn(
+        exe,
+        &format!(
+            "server tcp://127.0.0.1:* {n} --impl {} --runtime {} --messages {}",
+            on.imp, on.runtime, traffic.messages
+        ),
+    )?;
     let mut endpoint = None;
     loop {
         match server.next_line(deadline)? {
@@ -86,18 +79,13 @@ pub fn measure(exe: &Path, config: &MeasureArgs) -> Result<String> {
         }
     }
     let endpoint = endpoint.ok_or("the server printed no endpoint")?;
-    let client_args = vec![
-        "clients".to_string(),
-        endpoint,
-        n,
-        "--threads".to_string(),
-        config.threads.to_string(),
-        "--messages".to_string(),
-        messages,
-        "--size".to_string(),
-        config.traffic.size.to_string(),
-    ];
-    let mut clients = spawn("clients", exe, &client_args)?;
+    let mut clients = spawn(
+        exe,
+        &format!(
+            "clients {endpoint} {n} --threads {} --messages {} --size {}",
+            config.threads, traffic.messages, traffic.size
+        ),
+    )?;
     let mut report = String::new();
     loop {
         check_alive(&mut clients)?;

@@ -1,10 +1,12 @@
 //! Memory readings: the process's resident set size, the Rust heap in use
-//! (when [`CountingAlloc`] is the global allocator), and the open-file limit.
+//! (when [`CountingAlloc`] is the global allocator), and the open-file limit
+//! (`getrlimit`, through nix).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::residency;
+use nix::sys::resource::{Resource, getrlimit};
+
 use crate::Result;
 
 /// The resident set size of this process in bytes (`VmRSS` of
@@ -23,27 +25,6 @@ fn status_field_kib(status: &str, name: &str) -> Option<u64> {
     line[name.len()..].split_whitespace().next()?.parse().ok()
 }
 
-/// The soft limit on open file descriptors (`Max open files` of
-/// `/proc/self/limits`); `None` when unlimited.
-pub fn open_files_limit() -> Result<Option<u64>> {
-    let limits = std::fs::read_to_string("/proc/self/limits")
-        .map_err(|e| format!("cannot read /proc/self/limits: {e}"))?;
-    let line = limits
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .ok_or("no `Max open files` line in /proc/self/limits")?;
-    let soft = line["Max open files".len()..]
-        .split_whitespace()
-        .next()
-        .ok_or("malformed `Max open files` line")?;
-    if soft == "unlimited" {
-        return Ok(None);
-    }
-    Ok(Some(soft.parse().map_err(|e| {
-        format!("malformed `Max open files` limit {soft:?}: {e}")
-    })?))
-}
-
 /// Descriptors needed beyond one per connection (stdio, epoll, eventfds,
 /// listeners, the runtime's own).
 const SPARE_FDS: u64 = 64;
@@ -52,15 +33,16 @@ const SPARE_FDS: u64 = 64;
 /// sockets (plus a few for itself) under its `RLIMIT_NOFILE` soft limit.
 pub fn check_fd_limit(connections: usize) -> Result<()> {
     let needed = connections as u64 + SPARE_FDS;
-    match open_files_limit()? {
-        Some(limit) if limit < needed => Err(format!(
-            "{connections} connections need about {needed} file descriptors, but the soft \
-             limit (RLIMIT_NOFILE) is {limit}: raise it first, e.g. `ulimit -n {needed}` \
-             (up to the hard limit, `ulimit -Hn`)"
-        )
-        .into()),
-        _ => Ok(()),
+    let (limit, _hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    if limit >= needed {
+        return Ok(());
     }
+    Err(format!(
+        "{connections} connections need about {needed} file descriptors, but the soft \
+         limit (RLIMIT_NOFILE) is {limit}: raise it first, e.g. `ulimit -n {needed}` \
+         (up to the hard limit, `ulimit -Hn`)"
+    )
+    .into())
 }
 
 static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
@@ -70,8 +52,7 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// allocated and not yet freed, as requested by the program (not pages
 /// touched, not allocator overhead). Install it with
 /// `#[global_allocator] static A: CountingAlloc = CountingAlloc;` in a
-/// binary; [`heap_in_use`] then reports the count. It also feeds
-/// [`residency`] when that is enabled.
+/// binary; [`heap_in_use`] then reports the count.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CountingAlloc;
 
@@ -92,7 +73,6 @@ unsafe impl GlobalAlloc for CountingAlloc {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             Self::note_alloc(layout.size());
-            residency::on_alloc(p as usize, layout.size(), false);
         }
         p
     }
@@ -102,13 +82,11 @@ unsafe impl GlobalAlloc for CountingAlloc {
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
             Self::note_alloc(layout.size());
-            residency::on_alloc(p as usize, layout.size(), true);
         }
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        residency::on_dealloc(ptr as usize, layout.size());
         // SAFETY: `ptr` came from this allocator, i.e. from `System`, with `layout`.
         unsafe { System.dealloc(ptr, layout) };
         LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
@@ -117,14 +95,10 @@ unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees about `ptr`, `layout`
         // and `new_size`.
-        residency::on_dealloc(ptr as usize, layout.size());
         let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if p.is_null() {
-            residency::on_alloc(ptr as usize, layout.size(), false);
-        } else {
+        if !p.is_null() {
             LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
             LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
-            residency::on_alloc(p as usize, new_size, false);
         }
         p
     }
@@ -153,6 +127,6 @@ mod tests {
     #[test]
     fn reads_own_rss_and_limit() {
         assert!(rss_bytes().unwrap() > 0);
-        assert!(open_files_limit().unwrap().is_none_or(|l| l > 0));
+        check_fd_limit(1).unwrap();
     }
 }

@@ -3,10 +3,10 @@
 //!
 //! ```text
 //! idle_conns server <bind-to> <connections> [--impl monocoque|libzmq] [--runtime tokio|async-std|smol]
-//!                   [--messages N] [--residency]
+//!                   [--messages N]
 //! idle_conns clients <connect-to> <connections> [--threads N] [--messages N] [--size OCTETS]
 //! idle_conns measure <connections> [--impl ..] [--runtime ..] [--threads N] [--timeout SECS]
-//!                    [--messages N] [--size OCTETS] [--residency]
+//!                    [--messages N] [--size OCTETS]
 //! ```
 //!
 //! - `server` binds one ROUTER socket (`tcp://127.0.0.1:*` picks a port),
@@ -29,14 +29,11 @@
 //!
 //! With the monocoque server, the binary's global allocator is
 //! [`mem::CountingAlloc`], so the report also gives the Rust heap allocated
-//! (requested, whether or not its pages were ever touched) per connection;
-//! `--residency` adds which of the large per-connection allocations are
-//! resident ([`residency`]).
+//! (requested, whether or not its pages were ever touched) per connection.
 
 pub mod client;
 pub mod measure;
 pub mod mem;
-pub mod residency;
 pub mod server;
 
 use std::fmt;
@@ -65,7 +62,7 @@ pub const SETTLE_BEFORE: Duration = Duration::from_millis(300);
 )]
 enum Cli {
     /// Binds one ROUTER, waits for <connections> peers, prints the report.
-    Server(ServerArgs),
+    Server(server::ServerConfig),
     /// Opens <connections> idle ZMTP connections as DEALERs.
     Clients(ClientsArgs),
     /// Runs a server and its clients, and prints the server's report.
@@ -77,31 +74,12 @@ pub fn connections() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::new().range(1..)
 }
 
-/// `--impl` (monocoque or libzmq), `--runtime` and `--residency`.
+/// `--impl` (monocoque or libzmq) and `--runtime`.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct ServerSide {
     /// The server's implementation and runtime (monocoque only).
     #[command(flatten)]
     pub on: On,
-    /// Also report which large per-connection allocations are resident
-    /// (`--impl monocoque` only).
-    #[arg(long)]
-    pub residency: bool,
-}
-
-#[derive(Debug, Args)]
-struct ServerArgs {
-    /// Where to bind, e.g. `tcp://127.0.0.1:*`.
-    #[arg(value_name = "bind-to")]
-    bind: String,
-    /// Peers to wait for.
-    #[arg(value_parser = connections())]
-    connections: usize,
-    #[command(flatten)]
-    side: ServerSide,
-    /// Messages each peer sends.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = connections())]
-    messages: usize,
 }
 
 #[derive(Debug, Args)]
@@ -204,15 +182,6 @@ impl fmt::Display for Report {
     }
 }
 
-/// The number after `name: ` on a report line, e.g. `12.1` from
-/// `memory per connection: 12.1 [KiB]`.
-pub fn report_value(report: &str, name: &str) -> Option<f64> {
-    report.lines().find_map(|line| {
-        let rest = line.strip_prefix(name)?.strip_prefix(':')?;
-        rest.split_whitespace().next()?.parse().ok()
-    })
-}
-
 fn failed(e: impl fmt::Display) -> i32 {
     eprintln!("idle_conns: error: {e}");
     EXIT_FAILURE
@@ -224,8 +193,6 @@ fn check_side(side: &ServerSide) -> Result<(), i32> {
     let imp = side.on.imp;
     let wrong = if !matches!(imp, Impl::Monocoque | Impl::Libzmq) {
         "idle_conns measures --impl monocoque or libzmq"
-    } else if side.residency && imp != Impl::Monocoque {
-        "--residency works with --impl monocoque only"
     } else {
         return implementation(imp, side.on.runtime).map(drop).map_err(|e| {
             eprintln!("idle_conns: --impl {imp} is not available: {e}");
@@ -255,18 +222,11 @@ pub fn main() -> i32 {
 }
 
 /// `idle_conns server`.
-fn server_main(args: ServerArgs) -> Result<i32, i32> {
-    check_side(&args.side)?;
-    let config = server::ServerConfig {
-        bind: args.bind,
-        connections: args.connections,
-        messages_per_peer: args.messages,
-        settle_before: SETTLE_BEFORE,
-        residency: args.side.residency,
-    };
+fn server_main(config: server::ServerConfig) -> Result<i32, i32> {
+    check_side(&config.side)?;
     let run = || -> Result<Report> {
         mem::check_fd_limit(config.connections)?;
-        implementation(args.side.on.imp, args.side.on.runtime)?.idle_server(&config)
+        implementation(config.side.on.imp, config.side.on.runtime)?.idle_server(&config)
     };
     run().map(|_| 0).map_err(failed)
 }
@@ -329,9 +289,9 @@ mod tests {
         };
         let text = report.to_string();
         assert!(text.starts_with("connections: 10000\nrss before: 4.0 [MiB]\n"));
-        assert_eq!(report_value(&text, "memory per connection"), Some(12.0));
-        assert_eq!(report_value(&text, "heap per connection"), Some(2.0));
-        assert_eq!(report_value(&text, "connections"), Some(10_000.0));
+        let value = |key| crate::output::value(&text, key);
+        assert_eq!(value("memory per connection"), Some(12.0));
+        assert_eq!(value("heap per connection"), Some(2.0));
     }
 
     #[test]
@@ -343,16 +303,15 @@ mod tests {
         };
         assert_eq!((m.connections, m.side.on.imp), (7, Impl::Libzmq));
         assert_eq!(m.side.on.runtime, Runtime::Smol);
-        assert!(!m.side.residency && m.timeout.is_none());
+        assert!(m.timeout.is_none());
         assert!(parse(&["measure", "1", "--bogus=1"]).is_err());
         assert!(parse(&["measure", "0"]).is_err());
         assert!(parse(&["clients", "tcp://h:1", "2", "--messages", "0"]).is_err());
-        let Ok(Cli::Server(s)) = parse(&["server", "tcp://h:*", "3", "--residency"]) else {
+        let Ok(Cli::Server(s)) = parse(&["server", "tcp://h:*", "3"]) else {
             panic!("not parsed");
         };
-        assert!(s.side.residency);
         assert_eq!(
-            (s.bind.as_str(), s.connections, s.messages),
+            (s.bind.as_str(), s.connections, s.messages_per_peer),
             ("tcp://h:*", 3, 1)
         );
     }

@@ -13,29 +13,28 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::Report;
 use super::mem::{heap_in_use, rss_bytes};
-use super::residency;
+use super::{Report, ServerSide};
 use crate::Result;
 
 /// How long to wait after the last peer arrived before reading RSS again.
 pub const SETTLE_AFTER: Duration = Duration::from_secs(1);
 
-/// What a server run needs to know.
-#[derive(Debug, Clone)]
+/// What a server run needs to know: the `idle_conns server` command line.
+#[derive(Debug, clap::Args)]
 pub struct ServerConfig {
     /// Where to bind, e.g. `tcp://127.0.0.1:*`.
+    #[arg(value_name = "bind-to")]
     pub bind: String,
-    /// How many peers to wait for.
+    /// Peers to wait for.
+    #[arg(value_parser = super::connections())]
     pub connections: usize,
-    /// How many messages each peer sends (`clients --messages`).
+    /// The implementation and its runtime.
+    #[command(flatten)]
+    pub side: ServerSide,
+    /// Messages each peer sends (`clients --messages`).
+    #[arg(long = "messages", value_name = "N", default_value_t = 1, value_parser = super::connections())]
     pub messages_per_peer: usize,
-    /// How long to wait after binding before the first RSS reading.
-    pub settle_before: Duration,
-    /// Whether to report which large allocations are resident
-    /// ([`residency`]); the allocator must be
-    /// [`CountingAlloc`](super::mem::CountingAlloc).
-    pub residency: bool,
 }
 
 impl ServerConfig {
@@ -61,12 +60,8 @@ pub struct Server<'a> {
 }
 
 impl Server<'_> {
-    /// Starts watching stdin (on a thread of its own) and, with
-    /// `config.residency`, tracking allocations.
+    /// Starts watching stdin (on a thread of its own).
     pub fn start(config: &ServerConfig) -> Server<'_> {
-        if config.residency {
-            residency::enable();
-        }
         let closed = Arc::new(AtomicBool::new(false));
         let set = closed.clone();
         std::thread::spawn(move || {
@@ -93,7 +88,7 @@ impl Server<'_> {
     }
 
     /// Second reading, after everyone arrived and things settled; prints
-    /// the report (and with `residency`, what is resident).
+    /// the report.
     pub fn conclude(&self, before: (u64, Option<u64>)) -> Result<Report> {
         let report = Report {
             connections: self.config.connections,
@@ -103,49 +98,6 @@ impl Server<'_> {
             heap_after: before.1.and(heap_in_use()),
         };
         say(report.to_string().trim_end());
-        if self.config.residency {
-            say(residency_lines(&report)?.trim_end());
-        }
         Ok(report)
     }
-}
-
-/// The per-connection allocations (size classes with at least one
-/// allocation per two connections), what they take and what of them is
-/// resident, then the rest of the RSS growth.
-fn residency_lines(report: &Report) -> Result<String> {
-    use std::fmt::Write as _;
-    const KIB: f64 = 1024.0;
-    let n = report.connections.max(1) as f64;
-    let mut out = String::from("resident, per connection, by allocation size:\n");
-    let mut accounted = 0.0;
-    for class in residency::snapshot()? {
-        if class.count * 2 < report.connections {
-            continue;
-        }
-        let resident = class.resident as f64 / n;
-        accounted += resident;
-        writeln!(
-            out,
-            "  {} B{}: {:.2} allocations, {:.1} KiB allocated, {:.1} KiB resident",
-            class.size,
-            if class.zeroed { " zeroed" } else { "" },
-            class.count as f64 / n,
-            (class.size * class.count) as f64 / n / KIB,
-            resident / KIB
-        )?;
-    }
-    writeln!(
-        out,
-        "  everything else (smaller allocations, allocator overhead, stacks): {:.1} KiB resident",
-        (report.per_connection() - accounted) / KIB
-    )?;
-    if residency::dropped() > 0 {
-        writeln!(
-            out,
-            "  ({} allocations not tracked: table full)",
-            residency::dropped()
-        )?;
-    }
-    Ok(out)
 }

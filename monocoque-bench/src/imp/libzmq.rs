@@ -337,7 +337,7 @@ impl Implementation for Libzmq {
         let endpoint = router
             .get_last_endpoint()?
             .map_err(|raw| format!("bound endpoint is not UTF-8: {raw:?}"))?;
-        std::thread::sleep(config.settle_before);
+        std::thread::sleep(crate::idle::SETTLE_BEFORE);
         // libzmq allocates with malloc directly: the Rust heap says nothing.
         let before = server.announce(&endpoint, false)?;
         for _ in 0..config.expected_messages() {

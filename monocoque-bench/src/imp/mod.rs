@@ -27,16 +27,9 @@ pub mod zeromq;
 
 /// Why a tool cannot run on an implementation: not built in, or no such
 /// tool for it. The tools exit with code 2 on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct Unavailable(pub String);
-
-impl std::fmt::Display for Unavailable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unavailable {}
 
 /// Fails with [`Unavailable`]: `tool` does not run on this implementation.
 fn missing<T>(tool: &str) -> Result<T> {

@@ -245,7 +245,7 @@ impl Implementation for Monocoque {
                 sub.connect(job.endpoint).await?;
                 let (ready, progress) = (barrier.reporter(), progress.clone());
                 let body = subscriber(sub, job.size, ready.clone(), progress);
-                tasks.push(tasks::spawn(runtime, tasks::reporting(ready, body)));
+                tasks.push(tasks::spawn(runtime, ready, body));
             }
             progress.phase("waiting for every subscriber to see a HELLO");
             barrier.wait(job.peers, &progress).await?;
@@ -287,7 +287,7 @@ impl Implementation for Monocoque {
                 let ready = barrier.reporter();
                 let (run, progress) = ((job.size, job.count), progress.clone());
                 let body = dealer(socket, run, ready.clone(), released.clone(), progress);
-                tasks.push(tasks::spawn(runtime, tasks::reporting(ready, body)));
+                tasks.push(tasks::spawn(runtime, ready, body));
             }
             drop(released);
             progress.phase("waiting for every dealer's warm-up echo");
@@ -305,7 +305,7 @@ impl Implementation for Monocoque {
         block_on(self.0, |ctx| async move {
             let mut router = RouterSocket::new(&ctx);
             let endpoint = router.bind(config.bind.as_str()).await?;
-            ctx.runtime().sleep(config.settle_before).await;
+            ctx.runtime().sleep(crate::idle::SETTLE_BEFORE).await;
             let before = server.announce(&endpoint.to_string(), true)?;
             for _ in 0..config.expected_messages() {
                 router.recv().await?;

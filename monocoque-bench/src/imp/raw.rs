@@ -9,7 +9,7 @@
 //! buffer. No greeting, no handshake. This is what loopback TCP and the
 //! framing alone allow, the ceiling for any ZMTP implementation.
 
-use std::io::{BufReader, ErrorKind, Read, Write};
+use std::io::{self, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 use super::{Implementation, Job};
 use crate::Result;
 use crate::output::Throughput;
+
+/// How long `remote_thr` retries connecting while nothing listens yet, as
+/// ZeroMQ sockets do.
+const CONNECT_FOR: Duration = Duration::from_secs(10);
 
 /// Size of the sender's prepared block and of the receiver's buffer.
 const BLOCK: usize = 256 * 1024;
@@ -27,38 +31,40 @@ fn addr(endpoint: &str) -> Result<&str> {
     })
 }
 
-/// The ZMTP 3 frame header of a final (single-frame) message of `size` bytes.
-pub fn frame_header(size: usize) -> Vec<u8> {
+/// The ZMTP 3 header of a final frame of `size` bytes, a command frame
+/// with `command`: flags, then the length in one byte up to 255, else in
+/// eight (the `idle_conns` clients frame their messages and READY with it
+/// too).
+pub fn frame_header(size: usize, command: bool) -> Vec<u8> {
+    let flags = if command { 0x04 } else { 0x00 };
     match u8::try_from(size) {
-        Ok(short) => vec![0x00, short],
-        Err(_) => {
-            let mut h = vec![0x02];
-            h.extend_from_slice(&(size as u64).to_be_bytes());
-            h
-        }
+        Ok(short) => vec![flags, short],
+        Err(_) => [&[flags | 0x02][..], &(size as u64).to_be_bytes()].concat(),
     }
 }
 
-/// Reads one message's header and body; `Ok(None)` at a clean end of stream.
-fn read_message(r: &mut impl Read, body: &mut Vec<u8>) -> Result<Option<usize>> {
+/// Reads one frame into `body`, refusing one longer than `max` bytes;
+/// returns its flags, `None` at a clean end of stream.
+pub fn read_frame(r: &mut impl Read, body: &mut Vec<u8>, max: usize) -> io::Result<Option<u8>> {
     let mut flags = [0u8; 1];
     match r.read_exact(&mut flags) {
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     }
-    let size = if flags[0] & 0x02 == 0 {
-        let mut len = [0u8; 1];
-        r.read_exact(&mut len)?;
-        usize::from(len[0])
+    let mut len = [0u8; 8];
+    let len = if flags[0] & 0x02 == 0 {
+        r.read_exact(&mut len[..1])?;
+        u64::from(len[0])
     } else {
-        let mut len = [0u8; 8];
         r.read_exact(&mut len)?;
-        usize::try_from(u64::from_be_bytes(len))?
+        u64::from_be_bytes(len)
     };
+    let size = (usize::try_from(len).ok().filter(|&size| size <= max))
+        .ok_or_else(|| io::Error::new(ErrorKind::InvalidData, format!("a {len}-octet frame")))?;
     body.resize(size, 0);
     r.read_exact(body)?;
-    Ok(Some(size))
+    Ok(Some(flags[0]))
 }
 
 /// The raw socket (throughput tools only, `tcp://` and `ipc://`).
@@ -97,9 +103,9 @@ fn receive(stream: impl Read, size: usize, count: u64) -> Result<Throughput> {
     let mut body = Vec::with_capacity(size);
     let mut start = None;
     for received in 0..count {
-        let got = read_message(&mut reader, &mut body)?
+        read_frame(&mut reader, &mut body, usize::MAX)?
             .ok_or_else(|| format!("connection closed after {received} of {count} messages"))?;
-        crate::check_size(got, size)?;
+        crate::check_size(body.len(), size)?;
         if start.is_none() {
             start = Some(Instant::now());
         }
@@ -112,37 +118,19 @@ fn receive(stream: impl Read, size: usize, count: u64) -> Result<Throughput> {
     })
 }
 
-/// Connects, retrying for a while as ZeroMQ sockets do while nothing
-/// listens yet.
-fn connect_retrying<S>(mut connect: impl FnMut() -> std::io::Result<S>) -> Result<S> {
-    let give_up = Instant::now() + Duration::from_secs(10);
-    loop {
-        match connect() {
-            Ok(s) => return Ok(s),
-            Err(e)
-                if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::NotFound)
-                    && Instant::now() < give_up =>
-            {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
 /// `remote_thr`: connects (`tcp://` or `ipc://`) and writes `count` framed
 /// messages in blocks of about [`BLOCK`] bytes, then waits for the receiver
 /// to close.
 fn remote_thr(endpoint: &str, size: usize, count: u64) -> Result<()> {
     if let Some(path) = endpoint.strip_prefix("ipc://") {
-        let stream = connect_retrying(|| UnixStream::connect(path))?;
+        let stream = crate::connect_retrying(CONNECT_FOR, || UnixStream::connect(path))?;
         let closer = stream.try_clone()?;
         return send(stream, size, count, move || {
             closer.shutdown(Shutdown::Write)
         });
     }
     let addr = addr(endpoint)?;
-    let stream = connect_retrying(|| TcpStream::connect(addr))?;
+    let stream = crate::connect_retrying(CONNECT_FOR, || TcpStream::connect(addr))?;
     stream.set_nodelay(true)?;
     let closer = stream.try_clone()?;
     send(stream, size, count, move || {
@@ -156,7 +144,7 @@ fn send(
     count: u64,
     shutdown_write: impl FnOnce() -> std::io::Result<()>,
 ) -> Result<()> {
-    let mut message = frame_header(size);
+    let mut message = frame_header(size, false);
     message.resize(message.len() + size, 0);
     let per_block = (BLOCK / message.len()).max(1) as u64;
     let block = message.repeat(per_block as usize);
@@ -179,18 +167,22 @@ mod tests {
 
     #[test]
     fn headers_and_parsing() {
-        assert_eq!(frame_header(0), [0, 0]);
-        assert_eq!(frame_header(255), [0, 255]);
-        assert_eq!(frame_header(256), [2, 0, 0, 0, 0, 0, 0, 1, 0]);
+        assert_eq!(frame_header(0, false), [0, 0]);
+        assert_eq!(frame_header(255, true), [4, 255]);
+        assert_eq!(frame_header(256, false), [2, 0, 0, 0, 0, 0, 0, 1, 0]);
         let mut wire = Vec::new();
         for size in [3, 300] {
-            wire.extend(frame_header(size));
+            wire.extend(frame_header(size, false));
             wire.extend(std::iter::repeat_n(7u8, size));
         }
         let mut r = &wire[..];
         let mut body = Vec::new();
-        assert_eq!(read_message(&mut r, &mut body).unwrap(), Some(3));
-        assert_eq!(read_message(&mut r, &mut body).unwrap(), Some(300));
-        assert_eq!(read_message(&mut r, &mut body).unwrap(), None);
+        assert_eq!(read_frame(&mut r, &mut body, 300).unwrap(), Some(0));
+        assert_eq!(body.len(), 3);
+        let mut short = r;
+        assert!(read_frame(&mut short, &mut body, 299).is_err());
+        assert_eq!(read_frame(&mut r, &mut body, 300).unwrap(), Some(2));
+        assert_eq!(body.len(), 300);
+        assert_eq!(read_frame(&mut r, &mut body, 300).unwrap(), None);
     }
 }

@@ -206,7 +206,7 @@ impl Implementation for Zeromq {
                 sub.connect(job.endpoint).await?;
                 let (ready, progress) = (barrier.reporter(), progress.clone());
                 let body = subscriber(sub, job.size, ready.clone(), progress);
-                tasks.push(tasks::spawn(Runtime::Tokio, tasks::reporting(ready, body)));
+                tasks.push(tasks::spawn(Runtime::Tokio, ready, body));
             }
             progress.phase("waiting for every subscriber to see a HELLO");
             barrier.wait(job.peers, &progress).await?;
@@ -272,7 +272,7 @@ impl Implementation for Zeromq {
                 let ready = barrier.reporter();
                 let (run, progress) = ((job.size, job.count), progress.clone());
                 let body = dealer(socket, run, ready.clone(), released.clone(), progress);
-                tasks.push(tasks::spawn(Runtime::Tokio, tasks::reporting(ready, body)));
+                tasks.push(tasks::spawn(Runtime::Tokio, ready, body));
             }
             drop(released);
             progress.phase("waiting for every dealer's warm-up echo");

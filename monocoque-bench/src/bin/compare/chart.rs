@@ -117,36 +117,22 @@ struct Axis {
 }
 
 impl Axis {
-    /// An axis showing every value in `values` (and 0 when linear).
+    /// An axis showing every value in `values` (and 0 when linear): from
+    /// 0 to a round number, or between powers of ten.
     fn fit(values: &[f64], log: bool, top: f64, bottom: f64) -> Axis {
-        let mut step = 1.0;
-        let (lo, hi) = if log {
-            let pos: Vec<f64> = values
-                .iter()
-                .copied()
-                .filter(|v| v.is_finite() && *v > 0.0)
-                .collect();
-            let min = pos.iter().copied().fold(f64::INFINITY, f64::min);
-            let max = pos.iter().copied().fold(0.0, f64::max);
-            if pos.is_empty() {
-                (1.0, 10.0)
-            } else {
-                let lo = 10f64.powf(min.log10().floor());
-                let mut hi = 10f64.powf(max.log10().ceil());
-                if hi <= lo {
-                    hi = lo * 10.0;
-                }
-                (lo, hi)
-            }
-        } else {
-            let max = values
-                .iter()
-                .copied()
-                .filter(|v| v.is_finite())
-                .fold(0.0, f64::max);
+        let shown = (values.iter().copied()).filter(|v| v.is_finite() && (!log || *v > 0.0));
+        let (min, max) = shown.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+        let (lo, hi, step) = if !log {
             let max = if max > 0.0 { max * 1.05 } else { 1.0 };
-            step = nice_step(max / 5.0);
-            (0.0, (max / step).ceil() * step)
+            let step = nice_step(max / 5.0);
+            (0.0, (max / step).ceil() * step, step)
+        } else if min.is_infinite() {
+            (1.0, 10.0, 1.0)
+        } else {
+            let lo = 10f64.powf(min.log10().floor());
+            (lo, 10f64.powf(max.log10().ceil()).max(lo * 10.0), 1.0)
         };
         Axis {
             log,
@@ -256,20 +242,32 @@ fn fmt_value(v: f64) -> String {
     format!("{scaled:.digits$}{suffix}")
 }
 
-/// `s` with XML's special characters escaped.
+/// `s` with XML's special characters escaped (for text and attributes in
+/// double quotes).
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Appends a `<text>` element at `(x, y)` with more attributes `attrs` (each
+/// with a space before it) and the escaped `content`.
+fn text(out: &mut String, (x, y): (f64, f64), attrs: &str, content: &str) {
+    let content = escape(content);
+    let _ = writeln!(
+        out,
+        "<text x=\"{x:.1}\" y=\"{y:.1}\"{attrs}>{content}</text>"
+    );
+}
+
+/// Appends a horizontal `<line>` at `y` from `x0` to `x1`, with more
+/// attributes `attrs`.
+fn hline(out: &mut String, y: f64, (x0, x1): (f64, f64), attrs: &str) {
+    let _ = writeln!(
+        out,
+        "<line x1=\"{x0:.1}\" y1=\"{y:.1}\" x2=\"{x1:.1}\" y2=\"{y:.1}\" stroke-width=\"1\"{attrs}/>"
+    );
 }
 
 impl Chart {
@@ -291,16 +289,15 @@ impl Chart {
         rows
     }
 
-    /// The chart as an SVG 1.1 document.
+    /// The chart as an SVG 1.1 document: title, subtitle, legend, then the
+    /// panels one below the other.
     pub fn to_svg(&self) -> String {
         let legend = self.legend_rows();
         let legend_top = if self.subtitle.is_empty() { 48.0 } else { 66.0 };
         let panels_top = legend_top + legend.len() as f64 * 20.0 + 8.0;
         let panel_height = 26.0 + PLOT_HEIGHT + 52.0;
         let height = panels_top + self.panels.len() as f64 * panel_height + 8.0;
-
-        let mut out = String::new();
-        out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let _ = writeln!(
             out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{WIDTH:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {WIDTH:.0} {height:.0}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"{FONT:.0}\">"
@@ -309,19 +306,12 @@ impl Chart {
             out,
             "<rect class=\"background\" x=\"0\" y=\"0\" width=\"{WIDTH:.0}\" height=\"{height:.0}\" fill=\"#ffffff\"/>"
         );
-        let _ = writeln!(
-            out,
-            "<text x=\"{:.1}\" y=\"28\" text-anchor=\"middle\" font-size=\"18\" font-weight=\"bold\">{}</text>",
-            WIDTH / 2.0,
-            escape(&self.title)
-        );
+        let centre = WIDTH / 2.0;
+        let bold = " text-anchor=\"middle\" font-size=\"18\" font-weight=\"bold\"";
+        text(&mut out, (centre, 28.0), bold, &self.title);
         if !self.subtitle.is_empty() {
-            let _ = writeln!(
-                out,
-                "<text x=\"{:.1}\" y=\"48\" text-anchor=\"middle\" fill=\"#555555\">{}</text>",
-                WIDTH / 2.0,
-                escape(&self.subtitle)
-            );
+            let grey = " text-anchor=\"middle\" fill=\"#555555\"";
+            text(&mut out, (centre, 48.0), grey, &self.subtitle);
         }
         for (r, row) in legend.iter().enumerate() {
             let y = legend_top + r as f64 * 20.0;
@@ -333,185 +323,127 @@ impl Chart {
                     y - 10.0,
                     escape(&s.color)
                 );
-                let _ = writeln!(
-                    out,
-                    "<text x=\"{:.1}\" y=\"{y:.1}\">{}</text>",
-                    x + 17.0,
-                    escape(&s.name)
-                );
+                text(&mut out, (x + 17.0, y), "", &s.name);
             }
         }
         for (p, panel) in self.panels.iter().enumerate() {
-            let top = panels_top + p as f64 * panel_height;
-            self.panel_svg(panel, top, &mut out);
+            self.panel_svg(panel, panels_top + p as f64 * panel_height, &mut out);
         }
         out.push_str("</svg>\n");
         out
     }
 
+    /// One panel at `top`: its title, grid and ticks, bars and whiskers (a
+    /// `×` where a value is missing), reference line and axes.
     fn panel_svg(&self, panel: &Panel, top: f64, out: &mut String) {
-        let plot_top = top + 26.0;
-        let plot_bottom = plot_top + PLOT_HEIGHT;
+        let (plot_top, plot_bottom) = (top + 26.0, top + 26.0 + PLOT_HEIGHT);
         let (x0, x1) = (LEFT, WIDTH - RIGHT);
-        let mut values: Vec<f64> = panel
-            .bars
-            .iter()
-            .flatten()
-            .flatten()
-            .flat_map(|b| [b.value, b.low, b.high])
-            .collect();
-        if let Some((r, _)) = panel.reference {
-            values.push(r);
-        }
-        values.extend(panel.base);
-        let axis = Axis::fit(&values, panel.log, plot_top, plot_bottom);
-
-        let _ = writeln!(
-            out,
-            "<text x=\"{x0:.1}\" y=\"{:.1}\" font-size=\"14\" font-weight=\"bold\">{}</text>",
-            top + 14.0,
-            escape(&panel.title)
+        let bars = panel.bars.iter().flatten().flatten();
+        let mut values: Vec<f64> = bars.flat_map(|b| [b.value, b.low, b.high]).collect();
+        values.extend(
+            panel
+                .reference
+                .as_ref()
+                .map(|r| r.0)
+                .into_iter()
+                .chain(panel.base),
         );
-        // Grid and tick labels.
+        let axis = Axis::fit(&values, panel.log, plot_top, plot_bottom);
+        let bold = " font-size=\"14\" font-weight=\"bold\"";
+        text(out, (x0, top + 14.0), bold, &panel.title);
         for v in axis.ticks() {
             let y = axis.y(v);
-            let _ = writeln!(
+            hline(out, y, (x0, x1), " stroke=\"#e0e0e0\"");
+            text(
                 out,
-                "<line x1=\"{x0:.1}\" y1=\"{y:.1}\" x2=\"{x1:.1}\" y2=\"{y:.1}\" stroke=\"#e0e0e0\" stroke-width=\"1\"/>"
-            );
-            let _ = writeln!(
-                out,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-                x0 - 6.0,
-                y + 4.0,
-                fmt_tick(v)
+                (x0 - 6.0, y + 4.0),
+                " text-anchor=\"end\"",
+                &fmt_tick(v),
             );
         }
         let mid = (plot_top + plot_bottom) / 2.0;
-        let _ = writeln!(
-            out,
-            "<text x=\"18\" y=\"{mid:.1}\" text-anchor=\"middle\" transform=\"rotate(-90 18 {mid:.1})\">{}</text>",
-            escape(&panel.y_label)
-        );
+        let turned = format!(" text-anchor=\"middle\" transform=\"rotate(-90 18 {mid:.1})\"");
+        text(out, (18.0, mid), &turned, &panel.y_label);
 
-        // Bars, group by group.
-        let groups = self.categories.len().max(1) as f64;
-        let group_w = (x1 - x0) / groups;
-        let n_series = self.series.len().max(1) as f64;
-        let bar_w = group_w * 0.8 / n_series;
+        let group_w = (x1 - x0) / self.categories.len().max(1) as f64;
+        let bar_w = group_w * 0.8 / self.series.len().max(1) as f64;
         let gap = if bar_w > 4.0 { 1.0 } else { 0.0 };
         for (c, category) in self.categories.iter().enumerate() {
             let gx = x0 + c as f64 * group_w;
             for (s, series) in self.series.iter().enumerate() {
                 let bx = gx + group_w * 0.1 + s as f64 * bar_w;
                 let cx = bx + bar_w / 2.0;
-                let bar = panel
-                    .bars
-                    .get(s)
-                    .and_then(|row| row.get(c))
-                    .copied()
+                let bar = (panel.bars.get(s).and_then(|row| row.get(c)).copied())
                     .flatten()
                     .filter(|b| axis.shows(b.value));
+                let color = escape(&series.color);
                 let Some(bar) = bar else {
-                    let _ = writeln!(
-                        out,
-                        "<text class=\"missing\" x=\"{cx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"{}\">\u{d7}</text>",
-                        plot_bottom - 3.0,
-                        escape(&series.color)
-                    );
+                    let attrs =
+                        format!(" class=\"missing\" text-anchor=\"middle\" fill=\"{color}\"");
+                    text(out, (cx, plot_bottom - 3.0), &attrs, "\u{d7}");
                     continue;
                 };
-                let y = axis.y(bar.value);
-                let y0 = match panel.base {
-                    Some(b) if axis.shows(b) => axis.y(b),
-                    _ => plot_bottom,
-                };
+                let (y, value) = (axis.y(bar.value), fmt_value(bar.value));
+                let y0 = panel
+                    .base
+                    .filter(|&b| axis.shows(b))
+                    .map_or(plot_bottom, |b| axis.y(b));
                 let spread = bar.low.is_finite() && bar.high.is_finite();
-                let tip = if spread && (bar.low < bar.value || bar.high > bar.value) {
-                    format!(
-                        "{} {category}: {} {} (min {}, max {})",
-                        series.name,
-                        fmt_value(bar.value),
-                        panel.unit,
-                        fmt_value(bar.low),
-                        fmt_value(bar.high)
-                    )
+                let range = if spread && (bar.low < bar.value || bar.high > bar.value) {
+                    format!(" (min {}, max {})", fmt_value(bar.low), fmt_value(bar.high))
                 } else {
-                    format!(
-                        "{} {category}: {} {}",
-                        series.name,
-                        fmt_value(bar.value),
-                        panel.unit
-                    )
+                    String::new()
                 };
+                let tip = escape(&format!(
+                    "{} {category}: {value} {}{range}",
+                    series.name, panel.unit
+                ));
                 let _ = writeln!(
                     out,
-                    "<rect class=\"bar\" x=\"{bx:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}</title></rect>",
+                    "<rect class=\"bar\" x=\"{bx:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\"><title>{tip}</title></rect>",
                     y.min(y0),
                     (bar_w - gap).max(0.5),
                     (y0 - y).abs(),
-                    escape(&series.color),
-                    escape(&tip)
                 );
-                if axis.shows(bar.low) || axis.shows(bar.high) {
-                    let lo = axis.y(if axis.shows(bar.low) {
-                        bar.low
-                    } else {
-                        bar.value
-                    });
-                    let hi = axis.y(if axis.shows(bar.high) {
-                        bar.high
-                    } else {
-                        bar.value
-                    });
-                    if lo - hi >= 1.0 {
-                        let cap = (bar_w / 4.0).clamp(1.5, 4.0);
-                        let _ = writeln!(
-                            out,
-                            "<path class=\"whisker\" d=\"M {cx:.1} {lo:.1} V {hi:.1} M {:.1} {lo:.1} H {:.1} M {:.1} {hi:.1} H {:.1}\" stroke=\"#000000\" stroke-width=\"1\" fill=\"none\"/>",
-                            cx - cap,
-                            cx + cap,
-                            cx - cap,
-                            cx + cap
-                        );
-                    }
+                // The whisker, where it is at least a pixel long.
+                let end = |v: f64| axis.y(if axis.shows(v) { v } else { bar.value });
+                let (lo, hi) = (end(bar.low), end(bar.high));
+                if (axis.shows(bar.low) || axis.shows(bar.high)) && lo - hi >= 1.0 {
+                    let cap = (bar_w / 4.0).clamp(1.5, 4.0);
+                    let (l, r) = (cx - cap, cx + cap);
+                    let _ = writeln!(
+                        out,
+                        "<path class=\"whisker\" d=\"M {cx:.1} {lo:.1} V {hi:.1} M {l:.1} {lo:.1} H {r:.1} M {l:.1} {hi:.1} H {r:.1}\" stroke=\"#000000\" stroke-width=\"1\" fill=\"none\"/>"
+                    );
                 }
             }
-            let _ = writeln!(
-                out,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-                gx + group_w / 2.0,
-                plot_bottom + 18.0,
-                escape(category)
-            );
+            let label = (gx + group_w / 2.0, plot_bottom + 18.0);
+            text(out, label, " text-anchor=\"middle\"", category);
         }
         if let Some((v, label)) = &panel.reference
             && axis.shows(*v)
         {
             let y = axis.y(*v);
-            let _ = writeln!(
+            hline(
                 out,
-                "<line x1=\"{x0:.1}\" y1=\"{y:.1}\" x2=\"{x1:.1}\" y2=\"{y:.1}\" stroke=\"#d62728\" stroke-width=\"1\" stroke-dasharray=\"6 4\"/>"
+                y,
+                (x0, x1),
+                " stroke=\"#d62728\" stroke-dasharray=\"6 4\"",
             );
-            let _ = writeln!(
-                out,
-                "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#d62728\" font-size=\"11\">{}</text>",
-                x1 + 4.0,
-                y + 4.0,
-                escape(label)
-            );
+            let red = " fill=\"#d62728\" font-size=\"11\"";
+            text(out, (x1 + 4.0, y + 4.0), red, label);
         }
         // Axes on top of the bars.
         let _ = writeln!(
             out,
             "<path class=\"axis\" d=\"M {x0:.1} {plot_top:.1} V {plot_bottom:.1} H {x1:.1}\" stroke=\"#000000\" stroke-width=\"1\" fill=\"none\"/>"
         );
-        let _ = writeln!(
+        let x_label = ((x0 + x1) / 2.0, plot_bottom + 38.0);
+        text(
             out,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#333333\">{}</text>",
-            (x0 + x1) / 2.0,
-            plot_bottom + 38.0,
-            escape(&self.x_label)
+            x_label,
+            " text-anchor=\"middle\" fill=\"#333333\"",
+            &self.x_label,
         );
     }
 }
@@ -522,62 +454,27 @@ pub mod tests {
 
     use super::*;
 
-    /// Panics unless every element of `svg` is closed in order, the root is
-    /// `<svg>`, and every coordinate or length attribute is a finite number
-    /// (lengths not negative). Returns how many `<rect class="bar">` it has.
+    /// Panics unless `svg` is well-formed XML (roxmltree parses it) with an
+    /// `<svg>` root, and every coordinate or length attribute is a finite
+    /// number (lengths not negative). Returns how many `<rect class="bar">`
+    /// it has.
     pub fn check_svg(svg: &str) -> usize {
-        let mut stack: Vec<String> = Vec::new();
-        let mut rest = svg;
-        let mut root_seen = false;
-        let mut bars = 0;
-        while let Some(start) = rest.find('<') {
-            let end = rest[start..].find('>').expect("unclosed tag") + start;
-            let tag = &rest[start + 1..end];
-            rest = &rest[end + 1..];
-            if tag.starts_with('?') || tag.starts_with('!') {
-                continue;
-            }
-            if let Some(name) = tag.strip_prefix('/') {
-                assert_eq!(
-                    stack.pop().as_deref(),
-                    Some(name.trim()),
-                    "mismatched </{name}>"
-                );
-                continue;
-            }
-            let name: String = tag
-                .chars()
-                .take_while(|c| !c.is_whitespace() && *c != '/')
-                .collect();
-            if !root_seen {
-                assert_eq!(name, "svg", "root element");
-                root_seen = true;
-            } else {
-                assert!(!stack.is_empty(), "<{name}> after the root element");
-            }
-            if name == "rect" && tag.contains("class=\"bar\"") {
-                bars += 1;
-            }
+        let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{e}: {svg}"));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        for node in doc.descendants().filter(|n| n.is_element()) {
             for attr in ["x", "y", "x1", "y1", "x2", "y2", "width", "height"] {
-                let key = format!(" {attr}=\"");
-                if let Some(i) = tag.find(&key) {
-                    let v = &tag[i + key.len()..];
-                    let v = &v[..v.find('"').expect("unterminated attribute")];
-                    let n: f64 = v.parse().unwrap_or_else(|_| panic!("{attr}=\"{v}\""));
-                    assert!(n.is_finite(), "{attr}=\"{v}\"");
-                    if attr == "width" || attr == "height" {
-                        assert!(n >= 0.0, "{attr}=\"{v}\"");
-                    }
-                }
-            }
-            if !tag.ends_with('/') {
-                stack.push(name);
+                let Some(v) = node.attribute(attr) else {
+                    continue;
+                };
+                let n: f64 = v.parse().unwrap_or_else(|_| panic!("{attr}=\"{v}\""));
+                let length = attr == "width" || attr == "height";
+                assert!(n.is_finite() && (n >= 0.0 || !length), "{attr}=\"{v}\"");
             }
         }
-        assert!(root_seen, "no <svg>");
-        assert!(stack.is_empty(), "unclosed: {stack:?}");
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
-        bars
+        let bar =
+            |n: &roxmltree::Node| n.has_tag_name("rect") && n.attribute("class") == Some("bar");
+        doc.descendants().filter(bar).count()
     }
 
     fn chart(log: bool, bars: Vec<Vec<Option<Bar>>>) -> Chart {
@@ -648,13 +545,12 @@ pub mod tests {
         let svg = c.to_svg();
         assert_eq!(check_svg(&svg), 3);
         // The bar at 1 has no height; those at 0.5 and 2 are equally tall.
-        let heights: Vec<f64> = svg
-            .lines()
-            .filter(|l| l.contains("class=\"bar\""))
-            .map(|l| {
-                let h = &l[l.find(" height=\"").unwrap() + 9..];
-                h[..h.find('"').unwrap()].parse().unwrap()
-            })
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let bars = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("bar"));
+        let heights: Vec<f64> = bars
+            .map(|n| n.attribute("height").unwrap().parse().unwrap())
             .collect();
         assert_eq!(heights[2], 0.0);
         assert!((heights[0] - heights[1]).abs() < 0.2, "{heights:?}");
@@ -662,16 +558,20 @@ pub mod tests {
 
     #[test]
     fn axes_and_labels() {
-        assert_eq!(fmt_tick(0.5), "0.5");
-        assert_eq!(fmt_tick(25.0), "25");
-        assert_eq!(fmt_tick(200_000.0), "200k");
-        assert_eq!(fmt_tick(1_500_000.0), "1.5M");
-        assert_eq!(fmt_tick(2e9), "2G");
+        let ticks = [
+            (0.5, "0.5"),
+            (25.0, "25"),
+            (2e5, "200k"),
+            (1.5e6, "1.5M"),
+            (2e9, "2G"),
+        ];
+        for (v, label) in ticks {
+            assert_eq!(fmt_tick(v), label);
+        }
         assert_eq!(fmt_value(1234.0), "1.23k");
-        assert_eq!(nice_step(0.8), 1.0);
-        assert_eq!(nice_step(0.6), 0.5);
-        assert_eq!(nice_step(130.0), 100.0);
-        assert_eq!(nice_step(35.0), 50.0);
+        for (raw, step) in [(0.8, 1.0), (0.6, 0.5), (130.0, 100.0), (35.0, 50.0)] {
+            assert_eq!(nice_step(raw), step);
+        }
         let a = Axis::fit(&[3.0, 1e6], true, 0.0, 100.0);
         assert_eq!((a.lo, a.hi), (1.0, 1e6));
         assert_eq!(a.ticks().len(), 7);

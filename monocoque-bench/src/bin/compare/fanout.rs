@@ -12,19 +12,17 @@
 //! ([`message_count`]): every implementation gets the same input. No
 //! preparation step. The report is `fanout.{md,json}` and `fanout.svg`.
 
-use monocoque_bench::output::{Fanout as Subs, parse_fanout, parse_send_rate};
+use monocoque_bench::args::Impl;
 use serde_json::json;
 
+use crate::Ctx;
 use crate::chart::Panel;
-use crate::machine::Machine;
-use crate::options::Options;
-use crate::peers::{Contender, Peer};
-use crate::process::{RunError, Tools, Transport, new_endpoint, parsed, run_pair};
-use crate::report::{
-    About, Figure, OPTIMIZED, Section, TableRow, chart, chart_subtitle, columns, fmt_int, fmt_opt,
-    fmt_ratio, nums, opt_num, ratio, result_json, stat, status, wide,
-};
-use crate::runner::{Cell, Scenario, failure_lines};
+use crate::peers::{Peer, peers};
+use crate::process::{RunError, Transport, new_endpoint, read};
+use crate::report::Fmt::*;
+use crate::report::What::*;
+use crate::report::{About, Bars, Figure, OPTIMIZED, Section, Table, chart, col, fmt_int};
+use crate::runner::{Cell, Part, Sample, Scenario};
 
 /// The perf tools this scenario runs.
 pub const TOOLS: [&str; 2] = ["pub_fanout", "sub_fanout"];
@@ -89,113 +87,190 @@ pub fn message_count(subs: usize, quick: bool) -> u64 {
     round2(full_count(subs) * share).max(100)
 }
 
-/// One fan-out run: what the subscribers got and how fast the publisher
-/// sent.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FanoutRun {
-    /// `sub_fanout`'s result.
-    pub sub: Subs,
-    /// `pub_fanout`'s `mean send rate`, msg/s.
-    pub send_rate: f64,
-}
-
-impl FanoutRun {
-    /// Deliveries over what a publisher that drops nothing would deliver
-    /// (`count` x subscribers), 0 to 1.
-    pub fn share(&self) -> f64 {
-        let all = self.sub.count as f64 * self.sub.subscribers as f64;
-        if all > 0.0 {
-            self.sub.deliveries as f64 / all
-        } else {
-            f64::NAN
-        }
-    }
-}
-
-/// The results of one implementation at one subscriber count.
-pub type FanoutCell = Cell<Peer, FanoutRun>;
+/// The table, of six metrics: deliveries/s, the share delivered, the fewest
+/// and most per subscriber, the send rate and the deliveries of each run.
+const TABLE: Table = Table {
+    cols: &[
+        col("subs", "subscribers", Point, Plain),
+        col("count", "count", Count, Int),
+        col("", "runs_deliveries_per_sec", Runs(0), Int),
+        col("", "runs_deliveries", Runs(5), Int),
+        col("", "runs_share_delivered", Runs(1), Pct),
+        col("", "runs_min_per_subscriber", Runs(2), Int),
+        col("", "runs_max_per_subscriber", Runs(3), Int),
+        col("", "runs_send_msgs_per_sec", Runs(4), Int),
+        col(
+            "median deliveries/s",
+            "median_deliveries_per_sec",
+            Median(0),
+            Int,
+        ),
+        col("min", "min_deliveries_per_sec", Min(0), Int),
+        col("max", "max_deliveries_per_sec", Max(0), Int),
+        col("delivered", "median_share_delivered", Median(1), Pct),
+        col("min/sub", "median_min_per_subscriber", Median(2), Int),
+        col("max/sub", "median_max_per_subscriber", Median(3), Int),
+        col("send msg/s", "median_send_msgs_per_sec", Median(4), Int),
+        col("vs libzmq", "ratio_vs_libzmq", Ratio(0), Times),
+    ],
+    pair: false,
+};
 
 /// The fan-out scenario.
 pub struct Fanout<'a> {
-    /// The options.
-    pub opts: &'a Options,
-    /// The perf tools.
-    pub tools: &'a Tools,
+    ctx: &'a Ctx<'a>,
 }
 
-impl Fanout<'_> {
+/// The fan-out scenario: libzmq, monocoque on each runtime in its default
+/// set-up and zmq.rs (the fan-out tools run on nothing else), to each
+/// subscriber count of `--fanout-subs`.
+pub fn part<'a>(ctx: &'a Ctx<'a>) -> Part<'a> {
+    Part {
+        scenario: Box::new(Fanout { ctx }),
+        series: peers(
+            ctx.opts,
+            &[Impl::Libzmq, Impl::Monocoque, Impl::Zeromq],
+            false,
+        ),
+        points: ctx.opts.fanout_subs.clone(),
+    }
+}
+
+impl Scenario for Fanout<'_> {
+    fn name(&self) -> String {
+        "fanout".into()
+    }
+
+    fn points_are(&self) -> &'static str {
+        "subscriber count(s)"
+    }
+
+    fn base_param(&self, subs: usize) -> u64 {
+        message_count(subs, self.ctx.opts.quick)
+    }
+
     /// One `pub_fanout`/`sub_fanout` run of `count` messages to `subs`
     /// subscribers, both sides on `peer`.
-    fn run_pair(&self, peer: Peer, subs: usize, count: u64) -> Result<FanoutRun, RunError> {
+    fn run(&self, peer: Peer, subs: usize, count: u64) -> Result<Sample, RunError> {
         // The side channel: another free port, on which the publisher
         // listens for the subscriber process's milestones.
         let sync = new_endpoint(TRANSPORT)?.0;
+        let sync = sync.trim_start_matches("tcp://").to_owned();
         let args = [
             SIZE.to_string(),
             count.to_string(),
             subs.to_string(),
             "--sync".into(),
-            sync.trim_start_matches("tcp://").to_owned(),
+            sync,
         ];
         let args = [&args[..], &peer.tool_args()].concat();
-        let out = run_pair(
-            self.tools,
-            TRANSPORT,
-            TOOLS,
-            [args.clone(), args],
-            self.opts.timeout_for(Some(self.run_secs(subs))),
-            &format!("{count} messages to {subs} subscriber(s)"),
-        )?;
-        let sub = parsed("sub_fanout", &out[1], parse_fanout)?;
-        if sub.count != count || sub.size != SIZE || sub.subscribers != subs {
-            return Err(RunError::Failed(format!(
-                "sub_fanout reported {} x {} B to {} subscriber(s), expected {count} x {SIZE} B to {subs}",
-                sub.count, sub.size, sub.subscribers
-            )));
-        }
-        let send_rate = parsed("pub_fanout", &out[0], parse_send_rate)?.msgs_per_sec;
-        Ok(FanoutRun { sub, send_rate })
-    }
-}
-
-impl Scenario for Fanout<'_> {
-    type Series = Peer;
-    type Sample = FanoutRun;
-
-    fn name(&self) -> String {
-        "fanout".into()
+        let timeout = self.ctx.opts.timeout_for(self.run_secs(subs));
+        let what = format!("{count} messages to {subs} subscriber(s)");
+        let out = (self.ctx).run_pair(TRANSPORT, TOOLS, [args.clone(), args], timeout, &what)?;
+        let given = [
+            ("message size", SIZE as u64),
+            ("message count", count),
+            ("subscribers", subs as u64),
+        ];
+        let keys = [
+            "mean throughput [msg/s]",
+            "deliveries",
+            "min per subscriber",
+            "max per subscriber",
+        ];
+        let [rate, deliveries, min, max] = read("sub_fanout", &out[1], &given, keys)?;
+        let [send] = read("pub_fanout", &out[0], &[], ["mean send rate [msg/s]"])?;
+        // Deliveries over what a publisher that drops nothing would deliver.
+        let share = deliveries / (count as f64 * subs as f64);
+        Ok(vec![rate, share, min, max, send, deliveries])
     }
 
-    fn base_param(&self, subs: usize) -> u64 {
-        message_count(subs, self.opts.quick)
-    }
-
-    fn run(&self, peer: Peer, subs: usize, count: u64) -> Result<FanoutRun, RunError> {
-        self.run_pair(peer, subs, count)
-    }
-
-    fn describe(&self, r: &FanoutRun) -> String {
+    fn describe(&self, s: &Sample) -> String {
         format!(
             "{} deliveries/s, {:.1}% delivered, {} to {} per subscriber, sent at {} msg/s",
-            fmt_int(r.sub.msgs_per_sec),
-            r.share() * 100.0,
-            fmt_int(r.sub.min_per_sub as f64),
-            fmt_int(r.sub.max_per_sub as f64),
-            fmt_int(r.send_rate)
+            fmt_int(s[0]),
+            s[1] * 100.0,
+            fmt_int(s[2]),
+            fmt_int(s[3]),
+            fmt_int(s[4])
         )
     }
 
-    fn prepare_secs(&self, subs: usize) -> f64 {
-        self.run_secs(subs)
-    }
-
     fn run_secs(&self, subs: usize) -> f64 {
-        let count = message_count(subs, self.opts.quick) as f64;
+        let count = message_count(subs, self.ctx.opts.quick) as f64;
         RUN_OVERHEAD_SECS + PER_SUB_SECS * subs as f64 + FULL_RUN_SECS * count / full_count(subs)
     }
 
     fn point_label(&self, subs: usize) -> String {
         subs_label(subs)
+    }
+
+    fn section(&self, cells: &[Cell]) -> Section {
+        let (t, runs) = (TRANSPORT.describe(), self.ctx.opts.runs);
+        // A log scale once the bars span more than a factor of 8.
+        let log = Bars::Stat(0).wide(cells);
+        let rate_title = format!(
+            "Deliveries per second, all subscribers{}",
+            if log { " (log scale)" } else { "" }
+        );
+        let rates = Panel {
+            log,
+            ..Panel::new(&rate_title, "deliveries/s", "msg/s")
+        };
+        let share_title = "Share of the messages delivered (PUB drops at the high-water mark)";
+        let shares = Panel {
+            reference: Some((100.0, "all".into())),
+            ..Panel::new(share_title, "delivered (%)", "%")
+        };
+        let panels = vec![(rates, Bars::Stat(0)), (shares, Bars::Pct(1))];
+        let title = format!("PUB/SUB fan-out, {SIZE} B, {t} (higher is better)");
+        let heading = self.ctx.heading(title, "subscribers");
+        Section {
+            id: TRANSPORT.name().into(),
+            title: format!("PUB/SUB fan-out, {t}"),
+            headline: format!(
+                "PUB/SUB fan-out, {t}, {SIZE} B, one PUB (pub_fanout) and all SUBs (sub_fanout) in two processes, both on the same implementation; {runs} run(s) per row; deliveries/s summed over the subscribers"
+            ),
+            figures: vec![Figure {
+                file: "fanout.svg".into(),
+                alt:
+                    "PUB/SUB fan-out deliveries per second and share delivered by subscriber count"
+                        .into(),
+                chart: chart(cells, heading, &subs_label, panels),
+            }],
+            json: json!({"transport": t, "message_size": SIZE}),
+            ..Section::of(&TABLE, cells, &subs_label)
+        }
+    }
+
+    fn about(&self) -> About {
+        let opts = self.ctx.opts;
+        let counts: Vec<String> = (opts.fanout_subs.iter())
+            .map(|&n| format!("{} to {n}", fmt_int(message_count(n, opts.quick) as f64)))
+            .collect();
+        About {
+            name: "fanout",
+            title: "monocoque vs libzmq: PUB/SUB fan-out",
+            benchmark: "pub_sub_fanout",
+            intro: vec![
+                format!(
+                    "each run: `pub_fanout` (PUB, binds) sends HELLOs until every SUB of `sub_fanout` (one process, connects) has one, then the DATA messages as fast as `send` takes them, then ENDs; messages per run (the same for every implementation): {}",
+                    counts.join(", ")
+                ),
+                "columns: `median deliveries/s`, `min`, `max` = median, min and max over the runs of `sub_fanout`'s DATA messages received by all subscribers per second (first arrival at any subscriber to the last); `delivered` = deliveries / (count x subscribers), `min/sub` and `max/sub` = fewest and most DATA messages one subscriber received (a starved subscriber: a min far below the max), `send msg/s` = `pub_fanout`'s send rate, each the median over the runs; `vs libzmq` = median deliveries/s / libzmq's; chart: bars are medians, whiskers span min to max".into(),
+                "PUB drops the messages for a subscriber whose queue is at the high-water mark (1000 by default): a fast sender delivers a smaller share".into(),
+            ],
+            json: json!({
+                "unit": "deliveries per second",
+                "settings": {
+                    "runs": opts.runs,
+                    "subscribers": opts.fanout_subs,
+                    "size": SIZE,
+                    "quick": opts.quick,
+                    "optimized": OPTIMIZED,
+                },
+            }),
+        }
     }
 }
 
@@ -204,192 +279,11 @@ fn subs_label(subs: usize) -> String {
     format!("{subs} subscriber{}", if subs == 1 { "" } else { "s" })
 }
 
-fn deliveries_per_sec(r: &FanoutRun) -> f64 {
-    r.sub.msgs_per_sec
-}
-
-fn share(r: &FanoutRun) -> f64 {
-    r.share()
-}
-
-fn min_per_sub(r: &FanoutRun) -> f64 {
-    r.sub.min_per_sub as f64
-}
-
-fn max_per_sub(r: &FanoutRun) -> f64 {
-    r.sub.max_per_sub as f64
-}
-
-fn send_rate(r: &FanoutRun) -> f64 {
-    r.send_rate
-}
-
-/// The report section: table, failures and chart.
-pub fn section(cells: &[FanoutCell], opts: &Options, machine: &Machine) -> Section {
-    let rates = |c: &FanoutCell| stat(c, deliveries_per_sec);
-    let shares = |c: &FanoutCell| stat(c, |r| r.share() * 100.0);
-    // A log scale once the bars span more than a factor of 8.
-    let log = wide(cells.iter().filter_map(rates));
-    let rate_title = format!(
-        "Deliveries per second, all subscribers{}",
-        if log { " (log scale)" } else { "" }
-    );
-    let panels = vec![
-        (
-            Panel {
-                log,
-                ..Panel::new(&rate_title, "deliveries/s", "msg/s")
-            },
-            &rates as _,
-        ),
-        (
-            Panel {
-                reference: Some((100.0, "all".into())),
-                ..Panel::new(
-                    "Share of the messages delivered (PUB drops at the high-water mark)",
-                    "delivered (%)",
-                    "%",
-                )
-            },
-            &shares as _,
-        ),
-    ];
-    let title = format!(
-        "PUB/SUB fan-out, {SIZE} B, {} (higher is better)",
-        TRANSPORT.describe()
-    );
-    let heading = (title, chart_subtitle(machine, opts.runs), "subscribers");
-    Section {
-        id: TRANSPORT.name().into(),
-        title: format!("PUB/SUB fan-out, {}", TRANSPORT.describe()),
-        headline: format!(
-            "PUB/SUB fan-out, {}, {SIZE} B, one PUB (pub_fanout) and all SUBs (sub_fanout) in two processes, both on the same implementation; {} run(s) per row; deliveries/s summed over the subscribers",
-            TRANSPORT.describe(),
-            opts.runs
-        ),
-        columns: columns(
-            "impl/runtime",
-            &[
-                "subs",
-                "count",
-                "median deliveries/s",
-                "min",
-                "max",
-                "delivered",
-                "min/sub",
-                "max/sub",
-                "send msg/s",
-                "vs libzmq",
-            ],
-        ),
-        rows: cells.iter().map(|c| table_row(cells, c)).collect(),
-        failures: failure_lines(cells, subs_label),
-        figures: vec![Figure {
-            file: "fanout.svg".into(),
-            alt: "PUB/SUB fan-out deliveries per second and share delivered by subscriber count"
-                .into(),
-            chart: chart(cells, heading, subs_label, panels),
-        }],
-        json: [
-            ("transport".into(), TRANSPORT.describe().into()),
-            ("message_size".into(), SIZE.into()),
-        ]
-        .into_iter()
-        .collect(),
-    }
-}
-
-fn table_row(cells: &[FanoutCell], c: &FanoutCell) -> TableRow {
-    let rate = stat(c, deliveries_per_sec);
-    let median = |f: fn(&FanoutRun) -> f64| stat(c, f).map(|s| s.median);
-    let r = ratio(cells, c, deliveries_per_sec).map(|r| r.median);
-    let text = vec![
-        c.series.label(),
-        c.size.to_string(),
-        fmt_int(c.param as f64),
-        rate.map_or(status(c).into(), |s| fmt_int(s.median)),
-        fmt_opt(rate.map(|s| s.min)),
-        fmt_opt(rate.map(|s| s.max)),
-        median(share).map_or("-".into(), |v| format!("{:.1}%", v * 100.0)),
-        fmt_opt(median(min_per_sub)),
-        fmt_opt(median(max_per_sub)),
-        fmt_opt(median(send_rate)),
-        fmt_ratio(r),
-    ];
-    let ints = |f: fn(&Subs) -> u64| -> Vec<u64> { c.samples.iter().map(|r| f(&r.sub)).collect() };
-    let json = json!({
-        "count": c.param,
-        "runs_deliveries_per_sec": nums(c, deliveries_per_sec),
-        "runs_deliveries": ints(|s| s.deliveries),
-        "runs_share_delivered": nums(c, share),
-        "runs_min_per_subscriber": ints(|s| s.min_per_sub),
-        "runs_max_per_subscriber": ints(|s| s.max_per_sub),
-        "runs_send_msgs_per_sec": nums(c, send_rate),
-        "median_deliveries_per_sec": opt_num(rate.map(|s| s.median)),
-        "min_deliveries_per_sec": opt_num(rate.map(|s| s.min)),
-        "max_deliveries_per_sec": opt_num(rate.map(|s| s.max)),
-        "median_share_delivered": opt_num(median(share)),
-        "median_min_per_subscriber": opt_num(median(min_per_sub)),
-        "median_max_per_subscriber": opt_num(median(max_per_sub)),
-        "median_send_msgs_per_sec": opt_num(median(send_rate)),
-        "ratio_vs_libzmq": opt_num(r),
-    });
-    TableRow {
-        group: c.size.to_string(),
-        cells: text,
-        json: result_json(c, "subscribers", json),
-    }
-}
-
-/// What the fan-out report says besides its section.
-pub fn about(opts: &Options) -> About {
-    let counts: Vec<String> = (opts.fanout_subs.iter())
-        .map(|&n| format!("{} to {n}", fmt_int(message_count(n, opts.quick) as f64)))
-        .collect();
-    About {
-        name: "fanout",
-        title: "monocoque vs libzmq: PUB/SUB fan-out",
-        benchmark: "pub_sub_fanout",
-        intro: vec![
-            format!(
-                "each run: `pub_fanout` (PUB, binds) sends HELLOs until every SUB of `sub_fanout` (one process, connects) has one, then the DATA messages as fast as `send` takes them, then ENDs; messages per run (the same for every implementation): {}",
-                counts.join(", ")
-            ),
-            "columns: `median deliveries/s`, `min`, `max` = median, min and max over the runs of `sub_fanout`'s DATA messages received by all subscribers per second (first arrival at any subscriber to the last); `delivered` = deliveries / (count x subscribers), `min/sub` and `max/sub` = fewest and most DATA messages one subscriber received (a starved subscriber: a min far below the max), `send msg/s` = `pub_fanout`'s send rate, each the median over the runs; `vs libzmq` = median deliveries/s / libzmq's; chart: bars are medians, whiskers span min to max".into(),
-            "PUB drops the messages for a subscriber whose queue is at the high-water mark (1000 by default): a fast sender delivers a smaller share".into(),
-        ],
-        json: json!({
-            "unit": "deliveries per second",
-            "settings": {
-                "runs": opts.runs,
-                "subscribers": opts.fanout_subs,
-                "size": SIZE,
-                "quick": opts.quick,
-                "optimized": OPTIMIZED,
-            },
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::tests::cell;
     use monocoque_bench::args::Runtime;
-
-    fn run(subs: usize, count: u64, deliveries: u64, rate: f64) -> FanoutRun {
-        FanoutRun {
-            sub: Subs {
-                size: SIZE,
-                count,
-                subscribers: subs,
-                deliveries,
-                min_per_sub: deliveries / subs as u64 / 2,
-                max_per_sub: deliveries / subs as u64,
-                msgs_per_sec: rate,
-            },
-            send_rate: rate * 2.0,
-        }
-    }
 
     #[test]
     fn counts() {
@@ -411,56 +305,37 @@ mod tests {
 
     #[test]
     fn section_table_and_chart() {
-        let ours = Peer::Monocoque(Runtime::Tokio);
-        let cell = |series, subs: usize, samples: Vec<FanoutRun>| Cell {
-            series,
-            size: subs,
-            param: 1000,
-            samples,
-            errors: Vec::new(),
-            skipped: false,
-        };
-        let mut failed = cell(Peer::Zeromq, 10, Vec::new());
-        failed.errors.push("run 1: boom".into());
-        let cells = vec![
-            cell(Peer::Libzmq, 10, vec![run(10, 1000, 2000, 100.0)]),
-            cell(
-                ours,
-                10,
-                vec![run(10, 1000, 10_000, 300.0), run(10, 1000, 8000, 100.0)],
-            ),
-            failed,
-        ];
-        let opts = Options::from_args(Vec::new()).unwrap();
-        let s = section(&cells, &opts, &Machine::detect());
-        assert_eq!(
-            s.rows[1].cells,
+        // deliveries/s, share, min and max per subscriber, send rate, deliveries
+        let run = |rate: f64, deliveries: f64| {
+            let per_sub = deliveries / 10.0;
             [
-                "monocoque/tokio",
-                "10",
-                "1,000",
-                "200",
-                "100",
-                "300",
-                "90.0%",
-                "450",
-                "900",
-                "400",
-                "2.00x"
+                rate,
+                deliveries / 10_000.0,
+                per_sub / 2.0,
+                per_sub,
+                rate * 2.0,
+                deliveries,
             ]
-        );
-        assert_eq!(s.rows[2].cells[3], "failed");
-        assert_eq!(s.rows[0].json["ratio_vs_libzmq"], 1.0);
-        assert_eq!(s.rows[1].json["runs_min_per_subscriber"], json!([500, 400]));
-        assert_eq!(s.rows[1].json["subscribers"], 10);
-        assert_eq!(s.failures, ["zmq.rs/tokio 10 subscribers: run 1: boom"]);
-        let chart = &s.figures[0].chart;
-        assert_eq!(chart.categories, ["10 subscribers"]);
-        let b = chart.panels[1].bars[1][0].unwrap();
-        assert_eq!((b.value, b.low, b.high), (90.0, 80.0, 100.0));
-        // Two bars in each panel; the failed cell has none.
-        assert_eq!(crate::chart::tests::check_svg(&chart.to_svg()), 4);
-        let json: serde_json::Value = serde_json::from_value(about(&opts).json).unwrap();
-        assert_eq!(json["settings"]["subscribers"], json!([1, 10, 100]));
+        };
+        let ours = Peer::Monocoque(Runtime::Tokio);
+        let cells = [
+            cell(Peer::Libzmq, 10, &[&run(100.0, 2000.0)]),
+            cell(ours, 10, &[&run(300.0, 10_000.0), &run(100.0, 8000.0)]),
+        ];
+        Ctx::with_test(&[], |ctx| {
+            let s = part(ctx).scenario.section(&cells);
+            let row = "monocoque/tokio|10|1,000|200|100|300|90.0%|450|900|400|2.00x";
+            assert_eq!(s.rows[1].cells.join("|"), row);
+            let json = &s.rows[1].json;
+            assert_eq!(json["runs_min_per_subscriber"], json!([500, 400]));
+            assert_eq!(
+                (json["subscribers"].as_u64(), json["count"].as_u64()),
+                (Some(10), Some(1000))
+            );
+            let b = s.figures[0].chart.panels[1].bars[1][0].unwrap();
+            assert_eq!((b.value, b.low, b.high), (90.0, 80.0, 100.0));
+            let about = part(ctx).scenario.about();
+            assert_eq!(about.json["settings"]["subscribers"], json!([1, 10, 100]));
+        });
     }
 }

@@ -26,12 +26,16 @@
 //! reports to `<target-dir>/bench-report/`. `--quick` takes under 3 minutes
 //! on 2 cores, the full run about 15 minutes (`--plan` prints the estimate).
 //!
-//! Modules: [`options`] (command line), [`peers`] (implementations and
-//! variants), [`process`] (tool processes and endpoints), [`runner`] (the
-//! measuring loop shared by the scenarios), [`throughput`], [`latency`],
-//! [`fanout`] and [`router`] (the scenarios), [`report`] (tables, Markdown,
-//! JSON), [`chart`] (SVG), [`progress`] (the bar) and [`machine`] (what it
-//! ran on).
+//! The pipeline: plan (each scenario a [`runner::Part`]: the scenario, its
+//! implementations and points), run ([`runner::run`], the cells of results),
+//! report (the scenario's section of those, a [`report::Report`] per
+//! scenario).
+//!
+//! Modules: [`options`] (command line), [`peers`] (implementations),
+//! [`process`] (tool processes and endpoints), [`runner`] (the measuring
+//! loop shared by the scenarios), [`throughput`], [`latency`], [`fanout`]
+//! and [`router`] (the scenarios), [`report`] (tables, Markdown, JSON),
+//! [`chart`] (SVG), [`progress`] (the bar) and [`machine`] (what it ran on).
 
 mod chart;
 mod fanout;
@@ -50,29 +54,53 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::FormattedDuration;
+use monocoque_bench::imp::built_in;
 
 use crate::machine::Machine;
-use crate::options::Options;
-use crate::process::Tools;
+use crate::options::{Options, Which};
 use crate::progress::Progress;
-use crate::report::{About, Report, Section};
-use crate::runner::{Cell, Scenario};
-use crate::throughput::Throughput;
+use crate::report::Report;
+use crate::runner::Part;
+
+/// What every scenario runs with.
+pub struct Ctx<'a> {
+    /// The options.
+    pub opts: &'a Options,
+    /// The directory of the perf tools.
+    pub tools: &'a Path,
+    /// What it runs on.
+    pub machine: &'a Machine,
+}
+
+impl Ctx<'_> {
+    /// A chart's title, subtitle (machine, date, what bars and whiskers are)
+    /// and x axis label.
+    pub fn heading(&self, title: String, x_label: &'static str) -> (String, String, &'static str) {
+        let m = self.machine;
+        let subtitle = format!(
+            "{}, {} cores, {}; bar: median of {} run(s), whisker: min to max",
+            m.cpu,
+            m.cores,
+            &m.date[..10],
+            self.opts.runs
+        );
+        (title, subtitle, x_label)
+    }
+
+    /// Runs `body` with a context of the options `args`, for tests.
+    #[cfg(test)]
+    pub fn with_test(args: &[&str], body: impl FnOnce(&Ctx<'_>)) {
+        let opts = Options::from_args(args.iter().map(|a| a.to_string())).unwrap();
+        let machine = Machine::detect();
+        body(&Ctx {
+            opts: &opts,
+            tools: Path::new("."),
+            machine: &machine,
+        });
+    }
+}
 
 fn main() {
-    // `compare --tool local_thr ARGS...` runs a perf tool: the fallback
-    // when the tool binaries next to this one are missing or stale.
-    let mut args = std::env::args().skip(1);
-    if let Some(first) = args.next()
-        && first == "--tool"
-    {
-        let name = args.next().unwrap_or_default();
-        let code = monocoque_bench::tools::run_tool(&name, args.collect()).unwrap_or_else(|| {
-            eprintln!("compare: unknown tool `{name}`");
-            1
-        });
-        std::process::exit(code);
-    }
     let opts = match Options::from_args(std::env::args().skip(1)) {
         Ok(opts) => opts,
         Err(e) => {
@@ -86,113 +114,14 @@ fn main() {
     }
 }
 
-/// One scenario's line of the plan.
-struct PlanLine {
-    /// The scenario's name.
-    name: String,
-    /// How many series (implementations, pairs) it runs.
-    series: usize,
-    /// How many points (sizes, subscriber counts) it runs them at.
-    points: usize,
-    /// What the points are: `size(s)`.
-    unit: &'static str,
-    /// Steps: probes, warm-ups and runs.
-    steps: usize,
-    /// Estimated seconds.
-    secs: f64,
-}
-
-/// What makes a part's report section and notes of its scenario's cells.
-type SectionFn<'a, S> =
-    Box<dyn Fn(&S, &[Cell<<S as Scenario>::Series, <S as Scenario>::Sample>]) -> Part + 'a>;
-
-/// A report section and the notes that explain it.
-type Part = (Section, Vec<String>);
-
-/// One scenario, planned: the series, the points and what makes its
-/// report section.
-struct Planned<'a, S: Scenario> {
-    scenario: S,
-    series: Vec<S::Series>,
-    points: Vec<usize>,
-    /// What the points are, in the plan: `size(s)`.
-    unit: &'static str,
-    section: SectionFn<'a, S>,
-}
-
-/// A [`Planned`] scenario, whatever its types.
-trait Runs {
-    /// Its line of the plan, at `runs` runs per series and point.
-    fn plan(&self, runs: usize) -> PlanLine;
-    /// Runs every step, reporting to `progress`; returns its section.
-    fn run(&self, opts: &Options, progress: &mut Progress) -> Part;
-}
-
-impl<S: Scenario> Runs for Planned<'_, S> {
-    fn plan(&self, runs: usize) -> PlanLine {
-        let (steps, secs) = runner::plan(&self.scenario, self.series.len(), &self.points, runs);
-        PlanLine {
-            name: self.scenario.name(),
-            series: self.series.len(),
-            points: self.points.len(),
-            unit: self.unit,
-            steps,
-            secs,
-        }
-    }
-
-    fn run(&self, opts: &Options, progress: &mut Progress) -> Part {
-        let (series, points) = (&self.series, &self.points);
-        let cells = runner::run(
-            &self.scenario,
-            series,
-            points,
-            opts.runs,
-            opts.keep_going,
-            progress,
-        );
-        (self.section)(&self.scenario, &cells)
-    }
-}
-
-/// One report: its parts (one per transport for throughput), and what it
-/// says besides them.
-struct Job<'a> {
-    parts: Vec<Box<dyn Runs + 'a>>,
-    about: fn(&Options, &[Section]) -> About,
-}
-
-/// `scenario` over `series` at `points`, as a part of a [`Job`].
-fn part<'a, S: Scenario + 'a>(
-    scenario: S,
-    series: Vec<S::Series>,
-    points: Vec<usize>,
-    unit: &'static str,
-    section: impl Fn(&S, &[Cell<S::Series, S::Sample>]) -> Part + 'a,
-) -> Box<dyn Runs + 'a> {
-    let section = Box::new(section);
-    Box::new(Planned {
-        scenario,
-        series,
-        points,
-        unit,
-        section,
-    })
-}
-
 /// Plans, runs and reports every scenario the options ask for.
 fn run(opts: &Options) -> Result<(), String> {
-    let exe_path = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let out_dir = match &opts.out_dir {
-        Some(d) => d.clone(),
-        // <target-dir>/<profile>/compare -> <target-dir>/bench-report
-        None => exe_path
-            .parent()
-            .and_then(Path::parent)
-            .map(|t| t.join("bench-report"))
-            .unwrap_or_else(|| PathBuf::from("bench-report")),
-    };
-
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    // <target-dir>/<profile>/compare -> <target-dir>/bench-report
+    let out_dir = (opts.out_dir.clone()).unwrap_or_else(|| {
+        let target = exe.parent().and_then(Path::parent);
+        target.map_or_else(|| PathBuf::from("bench-report"), |t| t.join("bench-report"))
+    });
     let mut notes = Vec::new();
     if cfg!(debug_assertions) {
         notes.push(
@@ -200,98 +129,54 @@ fn run(opts: &Options) -> Result<(), String> {
                 .into(),
         );
     }
-    let chosen = [
-        (opts.throughput, throughput::TOOLS),
-        (opts.latency, latency::TOOLS),
-        (opts.fanout, fanout::TOOLS),
-        (opts.router, router::TOOLS),
-    ];
-    let tool_names: Vec<&str> = chosen.iter().filter(|c| c.0).flat_map(|c| c.1).collect();
-    let tools = Tools::locate(&exe_path, &tool_names, opts.self_exec, &mut notes);
-    let variants = peers::variants(opts, &mut notes);
-    // Same notes as for the variants: not again.
-    let lat_peers = peers::peers(opts, &mut Vec::new());
-    let many_peers = peers::scenario_peers(opts, &mut Vec::new());
+    for imp in opts.impls.iter().filter(|imp| !built_in(**imp)) {
+        let feature = imp.feature();
+        notes.push(format!(
+            "{imp} rows skipped: built without the `{feature}` feature of monocoque-bench"
+        ));
+    }
     for n in &notes {
         eprintln!("compare: note: {n}");
     }
-    if opts.throughput && variants.is_empty() {
-        return Err("nothing to run".into());
-    }
-    if opts.latency && lat_peers.is_empty() {
-        return Err("nothing to run for latency".into());
-    }
-    if (opts.fanout || opts.router) && many_peers.is_empty() {
-        return Err("nothing to run for fan-out and router (libzmq, monocoque or zeromq)".into());
-    }
-
-    // The plan: every step of every scenario, before the first one runs.
+    let chosen = [
+        (Which::Throughput, throughput::TOOLS),
+        (Which::Latency, latency::TOOLS),
+        (Which::Fanout, fanout::TOOLS),
+        (Which::Router, router::TOOLS),
+    ];
+    let chosen = chosen
+        .into_iter()
+        .filter(|(w, _)| opts.scenarios.contains(w));
+    let tool_names: Vec<&str> = chosen.flat_map(|(_, tools)| tools).collect();
+    let tools = process::locate_tools(&exe, &tool_names)?;
     let machine = Machine::detect();
-    let (tools, machine) = (&tools, &machine);
-    let mut jobs: Vec<Job<'_>> = Vec::new();
-    if opts.throughput {
-        let parts = (opts.transports.iter())
-            .map(|&transport| {
-                let sizes = opts.sizes_for(transport).to_vec();
-                let scenario = Throughput {
-                    opts,
-                    tools,
-                    transport,
-                };
-                part(scenario, variants.clone(), sizes, "size(s)", |t, cells| {
-                    let section = throughput::section(cells, t.transport, opts, machine);
-                    (section, throughput::notes(cells, t.transport))
-                })
-            })
-            .collect();
-        jobs.push(Job {
-            parts,
-            about: throughput::about,
+    let ctx = Ctx {
+        opts,
+        tools: &tools,
+        machine: &machine,
+    };
+
+    // The plan: every step of every scenario, before the first one runs;
+    // one report per scenario (throughput: a part per transport).
+    let mut reports: Vec<Vec<Part<'_>>> = Vec::new();
+    for which in &opts.scenarios {
+        reports.push(match which {
+            Which::Throughput => (opts.transports.iter())
+                .map(|&t| throughput::part(&ctx, t))
+                .collect(),
+            Which::Latency => vec![latency::part(&ctx)],
+            Which::Fanout => vec![fanout::part(&ctx)],
+            Which::Router => vec![router::part(&ctx)],
         });
     }
-    if opts.latency {
-        let scenario = latency::Latency { opts, tools };
-        let sizes = opts.lat_sizes.clone();
-        jobs.push(Job {
-            parts: vec![part(scenario, lat_peers, sizes, "size(s)", |_, cells| {
-                (latency::section(cells, opts, machine), Vec::new())
-            })],
-            about: |opts, _| latency::about(opts),
-        });
+    if let Some(empty) = reports.iter().flatten().find(|p| p.series.is_empty()) {
+        return Err(format!("nothing to run for {}", empty.scenario.name()));
     }
-    if opts.fanout {
-        let scenario = fanout::Fanout { opts, tools };
-        let (peers, subs) = (many_peers.clone(), opts.fanout_subs.clone());
-        jobs.push(Job {
-            parts: vec![part(
-                scenario,
-                peers,
-                subs,
-                "subscriber count(s)",
-                |_, cells| (fanout::section(cells, opts, machine), Vec::new()),
-            )],
-            about: |opts, _| fanout::about(opts),
-        });
-    }
-    if opts.router {
-        let scenario = router::Router { opts, tools };
-        let points = vec![opts.router_peers];
-        jobs.push(Job {
-            parts: vec![part(
-                scenario,
-                many_peers,
-                points,
-                "peer count(s)",
-                |_, cells| (router::section(cells, opts, machine), Vec::new()),
-            )],
-            about: |opts, _| router::about(opts),
-        });
-    }
-    let plan: Vec<PlanLine> = (jobs.iter().flat_map(|j| &j.parts))
-        .map(|p| p.plan(opts.runs))
+    let plan: Vec<(usize, f64)> = (reports.iter().flatten())
+        .map(|p| runner::plan(p, opts.runs))
         .collect();
-    let steps: usize = plan.iter().map(|p| p.steps).sum();
-    let secs: f64 = plan.iter().map(|p| p.secs).sum();
+    let steps: usize = plan.iter().map(|p| p.0).sum();
+    let secs: f64 = plan.iter().map(|p| p.1).sum();
     let total = FormattedDuration(Duration::from_secs_f64(secs));
     eprintln!(
         "compare: {steps} steps ({} run(s) per series and size, probes and warm-ups included), about {total}; {}; libzmq {}",
@@ -300,61 +185,46 @@ fn run(opts: &Options) -> Result<(), String> {
         monocoque_bench::libzmq_version().unwrap_or_else(|| "not built in".into()),
     );
     if opts.plan_only {
-        for p in &plan {
-            let est = FormattedDuration(Duration::from_secs_f64(p.secs));
-            println!(
-                "{}: {} series x {} {}: {} steps, about {est}",
-                p.name, p.series, p.points, p.unit, p.steps
-            );
+        for (part, (steps, secs)) in reports.iter().flatten().zip(&plan) {
+            let (name, est) = (part.scenario.name(), Duration::from_secs_f64(*secs));
+            let (series, points) = (part.series.len(), part.points.len());
+            let unit = part.scenario.points_are();
+            let est = FormattedDuration(est);
+            println!("{name}: {series} series x {points} {unit}: {steps} steps, about {est}");
         }
         println!("total: {steps} steps, about {total}");
         return Ok(());
     }
+
+    // Run and report, scenario by scenario.
     let mut progress = Progress::new(steps, secs);
-    for job in &jobs {
+    for parts in &reports {
         let started = Instant::now();
-        let (mut sections, mut job_notes) = (Vec::new(), notes.clone());
-        for part in &job.parts {
-            let (section, notes) = part.run(opts, &mut progress);
-            sections.push(section);
-            job_notes.extend(notes);
+        let (mut sections, mut report_notes) = (Vec::new(), notes.clone());
+        for part in parts {
+            let cells = runner::run(part, opts.runs, opts.keep_going, &mut progress);
+            sections.push(part.scenario.section(&cells));
+            report_notes.extend(part.scenario.notes(&cells));
         }
-        let about = (job.about)(opts, &sections);
-        let report = Report::new(about, machine, started.elapsed(), sections, job_notes);
-        publish(&report, &out_dir, &mut progress, started)?;
+        let about = parts[0].scenario.about();
+        let report = Report::new(about, &machine, started.elapsed(), sections, report_notes);
+        progress.suspend(|| println!("\n{}", report.table()));
+        let names = report.write(&out_dir)?;
+        progress.log(&format!(
+            "compare: wrote {} in {} ({:.0} s)",
+            names.join(", "),
+            out_dir.display(),
+            started.elapsed().as_secs_f64()
+        ));
     }
-    progress.close();
+    let elapsed = FormattedDuration(progress.elapsed());
+    drop(progress);
     if !notes.is_empty() {
         println!();
         for n in &notes {
             println!("note: {n}");
         }
     }
-    eprintln!(
-        "compare: done in {} (estimated {total})",
-        FormattedDuration(progress.elapsed())
-    );
-    Ok(())
-}
-
-/// Prints `report`'s tables to stdout and writes its files into `dir`.
-fn publish(
-    report: &Report,
-    dir: &Path,
-    progress: &mut Progress,
-    started: Instant,
-) -> Result<(), String> {
-    progress.suspend(|| println!("\n{}", report.table()));
-    let written = report.write(dir)?;
-    let names: Vec<String> = (written.iter())
-        .filter_map(|p| p.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .collect();
-    progress.log(&format!(
-        "compare: wrote {} in {} ({:.0} s)",
-        names.join(", "),
-        dir.display(),
-        started.elapsed().as_secs_f64()
-    ));
+    eprintln!("compare: done in {elapsed} (estimated {total})");
     Ok(())
 }

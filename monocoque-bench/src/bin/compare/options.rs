@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::RangedU64ValueParser;
-use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use monocoque_bench::args::{Impl, Runtime};
 
 use crate::process::Transport;
@@ -20,7 +20,7 @@ socket): PUSH/PULL throughput, REQ/REP latency (libzmq and monocoque only), PUB/
 ROUTER <-> DEALERs.";
 
 /// One scenario of `compare`, as named by `--scenarios`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum Which {
     /// PUSH/PULL throughput.
     #[value(alias = "thr")]
@@ -61,19 +61,11 @@ pub struct Options {
         default_value_if("quick", "true", "3")
     )]
     pub runs: usize,
-    /// tcp message sizes in bytes, comma-separated; K suffix = KiB, M = MiB
-    /// (default: 16,64,256,1K,4K,64K,1M).
-    #[arg(long = "sizes", value_name = "LIST", value_delimiter = ',', value_parser = parse_size)]
-    sizes_given: Option<Vec<usize>>,
-    /// Throughput message sizes over tcp.
-    #[arg(skip)]
+    /// tcp message sizes in bytes, comma-separated; K suffix = KiB, M = MiB.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_size, default_value = "16,64,256,1K,4K,64K,1M")]
     pub sizes: Vec<usize>,
-    /// ipc message sizes (default: 64,1K,64K; with `--transport ipc` and
-    /// --sizes given: those).
-    #[arg(long = "ipc-sizes", value_name = "LIST", value_delimiter = ',', value_parser = parse_size)]
-    ipc_sizes_given: Option<Vec<usize>>,
-    /// Throughput message sizes over ipc.
-    #[arg(skip)]
+    /// ipc message sizes (with `--transport ipc` and --sizes given: those).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_size, default_value = "64,1K,64K")]
     pub ipc_sizes: Vec<usize>,
     /// Transports of the throughput scenario, one report section each
     /// (latency always uses tcp).
@@ -105,10 +97,6 @@ pub struct Options {
         default_value = "tokio,async-std,smol,tokio-current-thread,smol-single-thread"
     )]
     pub runtimes: Vec<Runtime>,
-    /// Also run monocoque PULL <- libzmq PUSH and the reverse (on the first
-    /// runtime).
-    #[arg(long)]
-    pub mixed: bool,
     /// Aim for throughput runs of about F seconds (--quick: 0.3).
     #[arg(
         long,
@@ -121,9 +109,6 @@ pub struct Options {
     /// No probe run: use the built-in message counts as they are.
     #[arg(long)]
     pub fixed_counts: bool,
-    /// Use N messages for every size (implies --fixed-counts).
-    #[arg(long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub count_override: Option<u64>,
     /// Kill a run after SECS seconds (default: 10 times its expected
     /// length, at least 10 s; probes at most 20 s).
     #[arg(long, value_name = "SECS", value_parser = timeout)]
@@ -132,42 +117,17 @@ pub struct Options {
     /// probe or warm-up is always tried once more).
     #[arg(long)]
     pub keep_going: bool,
-    /// Run the perf tools as `compare --tool NAME` instead of the tool
-    /// binaries next to compare (automatic when those are missing or older
-    /// than compare).
-    #[arg(long)]
-    pub self_exec: bool,
     /// Report directory (default: `<target-dir>/bench-report`).
     #[arg(long = "out", value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
-    /// Which scenarios to run, in this order whatever the list's
-    /// (default: all four).
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
-    scenarios: Option<Vec<Which>>,
-    /// Skip the REQ/REP latency scenario.
-    #[arg(long)]
-    no_latency: bool,
-    /// Skip the PUB/SUB fan-out scenario.
-    #[arg(long)]
-    no_fanout: bool,
-    /// Skip the ROUTER <-> DEALERs scenario.
-    #[arg(long)]
-    no_router: bool,
-    /// Run only the REQ/REP latency scenario (= --scenarios latency).
-    #[arg(long)]
-    latency_only: bool,
-    /// Run the PUSH/PULL throughput scenario.
-    #[arg(skip)]
-    pub throughput: bool,
-    /// Run the REQ/REP latency scenario.
-    #[arg(skip)]
-    pub latency: bool,
-    /// Run the PUB/SUB fan-out scenario.
-    #[arg(skip)]
-    pub fanout: bool,
-    /// Run the ROUTER <-> DEALERs scenario.
-    #[arg(skip)]
-    pub router: bool,
+    /// Which scenarios to run, in this order whatever the list's.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "throughput,latency,fanout,router"
+    )]
+    pub scenarios: Vec<Which>,
     /// Latency message sizes.
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_size, default_value = "64,1K")]
     pub lat_sizes: Vec<usize>,
@@ -196,18 +156,15 @@ pub struct Options {
     pub plan_only: bool,
 }
 
-/// The default tcp throughput sizes.
-pub const DEFAULT_SIZES: [usize; 7] = [16, 64, 256, 1024, 4096, 65536, 1 << 20];
-/// The default ipc throughput sizes.
-pub const DEFAULT_IPC_SIZES: [usize; 3] = [64, 1024, 65536];
-
 impl Options {
     /// Parses the arguments (program name excluded) and settles the
     /// defaults that depend on other options (`--quick`, `--transport
-    /// ipc`, the scenario selection).
+    /// ipc`) and puts the scenarios in order.
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Options, clap::Error> {
-        let mut opts = Options::try_parse_from(std::iter::once("compare".to_owned()).chain(args))?;
-        opts.fixed_counts |= opts.count_override.is_some();
+        let args = std::iter::once("compare".to_owned()).chain(args);
+        let matches = Options::command().try_get_matches_from(args)?;
+        let mut opts = Options::from_arg_matches(&matches)?;
+        let given = |id| matches.value_source(id) == Some(ValueSource::CommandLine);
         opts.transports.dedup();
         let mut seen = Vec::new();
         opts.fanout_subs.retain(|n| {
@@ -216,50 +173,22 @@ impl Options {
                 true
             }
         });
-        opts.sizes = opts.sizes_given.clone().unwrap_or(DEFAULT_SIZES.to_vec());
         // A single-transport ipc run takes --sizes unless told otherwise.
-        opts.ipc_sizes = match (&opts.ipc_sizes_given, &opts.sizes_given) {
-            (Some(ipc), _) => ipc.clone(),
-            (None, Some(tcp)) if opts.transports == [Transport::Ipc] => tcp.clone(),
-            _ => DEFAULT_IPC_SIZES.to_vec(),
-        };
-        let chosen = match (&opts.scenarios, opts.latency_only) {
-            (Some(list), _) => list.clone(),
-            (None, true) => vec![Which::Latency],
-            (None, false) => Which::value_variants().to_vec(),
-        };
-        let dropped = [
-            (Which::Latency, opts.no_latency),
-            (Which::Fanout, opts.no_fanout),
-            (Which::Router, opts.no_router),
-        ];
-        let on = |w: Which| chosen.contains(&w) && !dropped.contains(&(w, true));
-        opts.throughput = on(Which::Throughput);
-        opts.latency = on(Which::Latency);
-        opts.fanout = on(Which::Fanout);
-        opts.router = on(Which::Router);
-        if !(opts.throughput || opts.latency || opts.fanout || opts.router) {
-            return Err(Options::command().error(
-                ErrorKind::ArgumentConflict,
-                "no scenario left to run (--scenarios, --latency-only and --no-... exclude each other)",
-            ));
+        if opts.transports == [Transport::Ipc] && given("sizes") && !given("ipc_sizes") {
+            opts.ipc_sizes = opts.sizes.clone();
         }
+        opts.scenarios.sort();
+        opts.scenarios.dedup();
         Ok(opts)
     }
 
-    /// How long a run expected to take `expected_secs` (`None`: unknown)
-    /// may run before it is killed: `--timeout`, else ten times the
-    /// expected time and at least 10 s, or 60 s when unknown. A hang
-    /// (libzmq over ipc sometimes loses the last messages) then costs
-    /// seconds, not minutes.
-    pub fn timeout_for(&self, expected_secs: Option<f64>) -> Duration {
-        if let Some(t) = self.timeout {
-            return t;
-        }
-        match expected_secs {
-            Some(s) if s.is_finite() => Duration::from_secs_f64((s * 10.0).clamp(10.0, 600.0)),
-            _ => Duration::from_secs(60),
-        }
+    /// How long a run expected to take `expected_secs` may run before it
+    /// is killed: `--timeout`, else ten times the expected time and at least
+    /// 10 s. A hang (libzmq over ipc sometimes loses the last messages) then
+    /// costs seconds, not minutes.
+    pub fn timeout_for(&self, expected_secs: f64) -> Duration {
+        (self.timeout)
+            .unwrap_or_else(|| Duration::from_secs_f64((expected_secs * 10.0).clamp(10.0, 600.0)))
     }
 
     /// The throughput message sizes over `transport`.
@@ -273,18 +202,8 @@ impl Options {
     /// Message count before any probe: enough for about `--target-secs` of
     /// libzmq on a small machine.
     pub fn base_count(&self, size: usize) -> u64 {
-        if let Some(c) = self.count_override {
-            return c;
-        }
         let scaled = (two_secs_count(size) as f64 * self.target_secs / 2.0) as u64;
         scaled.max(100)
-    }
-
-    /// Roughly how long `count` messages of `size` bytes take: libzmq's
-    /// assumed rate, three times slower (for the slower implementations and
-    /// a loaded machine).
-    pub fn expected_secs(size: usize, count: u64) -> f64 {
-        3.0 * 2.0 * count as f64 / two_secs_count(size) as f64
     }
 }
 
@@ -336,113 +255,102 @@ fn timeout(s: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
 
-    fn opts(args: &[&str]) -> Options {
-        Options::from_args(args.iter().map(|s| s.to_string())).unwrap()
+    /// The default ipc throughput sizes.
+    const DEFAULT_IPC_SIZES: [usize; 3] = [64, 1024, 65536];
+
+    /// The options of a command line written as one string.
+    fn parse(line: &str) -> Result<Options, clap::Error> {
+        Options::from_args(line.split_whitespace().map(String::from))
     }
 
-    fn bad(args: &[&str]) -> bool {
-        Options::from_args(args.iter().map(|s| s.to_string())).is_err()
+    fn opts(line: &str) -> Options {
+        parse(line).unwrap()
+    }
+
+    fn bad(line: &str) -> bool {
+        parse(line).is_err()
     }
 
     #[test]
     fn option_parsing() {
-        let o = opts(&[]);
+        let o = opts("");
         assert_eq!(o.runs, 5);
-        assert_eq!(o.sizes, DEFAULT_SIZES);
+        assert_eq!(o.sizes, [16, 64, 256, 1024, 4096, 65536, 1 << 20]);
         assert_eq!(o.ipc_sizes, DEFAULT_IPC_SIZES);
         assert_eq!(o.transports, [Transport::Tcp, Transport::Ipc]);
         assert!(o.impls.contains(&Impl::Omq));
         assert_eq!(o.runtimes.len(), 5);
-        let o = opts(&["--impls", "libzmq,omq"]);
+        let o = opts("--impls libzmq,omq");
         assert_eq!(o.impls, [Impl::Libzmq, Impl::Omq]);
-        let o = opts(&["--quick", "--sizes", "64,1K,2KiB,3B,1M", "--runs=7"]);
+        let o = opts("--quick --sizes 64,1K,2KiB,3B,1M --runs=7");
         assert_eq!(o.runs, 7);
         assert!(o.target_secs < 1.0);
         assert_eq!(o.sizes, vec![64, 1024, 2048, 3, 1 << 20]);
         assert_eq!(o.ipc_sizes, DEFAULT_IPC_SIZES);
-        let o = opts(&[
-            "--impls",
-            "libzmq",
-            "--runtimes",
-            "smol,tokio",
-            "--count",
-            "10",
-        ]);
+        let o = opts("--impls libzmq --runtimes smol,tokio --fixed-counts");
         assert_eq!(o.impls, vec![Impl::Libzmq]);
         assert_eq!(o.runtimes, vec![Runtime::Smol, Runtime::Tokio]);
-        assert_eq!(o.base_count(64), 10);
         assert!(o.fixed_counts);
-        assert!(o.latency && o.throughput);
         assert_eq!(
             (o.lat_sizes.clone(), o.roundtrips),
             (vec![64, 1024], 20_000)
         );
-        let o = opts(&["--quick", "--latency-only", "--lat-sizes", "16"]);
-        assert!(o.latency && !o.throughput);
+        let o = opts("--quick --scenarios lat --lat-sizes 16");
+        assert_eq!(o.scenarios, [Which::Latency]);
         assert_eq!((o.lat_sizes.clone(), o.roundtrips), (vec![16], 3_000));
-        assert!(!o.fanout && !o.router);
-        let o = opts(&["--no-latency", "--roundtrips=7"]);
-        assert!(!o.latency && o.throughput && o.roundtrips == 7);
-        assert!(o.fanout && o.router);
-        assert!(bad(&["--no-latency", "--latency-only"]));
-        assert!(bad(&["--bogus"]));
-        assert!(bad(&["--runs"]));
-        assert!(bad(&["--sizes=,"]));
-        assert!(bad(&["--target-secs", "0"]));
-        assert_eq!(o.timeout_for(Some(0.5)), Duration::from_secs(10));
-        assert_eq!(o.timeout_for(Some(2.5)), Duration::from_secs(25));
-        assert_eq!(o.timeout_for(None), Duration::from_secs(60));
-        let o = opts(&["--timeout", "3"]);
-        assert_eq!(o.timeout_for(Some(100.0)), Duration::from_secs(3));
+        assert!(bad("--bogus"));
+        assert!(bad("--runs"));
+        assert!(bad("--sizes=,"));
+        assert!(bad("--target-secs 0"));
+        assert_eq!(o.timeout_for(0.5), Duration::from_secs(10));
+        assert_eq!(o.timeout_for(2.5), Duration::from_secs(25));
+        let o = opts("--timeout 3");
+        assert_eq!(o.timeout_for(100.0), Duration::from_secs(3));
     }
 
     #[test]
     fn scenario_selection() {
-        let o = opts(&[]);
-        assert!(o.throughput && o.latency && o.fanout && o.router);
+        let o = opts("");
+        assert_eq!(o.scenarios, Which::value_variants());
         assert_eq!(
             (o.fanout_subs.clone(), o.router_peers),
             (vec![1, 10, 100], 100)
         );
-        let o = opts(&["--scenarios", "router,fanout"]);
-        assert!(!o.throughput && !o.latency && o.fanout && o.router);
-        let o = opts(&["--scenarios=fanout,latency", "--no-fanout"]);
-        assert!(!o.throughput && o.latency && !o.fanout && !o.router);
-        let o = opts(&["--no-fanout", "--no-router", "--fanout-subs", "2,2,50"]);
-        assert!(o.throughput && o.latency && !o.fanout && !o.router);
+        let o = opts("--scenarios router,fanout");
+        assert_eq!(o.scenarios, [Which::Fanout, Which::Router]);
+        let o = opts("--scenarios=lat,thr,lat --fanout-subs 2,2,50");
+        assert_eq!(o.scenarios, [Which::Throughput, Which::Latency]);
         assert_eq!(o.fanout_subs, [2, 50]);
-        assert_eq!(opts(&["--router-peers", "7"]).router_peers, 7);
-        assert!(bad(&["--scenarios", "fanout", "--no-fanout"]));
-        assert!(bad(&["--scenarios", "nope"]));
-        assert!(bad(&["--fanout-subs", "0"]));
-        assert!(bad(&["--fanout-subs", ","]));
-        assert!(bad(&["--router-peers", "0"]));
+        assert_eq!(opts("--router-peers 7").router_peers, 7);
+        assert!(bad("--scenarios nope"));
+        assert!(bad("--fanout-subs 0"));
+        assert!(bad("--fanout-subs ,"));
+        assert!(bad("--router-peers 0"));
     }
 
     #[test]
     fn transports_and_their_sizes() {
-        assert_eq!(opts(&["--transport", "tcp"]).transports, [Transport::Tcp]);
-        let o = opts(&["--transport", "ipc", "--sizes", "64,70000"]);
+        assert_eq!(opts("--transport tcp").transports, [Transport::Tcp]);
+        let o = opts("--transport ipc --sizes 64,70000");
         assert_eq!(o.transports, [Transport::Ipc]);
         assert_eq!(o.sizes_for(Transport::Ipc), [64, 70000]);
-        let o = opts(&["--transport=ipc", "--sizes=8", "--ipc-sizes=9"]);
+        let o = opts("--transport=ipc --sizes=8 --ipc-sizes=9");
         assert_eq!(o.sizes_for(Transport::Ipc), [9]);
-        let o = opts(&["--transport", "tcp,ipc", "--sizes", "8"]);
+        let o = opts("--transport tcp,ipc --sizes 8");
         assert_eq!(o.sizes_for(Transport::Tcp), [8]);
         assert_eq!(o.sizes_for(Transport::Ipc), DEFAULT_IPC_SIZES);
-        assert!(bad(&["--transport=udp"]));
+        assert!(bad("--transport=udp"));
     }
 
     #[test]
     fn counts_stay_sane_at_large_sizes() {
-        let o = opts(&[]);
+        let o = opts("");
         assert_eq!(o.base_count(64), 8_000_000);
         // 1 MiB: a few thousand messages (a few GB) per 2 s run, a probe of
         // a few hundred.
         let big = o.base_count(1 << 20);
         assert!((2_000..=5_000).contains(&big), "{big}");
-        assert!((Options::expected_secs(1 << 20, big) - 6.0).abs() < 0.1);
-        let quick = opts(&["--quick"]);
+        let quick = opts("--quick");
         assert!(quick.base_count(1 << 20) >= 100);
         assert!(quick.base_count(1 << 20) < big);
     }

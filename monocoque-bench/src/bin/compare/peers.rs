@@ -1,8 +1,6 @@
-//! Who runs on each side of a run: a [`Peer`] is one implementation (on one
-//! runtime), a [`Variant`] the receiving and the sending peer of a
-//! throughput run, both [`Contender`]s of the reports; [`variants`]
-//! (throughput), [`peers`] (latency) and [`scenario_peers`] (fan-out,
-//! router) list those the options ask for and the build has.
+//! Who runs a scenario: a [`Peer`] is one implementation (on one runtime),
+//! both sides of every run; [`peers`] lists those a scenario can run that
+//! the options ask for and the build has.
 
 use monocoque_bench::args::{Impl, Runtime};
 use monocoque_bench::imp::built_in;
@@ -49,53 +47,14 @@ impl Peer {
     /// The runtime, for the implementations that have one.
     pub fn runtime(self) -> Option<Runtime> {
         match self {
-            Peer::Libzmq => None,
             Peer::Monocoque(rt) => Some(rt),
             Peer::Zeromq | Peer::Omq => Some(Runtime::Tokio),
-            Peer::Raw => None,
-        }
-    }
-}
-
-/// The two sides of a throughput run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Variant {
-    /// The receiver (PULL, `local_thr`, binds).
-    pub recv: Peer,
-    /// The sender (PUSH, `remote_thr`, connects).
-    pub send: Peer,
-}
-
-impl Variant {
-    /// Both sides on `peer`.
-    pub fn same(peer: Peer) -> Variant {
-        Variant {
-            recv: peer,
-            send: peer,
+            Peer::Libzmq | Peer::Raw => None,
         }
     }
 
-    /// libzmq on both sides: what the ratios compare against.
-    pub fn is_libzmq_baseline(self) -> bool {
-        self.recv == Peer::Libzmq && self.send == Peer::Libzmq
-    }
-}
-
-/// What the reports need of a series (a [`Peer`] or a [`Variant`]).
-pub trait Contender: Copy + PartialEq {
     /// The name in tables and charts.
-    fn label(self) -> String;
-    /// The fixed colour in every chart (`#rrggbb`).
-    fn color(self) -> &'static str;
-    /// libzmq (on both sides): what the ratios divide by.
-    fn is_baseline(self) -> bool;
-    /// Who ran, as JSON fields: `impl` and `runtime`, or `receiver` and
-    /// `sender`.
-    fn json(self) -> Map<String, Value>;
-}
-
-impl Contender for Peer {
-    fn label(self) -> String {
+    pub fn label(self) -> String {
         match self {
             Peer::Libzmq => "libzmq".into(),
             Peer::Monocoque(rt) => format!("monocoque/{rt}"),
@@ -105,7 +64,8 @@ impl Contender for Peer {
         }
     }
 
-    fn color(self) -> &'static str {
+    /// The fixed colour in every chart (`#rrggbb`).
+    pub fn color(self) -> &'static str {
         match self {
             Peer::Libzmq => "#4d4d4d",
             Peer::Monocoque(Runtime::Tokio) => "#1f77b4",
@@ -119,119 +79,40 @@ impl Contender for Peer {
         }
     }
 
-    fn is_baseline(self) -> bool {
-        self == Peer::Libzmq
-    }
-
-    fn json(self) -> Map<String, Value> {
+    /// Who ran, as JSON fields: `impl` and `runtime`.
+    pub fn json(self) -> Map<String, Value> {
         let fields =
             json!({"impl": self.imp().name(), "runtime": self.runtime().map(Runtime::name)});
         fields.as_object().cloned().unwrap_or_default()
     }
 }
 
-impl Contender for Variant {
-    /// The peer, or `receiver<-sender` (like "PULL <- PUSH").
-    fn label(self) -> String {
-        if self.recv == self.send {
-            self.recv.label()
-        } else {
-            format!("{}<-{}", self.recv.label(), self.send.label())
-        }
-    }
-
-    /// The peer's, or a colour of its own for a mixed pair.
-    fn color(self) -> &'static str {
-        match (self.recv, self.send) {
-            (r, s) if r == s => r.color(),
-            (Peer::Libzmq, _) => "#9467bd",
-            _ => "#d62728",
-        }
-    }
-
-    fn is_baseline(self) -> bool {
-        self.is_libzmq_baseline()
-    }
-
-    fn json(self) -> Map<String, Value> {
-        let mut fields = Map::new();
-        fields.insert("receiver".into(), Value::Object(self.recv.json()));
-        fields.insert("sender".into(), Value::Object(self.send.json()));
-        fields
-    }
-}
-
-/// Whether the options ask for `imp` and the build has it; a note when
-/// asked for but not built in.
-fn wanted(opts: &Options, imp: Impl, notes: &mut Vec<String>) -> bool {
-    if !opts.impls.contains(&imp) {
-        return false;
-    }
-    let built = built_in(imp);
-    if !built {
-        notes.push(format!(
-            "{imp} rows skipped: built without the `{}` feature of monocoque-bench",
-            imp.feature()
-        ));
-    }
-    built
-}
-
-/// The throughput variants the options ask for, in report order; a note
-/// for each implementation asked for but not built in.
-pub fn variants(opts: &Options, notes: &mut Vec<String>) -> Vec<Variant> {
-    let peers = peers(opts, notes);
-    let mut out: Vec<Variant> = peers.iter().map(|&p| Variant::same(p)).collect();
-    if let Some(&p) = peers.iter().find(|p| matches!(p, Peer::Monocoque(_)))
-        && opts.mixed
-        && peers.contains(&Peer::Libzmq)
-    {
-        out.push(Variant {
-            recv: p,
-            send: Peer::Libzmq,
-        });
-        out.push(Variant {
-            recv: Peer::Libzmq,
-            send: p,
-        });
-    }
-    for (imp, peer) in [(Impl::Zeromq, Peer::Zeromq), (Impl::Omq, Peer::Omq)] {
-        if wanted(opts, imp, notes) {
-            out.push(Variant::same(peer));
-        }
-    }
-    if opts.impls.contains(&Impl::Raw) {
-        out.push(Variant::same(Peer::Raw));
-    }
-    out
-}
-
-/// libzmq and monocoque on each runtime, as asked for and built: the peers
-/// of the latency scenario (the latency tools run on nothing else: not on
-/// zmq.rs, omq or the raw socket). Adds a note for each one asked for but
-/// not built in.
-pub fn peers(opts: &Options, notes: &mut Vec<String>) -> Vec<Peer> {
+/// The peers on the implementations `of` that the options ask for and the
+/// build has, in report order: libzmq, monocoque on each runtime of
+/// `--runtimes` (the one-thread set-ups only with `one_thread`), zmq.rs,
+/// omq, raw.
+pub fn peers(opts: &Options, of: &[Impl], one_thread: bool) -> Vec<Peer> {
+    let order = [
+        Impl::Libzmq,
+        Impl::Monocoque,
+        Impl::Zeromq,
+        Impl::Omq,
+        Impl::Raw,
+    ];
+    let wanted = |imp: &Impl| of.contains(imp) && opts.impls.contains(imp) && built_in(*imp);
     let mut out = Vec::new();
-    if wanted(opts, Impl::Libzmq, notes) {
-        out.push(Peer::Libzmq);
-    }
-    if wanted(opts, Impl::Monocoque, notes) {
-        out.extend(opts.runtimes.iter().map(|&rt| Peer::Monocoque(rt)));
-    }
-    out
-}
-
-/// The [`peers`] and zmq.rs, as asked for and built: the peers of the
-/// PUB/SUB fan-out and ROUTER <-> DEALERs scenarios (their tools run on
-/// libzmq, monocoque and zmq.rs; not on omq or the raw socket). Adds a note
-/// for each one asked for but not built in.
-pub fn scenario_peers(opts: &Options, notes: &mut Vec<String>) -> Vec<Peer> {
-    let mut out = peers(opts, notes);
-    // Their tools spawn a task per socket with the runtime's global spawn function, which the
-    // one-thread set-ups do not have.
-    out.retain(|p| !matches!(p, Peer::Monocoque(rt) if rt.is_single_thread()));
-    if wanted(opts, Impl::Zeromq, notes) {
-        out.push(Peer::Zeromq);
+    for imp in order.into_iter().filter(wanted) {
+        match imp {
+            Impl::Libzmq => out.push(Peer::Libzmq),
+            Impl::Monocoque => out.extend(
+                (opts.runtimes.iter())
+                    .filter(|rt| one_thread || !rt.is_single_thread())
+                    .map(|&rt| Peer::Monocoque(rt)),
+            ),
+            Impl::Zeromq => out.push(Peer::Zeromq),
+            Impl::Omq => out.push(Peer::Omq),
+            Impl::Raw => out.push(Peer::Raw),
+        }
     }
     out
 }
@@ -241,29 +122,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn labels() {
+    fn labels_and_lists() {
         let m = Peer::Monocoque(Runtime::AsyncStd);
-        let v = Variant {
-            recv: m,
-            send: Peer::Libzmq,
-        };
-        assert_eq!(v.label(), "monocoque/async-std<-libzmq");
-        assert!(!v.is_libzmq_baseline());
-        assert!(Variant::same(Peer::Libzmq).is_libzmq_baseline());
+        assert_eq!(m.label(), "monocoque/async-std");
         assert_eq!(
             m.tool_args(),
             ["--impl", "monocoque", "--runtime", "async-std"]
         );
-        assert_eq!(Variant::same(m).color(), m.color());
         assert_eq!(Peer::Omq.label(), "omq/tokio");
         assert_eq!(Peer::Omq.tool_args(), ["--impl", "omq"]);
-        assert_eq!(Peer::Omq.imp(), Impl::Omq);
         assert_ne!(Peer::Omq.color(), Peer::Zeromq.color());
-        let json = Value::Object(v.json());
         assert_eq!(
-            json["receiver"],
+            Value::Object(m.json()),
             json!({"impl": "monocoque", "runtime": "async-std"})
         );
-        assert_eq!(json["sender"], json!({"impl": "libzmq", "runtime": null}));
+        let opts = Options::from_args(["--runtimes=smol,tokio-current-thread".into()]).unwrap();
+        let all = [Impl::Raw, Impl::Monocoque];
+        let smol = Peer::Monocoque(Runtime::Smol);
+        assert_eq!(peers(&opts, &all, false), [smol, Peer::Raw]);
+        let one = Peer::Monocoque(Runtime::TokioCurrentThread);
+        assert_eq!(peers(&opts, &all, true), [smol, one, Peer::Raw]);
     }
 }

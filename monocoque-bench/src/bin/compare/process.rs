@@ -1,6 +1,6 @@
-//! Running the perf tools: finding them ([`Tools`]), fresh endpoints on each
+//! Running the perf tools: finding them ([`locate_tools`]), fresh endpoints on each
 //! [`Transport`], and one run of a binding tool plus its connecting peer as
-//! separate processes ([`run_pair`]), killed when they overrun.
+//! separate processes ([`Ctx::run_pair`]), killed when they overrun.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -10,84 +10,24 @@ use std::time::{Duration, Instant};
 
 use monocoque_bench::child::Child;
 
-/// How to start one perf tool.
-#[derive(Debug, Clone)]
-pub struct ToolCmd {
-    /// The tool's name (`local_thr`), for messages.
-    pub name: String,
-    /// The binary to run.
-    pub program: PathBuf,
-    /// Arguments before the tool's own (`--tool NAME` when `compare` runs it).
-    pub prefix: Vec<String>,
-}
+use crate::Ctx;
+use monocoque_bench::output;
 
-/// The perf tools `compare` runs, found by name.
-#[derive(Debug)]
-pub struct Tools {
-    tools: Vec<ToolCmd>,
-}
-
-impl Tools {
-    /// Picks the binaries called `names` next to `self_exe` (the `compare`
-    /// binary), unless they are missing or were built more than a minute
-    /// before `compare` (`cargo run --bin compare` rebuilds only `compare`),
-    /// or `force_self` is set: then `compare` itself runs them
-    /// (`compare --tool NAME`), which is always current. Each fallback adds a
-    /// note.
-    pub fn locate(
-        self_exe: &Path,
-        names: &[&str],
-        force_self: bool,
-        notes: &mut Vec<String>,
-    ) -> Tools {
-        let dir = self_exe.parent().unwrap_or(Path::new("."));
-        let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        let self_time = mtime(self_exe);
-        let pick = |name: &str, notes: &mut Vec<String>| {
-            let sibling = dir.join(exe(name));
-            let problem = if force_self {
-                None
-            } else if !sibling.exists() {
-                Some("missing")
-            } else {
-                match (mtime(&sibling), self_time) {
-                    (Some(t), Some(s)) if t + Duration::from_secs(60) < s => {
-                        Some("older than compare (cargo rebuilt only compare, or it is stale)")
-                    }
-                    _ => {
-                        return ToolCmd {
-                            name: name.into(),
-                            program: sibling,
-                            prefix: Vec::new(),
-                        };
-                    }
-                }
-            };
-            if let Some(problem) = problem {
-                notes.push(format!(
-                    "{} is {problem}: running it as `compare --tool {name}` (build all tools with `cargo build --release -p monocoque-bench --bins`)",
-                    sibling.display()
-                ));
-            }
-            ToolCmd {
-                name: name.into(),
-                program: self_exe.to_path_buf(),
-                prefix: vec!["--tool".into(), name.into()],
-            }
-        };
-        Tools {
-            tools: names.iter().map(|name| pick(name, notes)).collect(),
-        }
+/// The directory of `self_exe` (the `compare` binary), once every perf
+/// tool in `names` is there (`cargo xtask bench` builds them all first).
+pub fn locate_tools(self_exe: &Path, names: &[&str]) -> Result<PathBuf, String> {
+    let dir = self_exe.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let missing: Vec<&str> = (names.iter().copied())
+        .filter(|name| !dir.join(exe(name)).exists())
+        .collect();
+    if missing.is_empty() {
+        return Ok(dir);
     }
-
-    /// The tool called `name`; panics when [`Tools::locate`] was not asked
-    /// for it (a bug in `compare`).
-    pub fn get(&self, name: &str) -> &ToolCmd {
-        self.tools
-            .iter()
-            .find(|t| t.name == name)
-            .unwrap_or_else(|| panic!("tool {name} was not located"))
-    }
+    Err(format!(
+        "{} missing in {}: build the perf tools with `cargo build --release -p monocoque-bench --bins` (`cargo xtask bench` does)",
+        missing.join(", "),
+        dir.display()
+    ))
 }
 
 /// `name` with the platform's executable suffix.
@@ -96,20 +36,14 @@ fn exe(name: &str) -> String {
 }
 
 /// Why a run produced no result.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// A tool exited with code 2: this implementation cannot run.
+    #[error("{0}")]
     Unavailable(String),
     /// Anything else: a crash, a timeout, unexpected output.
+    #[error("{0}")]
     Failed(String),
-}
-
-impl std::fmt::Display for RunError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RunError::Unavailable(s) | RunError::Failed(s) => f.write_str(s),
-        }
-    }
 }
 
 /// The last `n` non-blank lines of `s`, joined with ` | `.
@@ -164,26 +98,26 @@ impl Transport {
 
 /// Where a binding tool listens, to tell when it is ready; removes an ipc
 /// socket file on drop.
-pub struct Listen(ListenAt);
-
-enum ListenAt {
+pub enum Listen {
+    /// A loopback port.
     Tcp(u16),
+    /// A socket file.
     Ipc(PathBuf),
 }
 
 impl Listen {
     /// Whether the socket is listening; `None` when that cannot be told.
     fn ready(&self) -> Option<bool> {
-        match &self.0 {
-            ListenAt::Tcp(port) => is_listening(*port),
-            ListenAt::Ipc(path) => Some(path.exists()),
+        match self {
+            Listen::Tcp(port) => is_listening(*port),
+            Listen::Ipc(path) => Some(path.exists()),
         }
     }
 }
 
 impl Drop for Listen {
     fn drop(&mut self) {
-        if let ListenAt::Ipc(path) = &self.0 {
+        if let Listen::Ipc(path) = self {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -223,10 +157,7 @@ pub fn new_endpoint(transport: Transport) -> Result<(String, Listen), RunError> 
     match transport {
         Transport::Tcp => {
             let port = free_port().map_err(RunError::Failed)?;
-            Ok((
-                format!("tcp://127.0.0.1:{port}"),
-                Listen(ListenAt::Tcp(port)),
-            ))
+            Ok((format!("tcp://127.0.0.1:{port}"), Listen::Tcp(port)))
         }
         Transport::Ipc => {
             static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -234,92 +165,112 @@ pub fn new_endpoint(transport: Transport) -> Result<(String, Listen), RunError> 
             let path = std::env::temp_dir()
                 .join(format!("monocoque-compare-{}-{n}.sock", std::process::id()));
             let _ = std::fs::remove_file(&path);
-            Ok((
-                format!("ipc://{}", path.display()),
-                Listen(ListenAt::Ipc(path)),
-            ))
+            Ok((format!("ipc://{}", path.display()), Listen::Ipc(path)))
         }
     }
 }
 
-/// One run of a scenario's pair of tools, `names` (the binding one, then
-/// the connecting one), over a fresh endpoint on `transport`: each gets the
-/// endpoint, then its `args`. Starts the binding tool, waits for it to
-/// listen, starts the other, and waits for both, killing both once one
-/// fails or `timeout` passes (`what` describes the run in that message).
-/// Returns both stdouts.
-pub fn run_pair(
-    tools: &Tools,
-    transport: Transport,
-    names: [&str; 2],
-    args: [Vec<String>; 2],
-    timeout: Duration,
-    what: &str,
-) -> Result<Vec<String>, RunError> {
-    let (endpoint, listen) = new_endpoint(transport)?;
-    let deadline = Instant::now() + timeout;
-    let spawn = |i: usize| {
-        let tool = tools.get(names[i]);
-        let mut command = Command::new(&tool.program);
-        command.args(&tool.prefix).arg(&endpoint).args(&args[i]);
-        Child::spawn(&tool.name, &mut command).map_err(|e| RunError::Failed(e.to_string()))
-    };
-    let mut local = spawn(0)?;
-    // Wait for the bound socket to listen so the peer's first connect
-    // attempts succeed (every implementation would retry anyway).
-    let listen_deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match listen.ready() {
-            Some(true) => break,
-            Some(false) if Instant::now() < listen_deadline => {}
-            Some(false) => {
-                return Err(RunError::Failed(format!(
-                    "{} did not start listening within 10 s",
-                    names[0]
-                )));
+impl Ctx<'_> {
+    /// One run of a scenario's pair of tools, `names` (the binding one, then
+    /// the connecting one), over a fresh endpoint on `transport`: each gets the
+    /// endpoint, then its `args`. Starts the binding tool, waits for it to
+    /// listen, starts the other, and waits for both, killing both once one
+    /// fails or `timeout` passes (`what` describes the run in that message).
+    /// Returns both stdouts.
+    pub fn run_pair(
+        &self,
+        transport: Transport,
+        names: [&str; 2],
+        args: [Vec<String>; 2],
+        timeout: Duration,
+        what: &str,
+    ) -> Result<Vec<String>, RunError> {
+        let (endpoint, listen) = new_endpoint(transport)?;
+        let deadline = Instant::now() + timeout;
+        let spawn = |i: usize| {
+            let mut command = Command::new(self.tools.join(exe(names[i])));
+            command.arg(&endpoint).args(&args[i]);
+            Child::spawn(names[i], &mut command).map_err(|e| RunError::Failed(e.to_string()))
+        };
+        let mut local = spawn(0)?;
+        // Wait for the bound socket to listen so the peer's first connect
+        // attempts succeed (every implementation would retry anyway).
+        let listen_deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match listen.ready() {
+                Some(true) => break,
+                Some(false) if Instant::now() < listen_deadline => {}
+                Some(false) => {
+                    return Err(RunError::Failed(format!(
+                        "{} did not start listening within 10 s",
+                        names[0]
+                    )));
+                }
+                None => {
+                    std::thread::sleep(Duration::from_millis(300));
+                    break;
+                }
             }
-            None => {
-                std::thread::sleep(Duration::from_millis(300));
+            if local.poll().is_some() {
+                return Err(describe_exit(&mut local));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut procs = [local, spawn(1)?];
+        loop {
+            // A tool that failed leaves its peer waiting forever.
+            if procs.iter_mut().any(Child::failed) {
+                procs.iter_mut().for_each(Child::kill);
                 break;
             }
+            if procs.iter_mut().all(|p| p.poll().is_some()) {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(RunError::Failed(format!(
+                    "timed out after {:.0} s ({what})",
+                    timeout.as_secs_f64()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
-        if local.poll().is_some() {
-            return Err(describe_exit(&mut local));
+        // The connecting side's error first: when it fails, the binding side
+        // was killed and has nothing to say.
+        for i in [1, 0] {
+            if !procs[i].poll().is_some_and(|s| s.success()) {
+                return Err(describe_exit(&mut procs[i]));
+            }
         }
-        std::thread::sleep(Duration::from_millis(5));
+        Ok(procs.iter_mut().map(Child::stdout).collect())
     }
-    let mut procs = [local, spawn(1)?];
-    loop {
-        // A tool that failed leaves its peer waiting forever.
-        if procs.iter_mut().any(Child::failed) {
-            procs.iter_mut().for_each(Child::kill);
-            break;
-        }
-        if procs.iter_mut().all(|p| p.poll().is_some()) {
-            break;
-        }
-        if Instant::now() >= deadline {
-            return Err(RunError::Failed(format!(
-                "timed out after {:.0} s ({what})",
-                timeout.as_secs_f64()
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    // The connecting side's error first: when it fails, the binding side
-    // was killed and has nothing to say.
-    for i in [1, 0] {
-        if !procs[i].poll().is_some_and(|s| s.success()) {
-            return Err(describe_exit(&mut procs[i]));
-        }
-    }
-    Ok(procs.iter_mut().map(Child::stdout).collect())
 }
 
-/// `parse` of `tool`'s output `out`, or why it could not be read.
-pub fn parsed<T>(tool: &str, out: &str, parse: fn(&str) -> Option<T>) -> Result<T, RunError> {
-    parse(out)
-        .ok_or_else(|| RunError::Failed(format!("cannot read {tool}'s output: {}", out.trim())))
+/// The values of `keys` in `tool`'s output `text` (read as
+/// [`output::value`] does), once it reports `given`: the message size and
+/// counts the run asked for.
+pub fn read<const N: usize>(
+    tool: &str,
+    text: &str,
+    given: &[(&str, u64)],
+    keys: [&str; N],
+) -> Result<[f64; N], RunError> {
+    let get = |key: &str| {
+        output::value(text, key).ok_or_else(|| {
+            RunError::Failed(format!("no `{key}` in {tool}'s output: {}", text.trim()))
+        })
+    };
+    for &(key, want) in given {
+        let got = get(key)?;
+        if got != want as f64 {
+            let why = format!("{tool} reported {key} {got}, expected {want}");
+            return Err(RunError::Failed(why));
+        }
+    }
+    let mut out = [0.0; N];
+    for (value, key) in out.iter_mut().zip(keys) {
+        *value = get(key)?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -339,5 +290,16 @@ mod tests {
         let (next, _) = new_endpoint(Transport::Tcp).unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(ep, next);
         assert_eq!(last_lines("a\n\nb\nc\n", 2), "b | c");
+        let out = "message size: 64 [B]\nmean throughput: 12 [msg/s]\n";
+        let read = |size| {
+            read(
+                "t",
+                out,
+                &[("message size", size)],
+                ["mean throughput [msg/s]"],
+            )
+        };
+        assert_eq!(read(64).unwrap_or_else(|e| panic!("{e}")), [12.0]);
+        assert!(read(65).is_err());
     }
 }

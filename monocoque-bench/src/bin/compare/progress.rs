@@ -119,11 +119,6 @@ impl Progress {
         self.bar.suspend(f)
     }
 
-    /// Removes the bar for good, for the output that follows the last step.
-    pub fn close(&mut self) {
-        self.bar.finish_and_clear();
-    }
-
     /// Time since the start.
     pub fn elapsed(&self) -> Duration {
         self.bar.elapsed()
@@ -138,8 +133,9 @@ impl Progress {
 }
 
 impl Drop for Progress {
+    /// Removes the bar for good, for the output that follows the last step.
     fn drop(&mut self) {
-        self.close();
+        self.bar.finish_and_clear();
     }
 }
 

@@ -9,19 +9,19 @@
 //! is the peer count here), a fixed roundtrip count ([`count_per_peer`]),
 //! no preparation step. The report is `router.{md,json}` and `router.svg`.
 
-use monocoque_bench::output::{Roundtrips, parse_router};
+use monocoque_bench::args::Impl;
 use serde_json::json;
 
+use crate::Ctx;
 use crate::chart::Panel;
-use crate::machine::Machine;
-use crate::options::Options;
-use crate::peers::{Contender, Peer};
-use crate::process::{RunError, Tools, Transport, parsed, run_pair};
+use crate::peers::{Peer, peers};
+use crate::process::{RunError, Transport, read};
+use crate::report::Fmt::*;
+use crate::report::What::*;
 use crate::report::{
-    About, Figure, OPTIMIZED, Section, TableRow, chart, chart_subtitle, columns, fmt_int, fmt_opt,
-    fmt_ratio, nums, opt_num, ratio, result_json, stat, status,
+    About, Bars, Figure, OPTIMIZED, Section, Table, chart, col, fmt_int, ratio_panel,
 };
-use crate::runner::{Cell, Scenario, failure_lines};
+use crate::runner::{Cell, Part, Sample, Scenario};
 
 /// The perf tools this scenario runs.
 pub const TOOLS: [&str; 2] = ["router_echo", "dealers"];
@@ -60,77 +60,150 @@ pub fn count_per_peer(peers: usize, quick: bool) -> u64 {
     (total / peers.max(1) as u64).max(MIN_PER_PEER)
 }
 
-/// The results of one implementation.
-pub type RouterCell = Cell<Peer, Roundtrips>;
+/// The table, of the one metric: roundtrips/s.
+const TABLE: Table = Table {
+    cols: &[
+        col("peers", "peers", Point, Plain),
+        col("", "size", Calc(size), Int),
+        col("count/peer", "count_per_peer", Count, Int),
+        col("", "roundtrips", Calc(roundtrips), Int),
+        col("", "runs_roundtrips_per_sec", Runs(0), Int),
+        col(
+            "median roundtrips/s",
+            "median_roundtrips_per_sec",
+            Median(0),
+            Int,
+        ),
+        col("min", "min_roundtrips_per_sec", Min(0), Int),
+        col("max", "max_roundtrips_per_sec", Max(0), Int),
+        col("vs libzmq", "ratio_vs_libzmq", Ratio(0), Times),
+    ],
+    pair: false,
+};
+
+/// The message size of a cell's runs: [`SIZE`].
+fn size(_: &Cell) -> Option<f64> {
+    Some(SIZE as f64)
+}
+
+/// All roundtrips of a run: the count per peer times the peers.
+fn roundtrips(c: &Cell) -> Option<f64> {
+    Some(c.param as f64 * c.point as f64)
+}
 
 /// The router scenario.
 pub struct Router<'a> {
-    /// The options.
-    pub opts: &'a Options,
-    /// The perf tools.
-    pub tools: &'a Tools,
+    ctx: &'a Ctx<'a>,
 }
 
-impl Router<'_> {
-    /// One `router_echo`/`dealers` run: `peers` DEALERs making `count`
-    /// roundtrips each, both sides on `peer`.
-    fn run_pair(&self, peer: Peer, peers: usize, count: u64) -> Result<Roundtrips, RunError> {
-        let args = [SIZE.to_string(), count.to_string(), peers.to_string()];
-        let args = [&args[..], &peer.tool_args()].concat();
-        let out = run_pair(
-            self.tools,
-            TRANSPORT,
-            TOOLS,
-            [args.clone(), args],
-            self.opts.timeout_for(Some(self.run_secs(peers))),
-            &format!("{count} roundtrips x {peers} peers"),
-        )?;
-        let parsed = parsed("dealers", &out[1], parse_router)?;
-        if parsed.count != count || parsed.size != SIZE || parsed.peers != peers {
-            return Err(RunError::Failed(format!(
-                "dealers reported {} x {} B x {} peers, expected {count} x {SIZE} B x {peers}",
-                parsed.count, parsed.size, parsed.peers
-            )));
-        }
-        Ok(parsed)
+/// The router scenario: libzmq, monocoque on each runtime in its default
+/// set-up and zmq.rs (the router tools run on nothing else), with
+/// `--router-peers` DEALERs.
+pub fn part<'a>(ctx: &'a Ctx<'a>) -> Part<'a> {
+    Part {
+        scenario: Box::new(Router { ctx }),
+        series: peers(
+            ctx.opts,
+            &[Impl::Libzmq, Impl::Monocoque, Impl::Zeromq],
+            false,
+        ),
+        points: vec![ctx.opts.router_peers],
     }
 }
 
 impl Scenario for Router<'_> {
-    type Series = Peer;
-    type Sample = Roundtrips;
-
     fn name(&self) -> String {
         "router".into()
     }
 
+    fn points_are(&self) -> &'static str {
+        "peer count(s)"
+    }
+
     fn base_param(&self, peers: usize) -> u64 {
-        count_per_peer(peers, self.opts.quick)
+        count_per_peer(peers, self.ctx.opts.quick)
     }
 
-    fn run(&self, peer: Peer, peers: usize, count: u64) -> Result<Roundtrips, RunError> {
-        self.run_pair(peer, peers, count)
+    /// One `router_echo`/`dealers` run: `peers` DEALERs making `count`
+    /// roundtrips each, both sides on `peer`.
+    fn run(&self, peer: Peer, peers: usize, count: u64) -> Result<Sample, RunError> {
+        let args = [SIZE.to_string(), count.to_string(), peers.to_string()];
+        let args = [&args[..], &peer.tool_args()].concat();
+        let timeout = self.ctx.opts.timeout_for(self.run_secs(peers));
+        let what = format!("{count} roundtrips x {peers} peers");
+        let out = (self.ctx).run_pair(TRANSPORT, TOOLS, [args.clone(), args], timeout, &what)?;
+        let given = [
+            ("message size", SIZE as u64),
+            ("message count", count),
+            ("peers", peers as u64),
+        ];
+        let [rate] = read("dealers", &out[1], &given, ["mean throughput [msg/s]"])?;
+        Ok(vec![rate])
     }
 
-    fn describe(&self, r: &Roundtrips) -> String {
-        format!(
-            "{} roundtrips/s ({} roundtrips)",
-            fmt_int(r.msgs_per_sec),
-            fmt_int(r.roundtrips as f64)
-        )
-    }
-
-    fn prepare_secs(&self, peers: usize) -> f64 {
-        self.run_secs(peers)
+    fn describe(&self, s: &Sample) -> String {
+        format!("{} roundtrips/s", fmt_int(s[0]))
     }
 
     fn run_secs(&self, peers: usize) -> f64 {
-        let total = count_per_peer(peers, self.opts.quick) as f64 * peers as f64;
+        let total = count_per_peer(peers, self.ctx.opts.quick) as f64 * peers as f64;
         RUN_OVERHEAD_SECS + PER_PEER_SECS * peers as f64 + total / ROUNDTRIPS_PER_SEC
     }
 
     fn point_label(&self, peers: usize) -> String {
         peers_label(peers)
+    }
+
+    fn section(&self, cells: &[Cell]) -> Section {
+        let (t, runs) = (TRANSPORT.describe(), self.ctx.opts.runs);
+        let rates = Panel::new("Roundtrips per second, all peers", "roundtrips/s", "msg/s");
+        let panels = [(rates, Bars::Stat(0))].into_iter();
+        let panels = panels.chain(ratio_panel(cells, 0)).collect();
+        let title = format!("ROUTER <-> DEALERs, {SIZE} B, {t} (higher is better)");
+        let heading = self.ctx.heading(title, "DEALER peers");
+        Section {
+            id: TRANSPORT.name().into(),
+            title: format!("ROUTER <-> DEALERs, {t}"),
+            headline: format!(
+                "ROUTER (router_echo) echoing to DEALERs (dealers, one process, up to 32 in flight each), {t}, {SIZE} B, both on the same implementation; {runs} run(s) per row; roundtrips/s over all peers"
+            ),
+            figures: vec![Figure {
+                file: "router.svg".into(),
+                alt: "ROUTER to DEALERs roundtrips per second by implementation".into(),
+                chart: chart(cells, heading, &peers_label, panels),
+            }],
+            json: json!({"transport": t, "message_size": SIZE}),
+            ..Section::of(&TABLE, cells, &peers_label)
+        }
+    }
+
+    fn about(&self) -> About {
+        let opts = self.ctx.opts;
+        let count = count_per_peer(opts.router_peers, opts.quick);
+        About {
+            name: "router",
+            title: "monocoque vs libzmq: ROUTER <-> DEALERs",
+            benchmark: "router_dealers",
+            intro: vec![
+                format!(
+                    "each run: `router_echo` (ROUTER, binds) sends every message back to its sender; `dealers` (one process, connects) runs {} DEALERs, each sends one warm-up message and waits for its echo, then (clock started once all have) keeps up to 32 messages in flight until it has {} echoes",
+                    opts.router_peers,
+                    fmt_int(count as f64)
+                ),
+                "columns: median, min and max over the runs of `dealers`' roundtrips per second, all peers together (end of the warm-up barrier to the last echo); `vs libzmq` = median / libzmq's median; chart: bars are medians, whiskers span min to max".into(),
+            ],
+            json: json!({
+                "unit": "roundtrips per second",
+                "settings": {
+                    "runs": opts.runs,
+                    "peers": opts.router_peers,
+                    "count_per_peer": count,
+                    "size": SIZE,
+                    "quick": opts.quick,
+                    "optimized": OPTIMIZED,
+                },
+            }),
+        }
     }
 }
 
@@ -139,145 +212,11 @@ fn peers_label(peers: usize) -> String {
     format!("{peers} peer{}", if peers == 1 { "" } else { "s" })
 }
 
-/// Roundtrips per second of a run.
-fn rate(r: &Roundtrips) -> f64 {
-    r.msgs_per_sec
-}
-
-/// The report section: table, failures and chart.
-pub fn section(cells: &[RouterCell], opts: &Options, machine: &Machine) -> Section {
-    let rates = |c: &RouterCell| stat(c, rate);
-    let ratios = |c: &RouterCell| ratio(cells, c, rate);
-    let mut panels = vec![(
-        Panel::new("Roundtrips per second, all peers", "roundtrips/s", "msg/s"),
-        &rates as _,
-    )];
-    if cells.iter().any(|c| c.series.is_baseline()) {
-        panels.push((
-            Panel {
-                reference: Some((1.0, "libzmq".into())),
-                base: Some(1.0),
-                ..Panel::new(
-                    "Ratio to libzmq's median (above 1: faster than libzmq)",
-                    "x libzmq",
-                    "x libzmq",
-                )
-            },
-            &ratios as _,
-        ));
-    }
-    let title = format!(
-        "ROUTER <-> DEALERs, {SIZE} B, {} (higher is better)",
-        TRANSPORT.describe()
-    );
-    let heading = (title, chart_subtitle(machine, opts.runs), "DEALER peers");
-    Section {
-        id: TRANSPORT.name().into(),
-        title: format!("ROUTER <-> DEALERs, {}", TRANSPORT.describe()),
-        headline: format!(
-            "ROUTER (router_echo) echoing to DEALERs (dealers, one process, up to 32 in flight each), {}, {SIZE} B, both on the same implementation; {} run(s) per row; roundtrips/s over all peers",
-            TRANSPORT.describe(),
-            opts.runs
-        ),
-        columns: columns(
-            "impl/runtime",
-            &[
-                "peers",
-                "count/peer",
-                "median roundtrips/s",
-                "min",
-                "max",
-                "vs libzmq",
-            ],
-        ),
-        rows: cells.iter().map(|c| table_row(cells, c)).collect(),
-        failures: failure_lines(cells, peers_label),
-        figures: vec![Figure {
-            file: "router.svg".into(),
-            alt: "ROUTER to DEALERs roundtrips per second by implementation".into(),
-            chart: chart(cells, heading, peers_label, panels),
-        }],
-        json: [
-            ("transport".into(), TRANSPORT.describe().into()),
-            ("message_size".into(), SIZE.into()),
-        ]
-        .into_iter()
-        .collect(),
-    }
-}
-
-fn table_row(cells: &[RouterCell], c: &RouterCell) -> TableRow {
-    let s = stat(c, rate);
-    let r = ratio(cells, c, rate).map(|r| r.median);
-    let text = vec![
-        c.series.label(),
-        c.size.to_string(),
-        fmt_int(c.param as f64),
-        s.map_or(status(c).into(), |s| fmt_int(s.median)),
-        fmt_opt(s.map(|s| s.min)),
-        fmt_opt(s.map(|s| s.max)),
-        fmt_ratio(r),
-    ];
-    let json = json!({
-        "size": SIZE,
-        "count_per_peer": c.param,
-        "roundtrips": c.param * c.size as u64,
-        "runs_roundtrips_per_sec": nums(c, rate),
-        "median_roundtrips_per_sec": opt_num(s.map(|s| s.median)),
-        "min_roundtrips_per_sec": opt_num(s.map(|s| s.min)),
-        "max_roundtrips_per_sec": opt_num(s.map(|s| s.max)),
-        "ratio_vs_libzmq": opt_num(r),
-    });
-    TableRow {
-        group: c.size.to_string(),
-        cells: text,
-        json: result_json(c, "peers", json),
-    }
-}
-
-/// What the router report says besides its section.
-pub fn about(opts: &Options) -> About {
-    let count = count_per_peer(opts.router_peers, opts.quick);
-    About {
-        name: "router",
-        title: "monocoque vs libzmq: ROUTER <-> DEALERs",
-        benchmark: "router_dealers",
-        intro: vec![
-            format!(
-                "each run: `router_echo` (ROUTER, binds) sends every message back to its sender; `dealers` (one process, connects) runs {} DEALERs, each sends one warm-up message and waits for its echo, then (clock started once all have) keeps up to 32 messages in flight until it has {} echoes",
-                opts.router_peers,
-                fmt_int(count as f64)
-            ),
-            "columns: median, min and max over the runs of `dealers`' roundtrips per second, all peers together (end of the warm-up barrier to the last echo); `vs libzmq` = median / libzmq's median; chart: bars are medians, whiskers span min to max".into(),
-        ],
-        json: json!({
-            "unit": "roundtrips per second",
-            "settings": {
-                "runs": opts.runs,
-                "peers": opts.router_peers,
-                "count_per_peer": count,
-                "size": SIZE,
-                "quick": opts.quick,
-                "optimized": OPTIMIZED,
-            },
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::tests::cell;
     use monocoque_bench::args::Runtime;
-
-    fn rt(msgs_per_sec: f64) -> Roundtrips {
-        Roundtrips {
-            size: SIZE,
-            count: 3000,
-            peers: 100,
-            roundtrips: 300_000,
-            msgs_per_sec,
-        }
-    }
 
     #[test]
     fn counts() {
@@ -290,45 +229,29 @@ mod tests {
     #[test]
     fn section_table_and_chart() {
         let ours = Peer::Monocoque(Runtime::Smol);
-        let cell = |series, samples: Vec<Roundtrips>| Cell {
-            series,
-            size: 100,
-            param: 3000,
-            samples,
-            errors: Vec::new(),
-            skipped: false,
-        };
-        let mut failed = cell(Peer::Zeromq, Vec::new());
-        failed.errors.push("run 1: timed out".into());
-        failed.skipped = true;
-        let cells = vec![
-            cell(Peer::Libzmq, vec![rt(100_000.0), rt(300_000.0)]),
-            cell(ours, vec![rt(300_000.0), rt(500_000.0), rt(400_000.0)]),
-            failed,
+        let mut cells = [
+            cell(Peer::Libzmq, 100, &[&[100_000.0], &[300_000.0]]),
+            cell(ours, 100, &[&[300_000.0], &[500_000.0], &[400_000.0]]),
         ];
-        let opts = Options::from_args(Vec::new()).unwrap();
-        let s = section(&cells, &opts, &Machine::detect());
-        assert_eq!(
-            s.rows[1].cells,
-            [
-                "monocoque/smol",
-                "100",
-                "3,000",
-                "400,000",
-                "300,000",
-                "500,000",
-                "2.00x"
-            ]
-        );
-        assert_eq!(s.rows[2].cells[3], "failed");
-        assert_eq!(s.rows[1].json["roundtrips"], 300_000);
-        assert_eq!(s.failures, ["zmq.rs/tokio 100 peers: run 1: timed out"]);
-        let chart = &s.figures[0].chart;
-        assert_eq!(chart.categories, ["100 peers"]);
-        assert_eq!(chart.panels.len(), 2);
-        let b = chart.panels[1].bars[1][0].unwrap();
-        assert_eq!((b.value, b.low, b.high), (2.0, 1.5, 2.5));
-        assert_eq!(crate::chart::tests::check_svg(&chart.to_svg()), 4);
-        assert_eq!(about(&opts).json["settings"]["count_per_peer"], 3000);
+        cells.iter_mut().for_each(|c| c.param = 3000);
+        Ctx::with_test(&[], |ctx| {
+            let s = part(ctx).scenario.section(&cells);
+            let row = "monocoque/smol|100|3,000|400,000|300,000|500,000|2.00x";
+            assert_eq!(s.rows[1].cells.join("|"), row);
+            let json = &s.rows[1].json;
+            assert_eq!(
+                (json["size"].as_u64(), json["roundtrips"].as_u64()),
+                (Some(64), Some(300_000))
+            );
+            let chart = &s.figures[0].chart;
+            assert_eq!(
+                (chart.categories[0].as_str(), chart.panels.len()),
+                ("100 peers", 2)
+            );
+            assert_eq!(
+                part(ctx).scenario.about().json["settings"]["count_per_peer"],
+                3000
+            );
+        });
     }
 }
