@@ -1,6 +1,7 @@
 //! Socket options, named and defaulted as libzmq's `zmq_setsockopt` documents them.
 
 use crate::error::{Error, Result};
+use crate::security::{CurvePublicKey, CurveSecretKey, Password, Security};
 use bytes::Bytes;
 use std::time::Duration;
 
@@ -71,6 +72,9 @@ pub struct SocketOptions {
     /// none itself; the application decides with `XPubSocket::subscribe`/`unsubscribe`, which
     /// act for the peer that sent the last one. Default off.
     pub xpub_manual: bool,
+    /// The security mechanism, role and credentials (the PLAIN_*, CURVE_* and ZAP_DOMAIN
+    /// options). Default NULL.
+    pub security: Security,
 }
 
 impl Default for SocketOptions {
@@ -98,6 +102,7 @@ impl Default for SocketOptions {
             immediate: false,
             conflate: false,
             xpub_manual: false,
+            security: Security::default(),
         }
     }
 }
@@ -150,6 +155,22 @@ pub enum SocketOption {
     Conflate(bool),
     /// ZMQ_XPUB_MANUAL.
     XpubManual(bool),
+    /// ZMQ_PLAIN_SERVER: be a PLAIN server (`false`: back to NULL).
+    PlainServer(bool),
+    /// ZMQ_PLAIN_USERNAME: be a PLAIN client with this user name (empty: back to NULL).
+    PlainUsername(Bytes),
+    /// ZMQ_PLAIN_PASSWORD: be a PLAIN client with this password (empty: back to NULL).
+    PlainPassword(Password),
+    /// ZMQ_CURVE_SERVER: be a CURVE server (`false`: back to NULL). Set CURVE_SECRETKEY first.
+    CurveServer(bool),
+    /// ZMQ_CURVE_PUBLICKEY: our long-term public key; chooses CURVE.
+    CurvePublicKey(CurvePublicKey),
+    /// ZMQ_CURVE_SECRETKEY: our long-term secret key; chooses CURVE.
+    CurveSecretKey(CurveSecretKey),
+    /// ZMQ_CURVE_SERVERKEY: the server's public key; makes this socket a CURVE client.
+    CurveServerKey(CurvePublicKey),
+    /// ZMQ_ZAP_DOMAIN: the authentication domain passed to the ZAP handler.
+    ZapDomain(Bytes),
 }
 
 impl SocketOptions {
@@ -186,6 +207,14 @@ impl SocketOptions {
             SocketOption::Immediate(v) => self.immediate = v,
             SocketOption::Conflate(v) => self.conflate = v,
             SocketOption::XpubManual(v) => self.xpub_manual = v,
+            SocketOption::PlainServer(on) => self.security.set_plain_server(on),
+            SocketOption::PlainUsername(name) => self.security.set_plain_username(name)?,
+            SocketOption::PlainPassword(password) => self.security.set_plain_password(password)?,
+            SocketOption::CurveServer(on) => self.security.set_curve_server(on)?,
+            SocketOption::CurvePublicKey(key) => self.security.set_curve_public_key(key),
+            SocketOption::CurveSecretKey(key) => self.security.set_curve_secret_key(key),
+            SocketOption::CurveServerKey(key) => self.security.set_curve_server_key(key),
+            SocketOption::ZapDomain(domain) => self.security.set_zap_domain(domain)?,
         }
         Ok(())
     }
