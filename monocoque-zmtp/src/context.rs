@@ -1,6 +1,7 @@
 //! The [`Context`]: which runtime a socket runs on and which transports it can use.
 
 use crate::socket::inproc::InprocRegistry;
+use crate::zap::ZapHandler;
 use hashbrown::HashMap;
 use monocoque_core::runtime::RuntimeHandle;
 use monocoque_core::transport::Transport;
@@ -18,6 +19,8 @@ pub struct Context {
     transports: Arc<HashMap<&'static str, Arc<dyn Transport>>>,
     /// `inproc://` names bound by this context's sockets (shared by its clones).
     inproc: Arc<InprocRegistry>,
+    /// Authenticates the clients of PLAIN and CURVE servers.
+    zap: Option<Arc<dyn ZapHandler>>,
 }
 
 impl Context {
@@ -28,7 +31,23 @@ impl Context {
             runtime,
             transports: Arc::new(HashMap::new()),
             inproc: Arc::new(InprocRegistry::default()),
+            zap: None,
         }
+    }
+
+    /// Authenticates the clients of this context's PLAIN and CURVE server sockets with
+    /// `handler` (libzmq: a ZAP handler bound at `inproc://zeromq.zap.01`). Sockets made from
+    /// the returned context use it for the endpoints they bind or connect afterwards. See
+    /// [`zap`](crate::zap) for what happens without one.
+    #[must_use]
+    pub fn with_zap_handler(mut self, handler: impl ZapHandler) -> Self {
+        self.zap = Some(Arc::new(handler));
+        self
+    }
+
+    /// The ZAP handler, if any.
+    pub(crate) fn zap_handler(&self) -> Option<&Arc<dyn ZapHandler>> {
+        self.zap.as_ref()
     }
 
     /// Adds (or replaces) the transport for its scheme.
@@ -62,6 +81,7 @@ impl fmt::Debug for Context {
         f.debug_struct("Context")
             .field("runtime", &self.runtime.name())
             .field("transports", &self.transports.keys().collect::<Vec<_>>())
+            .field("zap_handler", &self.zap.is_some())
             .finish()
     }
 }

@@ -34,6 +34,15 @@ impl fmt::Display for ConnectionError {
     }
 }
 
+impl ConnectionError {
+    /// True when the handshake failed on authentication (a ZAP refusal, ours or the peer's:
+    /// libzmq's HANDSHAKE_FAILED_AUTH), rather than on the protocol or the transport.
+    #[must_use]
+    pub fn is_authentication_failure(&self) -> bool {
+        matches!(self, ConnectionError::Protocol(e) if e.is_authentication_failure())
+    }
+}
+
 impl std::error::Error for ConnectionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {

@@ -13,21 +13,24 @@
 //!
 //! Sockets are made from a [`Context`], which names the runtime and the transports;
 //! [`memory`] is an in-memory transport for tests and for running the engine without OS
-//! sockets.
+//! sockets; [`keys`] makes CURVE key pairs; [`zap`] authenticates PLAIN and CURVE clients.
 
 #![forbid(unsafe_code)]
 
 pub mod context;
 mod engine;
 pub mod error;
+pub mod keys;
 mod link;
 pub mod memory;
 pub mod monitor;
 pub mod proto;
 pub mod socket;
+pub mod zap;
 
 pub use context::Context;
 pub use error::ConnectionError;
+pub use keys::KeyPair;
 pub use monitor::{Monitor, SocketEvent};
 /// The runtimes sockets can run on (re-exported from `monocoque-runtime`).
 pub use monocoque_runtime as runtime;
@@ -36,3 +39,4 @@ pub use socket::{
     PushSocket, RecvHalf, RepSocket, ReqSocket, RouterSocket, SendFuture, SendHalf, Socket,
     SubSocket, XPubSocket, XSubSocket, proxy, proxy_steerable, proxy_with_capture,
 };
+pub use zap::{Authenticator, ZapHandler, ZapReply, ZapRequest, ZapStatus};

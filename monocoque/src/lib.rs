@@ -27,8 +27,9 @@
 pub use monocoque_core::endpoint::ToEndpoint;
 pub use monocoque_core::transport::Transport;
 pub use monocoque_core::{
-    Endpoint, EndpointError, Error, Message, MessageBuilder, Result, SendError, SocketOption,
-    SocketOptions, SocketType,
+    CurvePublicKey, CurveSecretKey, Endpoint, EndpointError, Error, KeyError, MechanismKind,
+    Message, MessageBuilder, Password, Result, Security, SendError, SocketOption, SocketOptions,
+    SocketType, z85,
 };
 pub use monocoque_runtime::{self as runtime, Runtime, RuntimeHandle};
 pub use monocoque_zmtp::proto::ZmtpError;
@@ -36,9 +37,10 @@ pub use monocoque_zmtp::socket::{
     self, FairQueued, Kind, RecvHalf, RoundRobin, SendFuture, SendHalf, Socket, Splittable,
 };
 pub use monocoque_zmtp::{
-    ConnectionError, Context, DealerSocket, Monitor, PairSocket, ProxyCommand, ProxySocket,
-    ProxyStatistics, PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket, RouterSocket,
-    SocketEvent, SubSocket, XPubSocket, XSubSocket, proxy, proxy_steerable, proxy_with_capture,
+    Authenticator, ConnectionError, Context, DealerSocket, KeyPair, Monitor, PairSocket,
+    ProxyCommand, ProxySocket, ProxyStatistics, PubSocket, PullSocket, PushSocket, RepSocket,
+    ReqSocket, RouterSocket, SocketEvent, SubSocket, XPubSocket, XSubSocket, proxy,
+    proxy_steerable, proxy_with_capture,
 };
 
 /// Contexts on tokio.

@@ -23,10 +23,13 @@ use self::read_buffer::ReadBuffer;
 use self::timer::DeadlineTimer;
 use crate::error::ConnectionError;
 use crate::link::{Inbound, Link, Outbound, Stop};
-use crate::proto::{Event, PeerInfo, Session};
+use crate::proto::{Credentials, Event, PeerInfo, Session, ZapReply, ZapStatus, ZmtpError};
+use crate::zap::{ZapHandler, ZapRequest};
+use bytes::Bytes;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::io::{AsyncRead, AsyncWrite};
+use futures::ready;
 use monocoque_core::Message;
 use monocoque_core::runtime::RuntimeHandle;
 use monocoque_core::transport::{BoxStream, ByteStream};
@@ -34,6 +37,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::io::IoSlice;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// Stop taking messages off the peer's queue once this much output is pending.
@@ -48,6 +52,14 @@ const OUT_BATCH: usize = usize::MAX;
 /// Received messages handed to the socket at once (one lock, at most one wake-up).
 const IN_BATCH: usize = 256;
 
+/// Who decides on a server's clients, and what the engine adds to each request.
+pub(crate) struct Authentication {
+    pub handler: Arc<dyn ZapHandler>,
+    pub domain: Bytes,
+    pub address: String,
+    pub routing_id: Bytes,
+}
+
 /// A connection's stream, protocol state, buffers and timer.
 pub(crate) struct Engine {
     stream: BoxStream,
@@ -55,6 +67,9 @@ pub(crate) struct Engine {
     input: ReadBuffer,
     runtime: RuntimeHandle,
     timer: DeadlineTimer,
+    authentication: Option<Authentication>,
+    /// The handler's verdict being awaited.
+    verdict: Option<BoxFuture<'static, ZapReply>>,
 }
 
 impl Engine {
@@ -66,7 +81,43 @@ impl Engine {
             input: ReadBuffer::new(),
             runtime,
             timer: DeadlineTimer::default(),
+            authentication: None,
+            verdict: None,
         }
+    }
+
+    /// Asks `authentication`'s handler about the clients of a server mechanism.
+    pub fn with_authentication(mut self, authentication: Option<Authentication>) -> Self {
+        self.authentication = authentication;
+        self
+    }
+
+    /// Starts asking the handler about `credentials`; without one, refuses (a server mechanism
+    /// asks only when it was built with an authenticator, so this does not happen).
+    fn ask(&mut self, credentials: Credentials) -> Option<ZapReply> {
+        let Some(auth) = &self.authentication else {
+            return Some(ZapReply::deny(ZapStatus::InternalError, "no ZAP handler"));
+        };
+        let request = ZapRequest {
+            domain: auth.domain.clone(),
+            address: auth.address.clone(),
+            routing_id: auth.routing_id.clone(),
+            mechanism: credentials.mechanism,
+            credentials: credentials.credentials,
+        };
+        let handler = auth.handler.clone();
+        self.verdict = Some(Box::pin(async move { handler.authenticate(request).await }));
+        None
+    }
+
+    /// Polls the awaited verdict and hands it to the session; the event it led to, if any.
+    fn poll_verdict(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Event>, ZmtpError>> {
+        let Some(verdict) = self.verdict.as_mut() else {
+            return Poll::Ready(Ok(None));
+        };
+        let reply = ready!(verdict.poll_unpin(cx));
+        self.verdict = None;
+        Poll::Ready(self.session.authenticated(reply))
     }
 
     /// Exchanges greetings and runs the security handshake within the session's deadline
@@ -85,8 +136,24 @@ impl Engine {
     ) -> Poll<Result<PeerInfo, ConnectionError>> {
         loop {
             while peer.is_none() {
-                match self.session.poll_event(self.input.data()) {
+                let event = match self.poll_verdict(cx) {
+                    // Waiting for the handler: the session reads nothing meanwhile.
+                    Poll::Pending => break,
+                    Poll::Ready(Ok(None)) if self.verdict.is_none() => {
+                        self.session.poll_event(self.input.data())
+                    }
+                    Poll::Ready(other) => other,
+                };
+                match event {
                     Ok(Some(Event::Ready(info))) => *peer = Some(info),
+                    Ok(Some(Event::Authenticate(credentials))) => {
+                        if let Some(refusal) = self.ask(credentials) {
+                            if let Err(e) = self.session.authenticated(refusal) {
+                                let _ = self.poll_write_all(cx);
+                                return Poll::Ready(Err(e.into()));
+                            }
+                        }
+                    }
                     // Nothing but Ready can come before the handshake ends.
                     Ok(Some(_)) => {}
                     Ok(None) => break,
@@ -111,8 +178,8 @@ impl Engine {
             if self.poll_deadline(cx) {
                 continue;
             }
-            if peer.is_some() {
-                // Done but for writing our READY: wait for room.
+            if peer.is_some() || self.verdict.is_some() {
+                // Done but for writing our READY (wait for room), or waiting for the handler.
                 return Poll::Pending;
             }
             match Pin::new(&mut self.stream).poll_read(cx, self.input.spare()) {
@@ -302,7 +369,9 @@ impl Run {
             }
             Event::Cancel(topic) if self.link.subscriptions => Some(Inbound::Cancel(peer, topic)),
             // Subscriptions sent to a socket that publishes nothing mean nothing.
-            Event::Subscribe(_) | Event::Cancel(_) | Event::Ready(_) => None,
+            Event::Subscribe(_) | Event::Cancel(_) | Event::Ready(_) | Event::Authenticate(_) => {
+                None
+            }
         }
     }
 

@@ -73,6 +73,13 @@ pub enum ZmtpError {
     PeerError(String),
     /// A security-mechanism-specific failure (PLAIN, CURVE).
     Mechanism(String),
+    /// Authentication failed: our authenticator refused the client (the value is the ZAP
+    /// status code and text), or, as a client, the server sent ERROR during a PLAIN or CURVE
+    /// handshake (the value is its reason, libzmq sends the status code).
+    Authentication(String),
+    /// A CURVE box did not open (wrong key or tampered data) or its nonce was not the next
+    /// one; the text says which.
+    Crypto(&'static str),
     /// The greeting and security handshake did not finish within HANDSHAKE_IVL.
     HandshakeTimeout,
 }
@@ -127,10 +134,21 @@ impl fmt::Display for ZmtpError {
             }
             ZmtpError::PeerError(reason) => write!(f, "peer sent ERROR: {reason}"),
             ZmtpError::Mechanism(what) => write!(f, "security handshake failed: {what}"),
+            ZmtpError::Authentication(why) => write!(f, "authentication failed: {why}"),
+            ZmtpError::Crypto(what) => write!(f, "CURVE: {what}"),
             ZmtpError::HandshakeTimeout => {
                 f.write_str("the handshake did not finish within HANDSHAKE_IVL")
             }
         }
+    }
+}
+
+impl ZmtpError {
+    /// True for authentication failures (libzmq's HANDSHAKE_FAILED_AUTH); every other error is
+    /// a protocol or transport failure.
+    #[must_use]
+    pub fn is_authentication_failure(&self) -> bool {
+        matches!(self, ZmtpError::Authentication(_))
     }
 }
 

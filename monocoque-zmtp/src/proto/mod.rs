@@ -8,7 +8,8 @@
 //! * [`frame`]: frame headers, the incremental [`FrameDecoder`] and frame encoding;
 //! * [`write_queue`]: the outgoing byte queue (small writes coalesced, big bodies kept zero-copy);
 //! * [`command`]: READY / ERROR / PING / PONG / SUBSCRIBE / CANCEL and connection metadata;
-//! * [`mechanism`]: the security-mechanism interface and the NULL mechanism;
+//! * [`mechanism`]: the security-mechanism interface and the NULL, PLAIN and CURVE mechanisms;
+//! * [`zap`]: what a server mechanism asks its authenticator (ZAP) and the answer;
 //! * [`session`]: one connection's protocol state machine;
 //! * [`error`]: the protocol errors (every one of them closes the connection).
 
@@ -19,13 +20,16 @@ pub mod greeting;
 pub mod mechanism;
 pub mod session;
 pub mod write_queue;
+pub mod zap;
 
 pub use command::{Command, Properties};
 pub use error::ZmtpError;
 pub use frame::{Frame, FrameDecoder};
 pub use greeting::{Greeting, MechanismName};
 pub use mechanism::{
-    FrameCodec, HandshakeContext, Mechanism, MechanismStatus, NullMechanism, local_metadata,
+    CurveClient, CurveCodec, CurveServer, FrameCodec, HandshakeContext, Mechanism, MechanismStatus,
+    NullMechanism, PlainClient, PlainServer, local_metadata,
 };
 pub use session::{Event, PeerInfo, Session, SessionConfig};
 pub use write_queue::WriteQueue;
+pub use zap::{Credentials, ZapReply, ZapStatus};

@@ -29,6 +29,7 @@ use super::mechanism::{
     FrameCodec, HandshakeContext, Mechanism, MechanismStatus, NullMechanism, check_peer_socket_type,
 };
 use super::write_queue::WriteQueue;
+use super::zap::{Credentials, ZapReply};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use monocoque_core::{Message, SocketType};
 use std::time::{Duration, Instant};
@@ -108,6 +109,9 @@ pub enum Event {
     /// The peer cancelled a subscription: a CANCEL command, or (on a PUB or XPUB session) a
     /// single-frame ZMTP 3.0 message `0x00` + topic.
     Cancel(Bytes),
+    /// A server mechanism wants its authenticator's verdict on these credentials: answer with
+    /// [`Session::authenticated`]. Until then the session reads nothing more.
+    Authenticate(Credentials),
 }
 
 #[derive(Debug)]
@@ -117,8 +121,11 @@ enum State {
         buf: [u8; GREETING_LEN],
         have: usize,
     },
-    /// Running the security handshake.
-    Handshake { peer: Greeting },
+    /// Running the security handshake (`authenticating`: waiting for the authenticator).
+    Handshake {
+        peer: Greeting,
+        authenticating: bool,
+    },
     /// Exchanging messages.
     Active,
     /// A protocol error happened; the connection must be closed.
@@ -295,9 +302,16 @@ impl Session {
             return Ok(None);
         }
         loop {
-            let State::Handshake { peer } = self.state else {
+            let State::Handshake {
+                peer,
+                authenticating,
+            } = self.state
+            else {
                 return self.poll_active(input);
             };
+            if authenticating {
+                return Ok(None);
+            }
             let Some(frame) = self.decoder.decode(input)? else {
                 return Ok(None);
             };
@@ -313,10 +327,66 @@ impl Session {
             };
             let status = self.mechanism.on_command(&ctx, cmd, &mut self.commands);
             self.flush_mechanism_commands();
-            if let MechanismStatus::Done { peer_properties } = status? {
-                return self.finish_handshake(&peer, peer_properties).map(Some);
+            if let Some(event) = self.on_mechanism_status(&peer, status?)? {
+                return Ok(Some(event));
             }
         }
+    }
+
+    fn on_mechanism_status(
+        &mut self,
+        peer: &Greeting,
+        status: MechanismStatus,
+    ) -> Result<Option<Event>, ZmtpError> {
+        match status {
+            MechanismStatus::InProgress => Ok(None),
+            MechanismStatus::Authenticate(credentials) => {
+                self.state = State::Handshake {
+                    peer: *peer,
+                    authenticating: true,
+                };
+                Ok(Some(Event::Authenticate(credentials)))
+            }
+            MechanismStatus::Done { peer_properties } => {
+                self.finish_handshake(peer, peer_properties).map(Some)
+            }
+        }
+    }
+
+    /// Gives the authenticator's verdict asked for by [`Event::Authenticate`]. The mechanism
+    /// queues its answer (WELCOME, READY, or ERROR); a refusal fails the session with
+    /// [`ZmtpError::Authentication`], which this and every later call return. Then call
+    /// [`poll_event`](Self::poll_event) again: the peer's next commands may already be in.
+    pub fn authenticated(&mut self, reply: ZapReply) -> Result<Option<Event>, ZmtpError> {
+        let State::Handshake {
+            peer,
+            authenticating: true,
+        } = self.state
+        else {
+            if let State::Failed(e) = &self.state {
+                return Err(e.clone());
+            }
+            return Err(ZmtpError::Mechanism(
+                "an authentication reply came, but none was asked for".into(),
+            ));
+        };
+        self.state = State::Handshake {
+            peer,
+            authenticating: false,
+        };
+        let ctx = HandshakeContext {
+            socket_type: self.socket_type,
+            routing_id: self.routing_id.as_ref(),
+            as_server: self.as_server,
+            peer_greeting: &peer,
+        };
+        let status = self.mechanism.on_zap_reply(&ctx, reply, &mut self.commands);
+        self.flush_mechanism_commands();
+        let result = status.and_then(|status| self.on_mechanism_status(&peer, status));
+        if let Err(e) = &result {
+            self.state = State::Failed(e.clone());
+        }
+        result
     }
 
     /// Reads greeting octets; true once the whole greeting is in and the handshake started.
@@ -341,7 +411,10 @@ impl Session {
             });
         }
         self.peer_has_sub_commands = (peer.major, peer.minor) >= (3, 1);
-        self.state = State::Handshake { peer };
+        self.state = State::Handshake {
+            peer,
+            authenticating: false,
+        };
         let ctx = HandshakeContext {
             socket_type: self.socket_type,
             routing_id: self.routing_id.as_ref(),

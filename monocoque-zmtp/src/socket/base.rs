@@ -1,7 +1,7 @@
 //! What every socket has, whatever its type: options, endpoints (bind, connect, unbind,
 //! disconnect), the peer table, the monitor, and the close that waits for LINGER.
 
-use super::connection::{ConnParams, Lifeline, accept_loop, connect_loop};
+use super::connection::{ConnParams, Lifeline, MechanismConfig, accept_loop, connect_loop};
 use super::inproc::Connector;
 use super::peers::{EndpointKey, Peers};
 use crate::context::Context;
@@ -109,6 +109,8 @@ impl SocketBase {
             peers: self.peers.clone(),
             runtime: self.ctx.runtime().clone(),
             options: self.options.clone(),
+            mechanism: MechanismConfig::new(&self.options.security)?,
+            zap: self.ctx.zap_handler().cloned(),
             inbound,
             emitter: self.emitter.clone(),
             sends: self.sends(),

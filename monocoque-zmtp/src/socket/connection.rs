@@ -3,23 +3,100 @@
 //! attach to the peer table, run the engine over its [`Link`], detach.
 
 use super::peers::{Attach, Attached, EndpointKey, PeerTx, Peers};
-use crate::engine::Engine;
+use crate::engine::{Authentication, Engine};
 use crate::error::ConnectionError;
 use crate::link::queue;
 use crate::link::{Inbound, Link, Outbound, PeerId, Shutdown, Stop};
 use crate::monitor::{Emitter, SocketEvent};
-use crate::proto::{NullMechanism, PeerInfo, Session, SessionConfig};
+use crate::proto::{
+    CurveClient, CurveServer, Mechanism, NullMechanism, PeerInfo, PlainClient, PlainServer,
+    Session, SessionConfig,
+};
+use crate::zap::ZapHandler;
 use bytes::Bytes;
 use futures::future::{Either, select};
 use monocoque_core::backoff::Backoff;
 use monocoque_core::runtime::{RuntimeHandle, timeout};
 use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
-use monocoque_core::{Endpoint, Message, SocketOptions, SocketType};
+use monocoque_core::{
+    CurvePublicKey, CurveSecretKey, Endpoint, Error, MechanismKind, Message, Password, Security,
+    SocketOptions, SocketType,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Wait after a failed accept (e.g. out of file descriptors) before trying again.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// The security mechanism a socket's connections are made with, checked once at
+/// bind/connect ([`Security::check`]), so that a connection never finds its set-up incomplete.
+/// Servers ask the context's ZAP handler about each client; without one they behave as libzmq
+/// 4.3.5 without a ZAP handler (see [`crate::zap`]).
+#[derive(Debug)]
+pub(crate) enum MechanismConfig {
+    Null,
+    PlainServer,
+    PlainClient {
+        username: Bytes,
+        password: Password,
+    },
+    CurveServer {
+        secret: CurveSecretKey,
+    },
+    CurveClient {
+        public: CurvePublicKey,
+        secret: CurveSecretKey,
+        server: CurvePublicKey,
+    },
+}
+
+impl MechanismConfig {
+    pub fn new(security: &Security) -> monocoque_core::Result<Self> {
+        security.check()?;
+        let incomplete = || Error::InvalidOption {
+            option: "ZMQ_CURVE_SECRETKEY",
+            reason: "the CURVE set-up is incomplete",
+        };
+        Ok(match (security.mechanism, security.as_server) {
+            (MechanismKind::Null, _) => Self::Null,
+            (MechanismKind::Plain, true) => Self::PlainServer,
+            (MechanismKind::Plain, false) => Self::PlainClient {
+                username: security.plain_username.clone(),
+                password: security.plain_password.clone(),
+            },
+            (MechanismKind::Curve, true) => Self::CurveServer {
+                secret: security.curve_secret_key.clone().ok_or_else(incomplete)?,
+            },
+            (MechanismKind::Curve, false) => Self::CurveClient {
+                public: security.curve_public_key.ok_or_else(incomplete)?,
+                secret: security.curve_secret_key.clone().ok_or_else(incomplete)?,
+                server: security.curve_server_key.ok_or_else(incomplete)?,
+            },
+        })
+    }
+
+    /// Whether this side is the mechanism's server (never with NULL).
+    fn as_server(&self) -> bool {
+        matches!(self, Self::PlainServer | Self::CurveServer { .. })
+    }
+
+    /// A fresh mechanism for one connection; a server asks for verdicts when `authenticate`.
+    fn mechanism(&self, authenticate: bool) -> Box<dyn Mechanism> {
+        match self {
+            Self::Null => Box::new(NullMechanism),
+            Self::PlainServer => Box::new(PlainServer::new(authenticate)),
+            Self::PlainClient { username, password } => {
+                Box::new(PlainClient::new(username.clone(), password.clone()))
+            }
+            Self::CurveServer { secret } => Box::new(CurveServer::new(secret, authenticate)),
+            Self::CurveClient {
+                public,
+                secret,
+                server,
+            } => Box::new(CurveClient::new(public, secret, server)),
+        }
+    }
+}
 
 /// Held by a socket and by everything that runs for it; when the last holder is gone, the
 /// socket's `close` returns and its monitor's stream ends.
@@ -44,6 +121,10 @@ pub(crate) struct ConnParams {
     pub runtime: RuntimeHandle,
     /// The options as they were at bind/connect time (libzmq applies options that way too).
     pub options: SocketOptions,
+    /// The security mechanism, from `options`.
+    pub mechanism: MechanismConfig,
+    /// The context's ZAP handler, for server mechanisms.
+    pub zap: Option<Arc<dyn ZapHandler>>,
     /// Where received messages go (`None`: the socket type never receives).
     pub inbound: Option<queue::Sender<Inbound>>,
     pub emitter: Emitter,
@@ -58,20 +139,29 @@ impl ConnParams {
         self.peers.socket_type()
     }
 
-    fn session(&self, as_server: bool) -> Session {
+    /// A session for a new connection. With PLAIN and CURVE the security role comes from the
+    /// options (PLAIN_SERVER, CURVE_SERVER), whichever side bound; with NULL there is none.
+    fn session(&self) -> Session {
         let config = SessionConfig {
             socket_type: self.socket_type(),
             routing_id: self.options.routing_id.clone(),
-            as_server,
+            as_server: self.mechanism.as_server(),
             max_msg_size: self.options.maxmsgsize,
-            mechanism: Box::new(NullMechanism),
+            mechanism: self.mechanism.mechanism(self.zap.is_some()),
             handshake_timeout: self.options.handshake_ivl,
         };
         Session::new(config, Instant::now())
     }
 
-    fn engine(&self, conn: Connection, as_server: bool) -> Engine {
-        Engine::new(conn.stream, self.session(as_server), self.runtime.clone())
+    fn engine(&self, conn: Connection) -> Engine {
+        let authentication = self.zap.as_ref().map(|handler| Authentication {
+            handler: handler.clone(),
+            domain: self.options.security.zap_domain.clone(),
+            address: conn.peer_addr.clone(),
+            routing_id: self.options.routing_id.clone().unwrap_or_default(),
+        });
+        Engine::new(conn.stream, self.session(), self.runtime.clone())
+            .with_authentication(authentication)
     }
 
     /// A peer's outbound queue, SNDHWM deep (0 = unbounded, as in libzmq); none for sockets
@@ -210,7 +300,7 @@ async fn serve_accepted(
 ) {
     let emitter = &params.emitter;
     let peer_addr = conn.peer_addr.clone();
-    let mut engine = params.engine(conn, true);
+    let mut engine = params.engine(conn);
     let peer = params.peers.next_id();
     let (tx, rx) = params.peer_queue();
     let attached = match handshake(&mut engine, &shutdown).await {
@@ -384,7 +474,7 @@ impl ConnectAttempt<'_> {
             endpoint: endpoint.clone(),
             peer_addr: peer_addr.clone(),
         });
-        let mut engine = params.engine(conn, false);
+        let mut engine = params.engine(conn);
         // Lingering, the endpoint's signal is triggered already: the connection gets its own.
         let signal = if lingering {
             Shutdown::new()

@@ -30,14 +30,26 @@
 //! metadata it learns (such as a `User-Id`) goes into the properties it reports in
 //! [`MechanismStatus::Done`], which the session exposes in [`PeerInfo`](super::PeerInfo).
 
+mod curve;
+mod null;
+mod plain;
+
+pub use curve::{CurveClient, CurveCodec, CurveServer};
+pub use null::NullMechanism;
+pub use plain::{PlainClient, PlainServer};
+
 use super::command::{Command, IDENTITY, Properties, SOCKET_TYPE};
 use super::error::ZmtpError;
 use super::frame::Frame;
 use super::greeting::{Greeting, MechanismName};
 use super::write_queue::WriteQueue;
+use super::zap::{Credentials, ZapReply};
 use bytes::Bytes;
 use monocoque_core::SocketType;
 use std::fmt;
+
+/// The property a server adds to the peer's metadata with the user id its authenticator gave.
+pub const USER_ID: &str = "User-Id";
 
 /// What a mechanism knows about the connection during the handshake.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +69,9 @@ pub struct HandshakeContext<'a> {
 pub enum MechanismStatus {
     /// More commands are expected from the peer.
     InProgress,
+    /// The server knows the client's credentials and waits for its authenticator's verdict,
+    /// given to [`Mechanism::on_zap_reply`]. Commands from the peer are not read meanwhile.
+    Authenticate(Credentials),
     /// The handshake is complete.
     Done {
         /// The peer's metadata (from its READY, or INITIATE for a CURVE server), plus anything
@@ -103,10 +118,23 @@ pub trait Mechanism: Send + fmt::Debug {
         out: &mut Vec<Command>,
     ) -> Result<MechanismStatus, ZmtpError>;
 
+    /// Handles the authenticator's reply to [`MechanismStatus::Authenticate`] and pushes any
+    /// commands to send. Only server mechanisms that authenticate get one.
+    fn on_zap_reply(
+        &mut self,
+        _ctx: &HandshakeContext<'_>,
+        _reply: ZapReply,
+        _out: &mut Vec<Command>,
+    ) -> Result<MechanismStatus, ZmtpError> {
+        Err(ZmtpError::Mechanism(
+            "an authentication reply came, but none was asked for".into(),
+        ))
+    }
+
     /// Parses a handshake command frame body. Override when the mechanism's commands do not
     /// follow the generic grammar (CURVE's READY is a box, not metadata).
     fn parse_command(&self, body: Bytes) -> Result<Command, ZmtpError> {
-        Command::parse(body)
+        parse_handshake_command(body)
     }
 
     /// Called once, right after [`MechanismStatus::Done`]: the frame transform to use from now
@@ -114,6 +142,25 @@ pub trait Mechanism: Send + fmt::Debug {
     fn take_codec(&mut self) -> Option<Box<dyn FrameCodec>> {
         None
     }
+}
+
+/// The ERROR libzmq 4.3.5 sends when its ZAP handler refuses a client: the name's length octet
+/// is missing (its C literal `"\x05ERROR"` reads as `0x5E 'R' 'R' 'O' 'R'`), then the usual
+/// length-prefixed reason. Seen on the wire as `04 09 5e 52 52 4f 52 03 34 30 30`.
+const LIBZMQ_ZAP_ERROR: &[u8] = b"^RROR";
+
+/// Parses a command received during the handshake: [`Command::parse`], plus libzmq's malformed
+/// ERROR after a ZAP refusal (its name-length octet missing), read as the ERROR it means.
+pub fn parse_handshake_command(body: Bytes) -> Result<Command, ZmtpError> {
+    if body.starts_with(LIBZMQ_ZAP_ERROR) {
+        let data = body.slice(LIBZMQ_ZAP_ERROR.len()..);
+        let reason = match data.first() {
+            Some(&len) => data.slice(1..data.len().min(1 + usize::from(len))),
+            None => Bytes::new(),
+        };
+        return Ok(Command::Error { reason });
+    }
+    Command::parse(body)
 }
 
 /// Our metadata as libzmq 4.3.5 sends it: `Socket-Type` always; `Identity` from REQ and DEALER
@@ -154,52 +201,6 @@ pub fn check_peer_socket_type(
             ours,
             theirs: String::from_utf8_lossy(theirs).into_owned(),
         }),
-    }
-}
-
-/// The NULL mechanism (no security): send READY with our metadata, wait for the peer's READY.
-/// An ERROR from the peer fails with [`ZmtpError::PeerError`]; any other command with
-/// [`ZmtpError::UnexpectedCommand`].
-#[derive(Debug, Default, Clone)]
-pub struct NullMechanism;
-
-impl NullMechanism {
-    /// The NULL mechanism.
-    #[must_use]
-    pub fn new() -> Self {
-        Self
-    }
-}
-
-impl Mechanism for NullMechanism {
-    fn name(&self) -> MechanismName {
-        MechanismName::NULL
-    }
-
-    fn start(
-        &mut self,
-        ctx: &HandshakeContext<'_>,
-        out: &mut Vec<Command>,
-    ) -> Result<(), ZmtpError> {
-        out.push(Command::Ready(local_metadata(ctx)));
-        Ok(())
-    }
-
-    fn on_command(
-        &mut self,
-        _ctx: &HandshakeContext<'_>,
-        cmd: Command,
-        _out: &mut Vec<Command>,
-    ) -> Result<MechanismStatus, ZmtpError> {
-        match cmd {
-            Command::Ready(peer_properties) => Ok(MechanismStatus::Done { peer_properties }),
-            Command::Error { reason } => Err(ZmtpError::PeerError(
-                String::from_utf8_lossy(&reason).into_owned(),
-            )),
-            other => Err(ZmtpError::UnexpectedCommand(
-                String::from_utf8_lossy(other.name()).into_owned(),
-            )),
-        }
     }
 }
 
@@ -252,38 +253,16 @@ mod tests {
     }
 
     #[test]
-    fn null_mechanism_flow() {
-        let g = Greeting::ours(MechanismName::NULL, false);
-        let c = ctx(SocketType::Push, None, &g);
-        let mut m = NullMechanism::new();
-        let mut out = Vec::new();
-        m.start(&c, &mut out).unwrap();
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].name(), b"READY");
-        assert!(m.take_codec().is_none());
-
-        let mut props = Properties::new();
-        props.insert("Socket-Type", "PULL");
+    fn libzmq_zap_error_is_read_as_error() {
+        let wire = Bytes::from_static(b"\x5eRROR\x03400");
         assert_eq!(
-            m.on_command(&c, Command::Ready(props.clone()), &mut out),
-            Ok(MechanismStatus::Done {
-                peer_properties: props
+            parse_handshake_command(wire),
+            Ok(Command::Error {
+                reason: Bytes::from_static(b"400")
             })
         );
-        assert_eq!(
-            m.on_command(
-                &c,
-                Command::Error {
-                    reason: Bytes::from_static(b"go away")
-                },
-                &mut out
-            ),
-            Err(ZmtpError::PeerError("go away".into()))
-        );
-        assert_eq!(
-            m.on_command(&c, Command::Subscribe(Bytes::new()), &mut out),
-            Err(ZmtpError::UnexpectedCommand("SUBSCRIBE".into()))
-        );
+        let good = Bytes::from_static(b"\x05ERROR\x03400");
+        assert_eq!(parse_handshake_command(good).unwrap().name(), b"ERROR");
     }
 
     #[test]

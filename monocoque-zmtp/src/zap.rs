@@ -1,0 +1,246 @@
+//! Authentication of PLAIN and CURVE clients (ZAP, RFC 27).
+//!
+//! A server socket's mechanism hands each client's credentials to the [`ZapHandler`] of the
+//! socket's [`Context`](crate::Context) ([`Context::with_zap_handler`](crate::Context::with_zap_handler))
+//! and goes on only on a 200 reply. The handler's user id and metadata become properties of the
+//! connection (`User-Id`, ...).
+//!
+//! [`Authenticator`] is a ready-made handler (allow/deny lists of addresses, a PLAIN password
+//! table, a set of allowed CURVE client keys), the job czmq's `zauth` and pyzmq's `zmq.auth` do.
+//! Any `Fn(&ZapRequest) -> ZapReply` is a handler too.
+//!
+//! Without a handler, servers behave as libzmq 4.3.5 does when no ZAP handler is bound: a CURVE
+//! server accepts every client that proves its key, and a PLAIN server refuses every client
+//! (the handshake fails, as an authentication failure).
+
+use crate::proto::greeting::MechanismName;
+pub use crate::proto::zap::{ZapReply, ZapStatus};
+use async_trait::async_trait;
+use bytes::Bytes;
+use hashbrown::{HashMap, HashSet};
+use monocoque_core::CurvePublicKey;
+use std::fmt;
+use subtle::ConstantTimeEq;
+
+/// What a ZAP handler is asked (RFC 27's request, less its version and request id).
+#[derive(Clone)]
+pub struct ZapRequest {
+    /// ZMQ_ZAP_DOMAIN of the server socket.
+    pub domain: Bytes,
+    /// The client's address (`127.0.0.1:5555`, an ipc path, ...).
+    pub address: String,
+    /// The server socket's own routing id (ZMQ_ROUTING_ID), as libzmq sends it; empty if none.
+    pub routing_id: Bytes,
+    /// The mechanism.
+    pub mechanism: MechanismName,
+    /// PLAIN: user name and password; CURVE: the client's 32-octet public key.
+    pub credentials: Vec<Bytes>,
+}
+
+impl fmt::Debug for ZapRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZapRequest")
+            .field("domain", &self.domain)
+            .field("address", &self.address)
+            .field("mechanism", &self.mechanism)
+            .field(
+                "credentials",
+                &format_args!("<{} frames>", self.credentials.len()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Decides whether a client may connect.
+#[async_trait]
+pub trait ZapHandler: Send + Sync + 'static {
+    /// The verdict on one client.
+    async fn authenticate(&self, request: ZapRequest) -> ZapReply;
+}
+
+impl fmt::Debug for dyn ZapHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ZapHandler")
+    }
+}
+
+#[async_trait]
+impl<F> ZapHandler for F
+where
+    F: Fn(&ZapRequest) -> ZapReply + Send + Sync + 'static,
+{
+    async fn authenticate(&self, request: ZapRequest) -> ZapReply {
+        self(&request)
+    }
+}
+
+/// A ready-made [`ZapHandler`]: address lists, PLAIN passwords, CURVE client keys.
+///
+/// Addresses are checked first: a denied address is refused; with an allow list, only listed
+/// addresses pass (and, as in `zmq.auth`, an allowed address skips the mechanism's own check
+/// for NULL). Then PLAIN checks the password table and CURVE the allowed keys (or any key with
+/// [`allow_any_curve`](Self::allow_any_curve)). Refusals are status 400. The user id is the
+/// PLAIN user name, or the Z85 form of the CURVE key.
+#[derive(Debug, Default, Clone)]
+pub struct Authenticator {
+    allow_addresses: HashSet<String>,
+    deny_addresses: HashSet<String>,
+    passwords: HashMap<Bytes, Bytes>,
+    curve_keys: HashSet<CurvePublicKey>,
+    any_curve: bool,
+}
+
+impl Authenticator {
+    /// Refuses everyone until told otherwise.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Accepts clients only from these IP addresses (host part of the peer address).
+    #[must_use]
+    pub fn allow(mut self, addresses: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.allow_addresses
+            .extend(addresses.into_iter().map(Into::into));
+        self
+    }
+
+    /// Refuses clients from these IP addresses.
+    #[must_use]
+    pub fn deny(mut self, addresses: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.deny_addresses
+            .extend(addresses.into_iter().map(Into::into));
+        self
+    }
+
+    /// A PLAIN user and its password.
+    #[must_use]
+    pub fn plain_user(mut self, user: impl Into<Bytes>, password: impl Into<Bytes>) -> Self {
+        self.passwords.insert(user.into(), password.into());
+        self
+    }
+
+    /// Accepts CURVE clients with this public key.
+    #[must_use]
+    pub fn curve_key(mut self, key: CurvePublicKey) -> Self {
+        self.curve_keys.insert(key);
+        self
+    }
+
+    /// Accepts every CURVE client that proves its key (`CURVE_ALLOW_ANY`).
+    #[must_use]
+    pub fn allow_any_curve(mut self) -> Self {
+        self.any_curve = true;
+        self
+    }
+
+    /// The verdict, synchronously.
+    #[must_use]
+    pub fn check(&self, request: &ZapRequest) -> ZapReply {
+        let deny = |why: &'static str| ZapReply::deny(ZapStatus::AuthenticationFailure, why);
+        let host = host_of(&request.address);
+        if self.deny_addresses.contains(host) {
+            return deny("address denied");
+        }
+        if !self.allow_addresses.is_empty() && !self.allow_addresses.contains(host) {
+            return deny("address not allowed");
+        }
+        match (request.mechanism, request.credentials.as_slice()) {
+            (MechanismName::PLAIN, [user, password]) => match self.passwords.get(user) {
+                Some(known) if bool::from(known.ct_eq(password)) => ZapReply::allow(user.clone()),
+                _ => deny("invalid user name or password"),
+            },
+            (MechanismName::CURVE, [key]) => {
+                let Ok(key) = CurvePublicKey::from_slice(key) else {
+                    return deny("invalid key");
+                };
+                if self.any_curve || self.curve_keys.contains(&key) {
+                    ZapReply::allow(key.to_z85())
+                } else {
+                    deny("unknown client key")
+                }
+            }
+            (MechanismName::NULL, []) => ZapReply::allow(Bytes::new()),
+            _ => deny("unsupported mechanism"),
+        }
+    }
+}
+
+#[async_trait]
+impl ZapHandler for Authenticator {
+    async fn authenticate(&self, request: ZapRequest) -> ZapReply {
+        self.check(&request)
+    }
+}
+
+/// The host of `host:port` (`[v6]:port` too); an ipc path as it is.
+fn host_of(address: &str) -> &str {
+    if let Some(rest) = address.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match address.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => address,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(address: &str, user: &'static [u8], password: &'static [u8]) -> ZapRequest {
+        ZapRequest {
+            domain: Bytes::new(),
+            address: address.into(),
+            routing_id: Bytes::new(),
+            mechanism: MechanismName::PLAIN,
+            credentials: vec![Bytes::from_static(user), Bytes::from_static(password)],
+        }
+    }
+
+    #[test]
+    fn passwords_and_addresses() {
+        let auth = Authenticator::new()
+            .plain_user("admin", "secret")
+            .deny(["10.0.0.9"]);
+        let ok = auth.check(&plain("127.0.0.1:4000", b"admin", b"secret"));
+        assert_eq!(
+            (ok.status, &ok.user_id[..]),
+            (ZapStatus::Success, &b"admin"[..])
+        );
+        let wrong = auth.check(&plain("127.0.0.1:4000", b"admin", b"Secret"));
+        assert_eq!(wrong.status, ZapStatus::AuthenticationFailure);
+        let denied = auth.check(&plain("10.0.0.9:4000", b"admin", b"secret"));
+        assert_eq!(denied.status, ZapStatus::AuthenticationFailure);
+        let only = auth
+            .clone()
+            .allow(["[::1]"].map(|a| a.trim_matches(['[', ']'])));
+        assert_eq!(
+            only.check(&plain("[::1]:9", b"admin", b"secret")).status,
+            ZapStatus::Success
+        );
+        assert_ne!(
+            only.check(&plain("127.0.0.1:9", b"admin", b"secret"))
+                .status,
+            ZapStatus::Success
+        );
+    }
+
+    #[test]
+    fn curve_keys() {
+        let key = CurvePublicKey::from_bytes([7; 32]);
+        let request = |k: &CurvePublicKey| ZapRequest {
+            mechanism: MechanismName::CURVE,
+            credentials: vec![Bytes::copy_from_slice(k.as_bytes())],
+            ..plain("127.0.0.1:1", b"", b"")
+        };
+        let auth = Authenticator::new().curve_key(key);
+        let ok = auth.check(&request(&key));
+        assert_eq!(ok.status, ZapStatus::Success);
+        assert_eq!(ok.user_id, key.to_z85());
+        let other = CurvePublicKey::from_bytes([8; 32]);
+        assert_ne!(auth.check(&request(&other)).status, ZapStatus::Success);
+        let any = Authenticator::new().allow_any_curve();
+        assert_eq!(any.check(&request(&other)).status, ZapStatus::Success);
+    }
+}
