@@ -99,8 +99,9 @@ async fn connect_before_bind_and_reconnect(ctx: Context) {
     let mut pull = PullSocket::new(&ctx);
     pull.bind(endpoint.as_str()).await.unwrap();
     assert_eq!(bounded(pull.recv()).await.unwrap(), Message::from("early"));
-    // The peer goes away and comes back on the same port: the PUSH reconnects.
-    drop(pull);
+    // The peer goes away and comes back on the same port: the PUSH reconnects. `close` (not a
+    // drop, whose clean-up runs in the background) has released the port when it returns.
+    pull.close().await;
     wait_event(&mut events, |e| {
         matches!(e, SocketEvent::Disconnected { .. }).then_some(())
     })

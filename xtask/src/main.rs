@@ -330,7 +330,15 @@ fn matrix_dir() -> PathBuf {
 }
 
 /// Columns of a matrix row, as the tests write them (tab-separated).
-const MATRIX_COLUMNS: [&str; 6] = ["pair", "ours", "role", "transport", "runtime", "result"];
+const MATRIX_COLUMNS: [&str; 7] = [
+    "pair",
+    "ours",
+    "role",
+    "transport",
+    "mechanism",
+    "runtime",
+    "result",
+];
 
 /// Prints the rows found in `dir` (every `*.tsv` file, one per test process) as a sorted,
 /// aligned table with a PASS/FAIL count.
@@ -388,7 +396,7 @@ fn print_matrix(dir: &std::path::Path) {
     for row in &rows {
         println!("{}", format_row(row));
     }
-    let pass = rows.iter().filter(|r| r[5] == "PASS").count();
+    let pass = rows.iter().filter(|r| r[6] == "PASS").count();
     let fail = rows.len() - pass;
     println!(
         "interop matrix: {} cells, {pass} PASS, {fail} FAIL{}",
@@ -399,7 +407,7 @@ fn print_matrix(dir: &std::path::Path) {
             String::new()
         }
     );
-    for row in rows.iter().filter(|r| r[5] != "PASS") {
-        println!("  FAIL: {}", row[..5].join(" "));
+    for row in rows.iter().filter(|r| r[6] != "PASS") {
+        println!("  FAIL: {}", row[..6].join(" "));
     }
 }

@@ -24,7 +24,7 @@ pub fn matrix_dir() -> PathBuf {
     }
 }
 
-/// Appends `pair<TAB>ours<TAB>role<TAB>transport<TAB>runtime<TAB>PASS|FAIL` to this process's
+/// Appends `pair<TAB>ours<TAB>role<TAB>transport<TAB>mechanism<TAB>runtime<TAB>PASS|FAIL` to this process's
 /// file in [`matrix_dir`] (one file per process, so concurrent test processes never interleave).
 /// A row that cannot be written is reported on stderr, never fails the test.
 pub fn record_matrix_cell(
@@ -32,6 +32,7 @@ pub fn record_matrix_cell(
     ours: &str,
     side: Side,
     transport: Transport,
+    mechanism: &str,
     runtime: &str,
     pass: bool,
 ) {
@@ -45,7 +46,7 @@ pub fn record_matrix_cell(
         Transport::Ipc => "ipc",
     };
     let verdict = if pass { "PASS" } else { "FAIL" };
-    let line = format!("{pair}\t{ours}\t{role}\t{transport}\t{runtime}\t{verdict}\n");
+    let line = format!("{pair}\t{ours}\t{role}\t{transport}\t{mechanism}\t{runtime}\t{verdict}\n");
     let dir = matrix_dir();
     let file = dir.join(format!("cells-{}.tsv", std::process::id()));
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());

@@ -197,6 +197,35 @@ impl PeerSpec {
         let hex = hex_frames(&Message::single(id.to_vec()));
         self.opt("--routing-id-hex", hex)
     }
+    /// `--plain-server`: a PLAIN server, with a zmq.auth authenticator allowing `users`
+    /// (`(name, password)`); none: libzmq accepts everyone.
+    pub fn plain_server(self, users: &[(&str, &str)]) -> Self {
+        users
+            .iter()
+            .fold(self.arg("--plain-server"), |spec, (u, p)| {
+                spec.arg(format!("--auth-plain={u}={p}"))
+            })
+    }
+    /// `--plain-user`, `--plain-password`: a PLAIN client.
+    pub fn plain_client(self, user: &str, password: &str) -> Self {
+        self.arg(format!("--plain-user={user}"))
+            .arg(format!("--plain-password={password}"))
+    }
+    /// `--curve-server=SECRET`: a CURVE server; with `allow`, a zmq.auth authenticator that
+    /// accepts only these client public keys (Z85).
+    pub fn curve_server(self, secret: &str, allow: &[&str]) -> Self {
+        allow
+            .iter()
+            .fold(self.arg(format!("--curve-server={secret}")), |spec, key| {
+                spec.arg(format!("--auth-curve-allow={key}"))
+            })
+    }
+    /// A CURVE client with this key pair, for the server with this public key (all Z85).
+    pub fn curve_client(self, public: &str, secret: &str, server: &str) -> Self {
+        self.arg(format!("--curve-public={public}"))
+            .arg(format!("--curve-secret={secret}"))
+            .arg(format!("--curve-serverkey={server}"))
+    }
     /// `--router-mandatory`: ZMQ_ROUTER_MANDATORY.
     pub fn router_mandatory(self) -> Self {
         self.arg("--router-mandatory")

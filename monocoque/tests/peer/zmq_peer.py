@@ -243,7 +243,42 @@ class Peer:
             s.setsockopt(zmq.RECONNECT_IVL, args.reconnect_ivl)
         for topic in args.subscribe or []:
             s.setsockopt(zmq.SUBSCRIBE, topic.encode())
+        self.auth = None
+        self.setup_security(args)
         self.sent_anything = False
+
+    def setup_security(self, args):
+        """PLAIN/CURVE options, and a zmq.auth authenticator on this peer's context."""
+        s = self.sock
+        if args.plain_server:
+            s.setsockopt(zmq.PLAIN_SERVER, 1)
+        if args.plain_user is not None:
+            s.setsockopt(zmq.PLAIN_USERNAME, args.plain_user.encode())
+            s.setsockopt(zmq.PLAIN_PASSWORD, (args.plain_password or "").encode())
+        if args.curve_server is not None:
+            s.setsockopt(zmq.CURVE_SECRETKEY, args.curve_server.encode())
+            s.setsockopt(zmq.CURVE_SERVER, 1)
+        if args.curve_serverkey is not None:
+            s.setsockopt(zmq.CURVE_PUBLICKEY, args.curve_public.encode())
+            s.setsockopt(zmq.CURVE_SECRETKEY, args.curve_secret.encode())
+            s.setsockopt(zmq.CURVE_SERVERKEY, args.curve_serverkey.encode())
+        if args.zap_domain is not None:
+            s.setsockopt(zmq.ZAP_DOMAIN, args.zap_domain.encode())
+        if args.auth_plain or args.auth_curve_allow:
+            from zmq.auth.thread import ThreadAuthenticator
+            self.auth = ThreadAuthenticator(self.ctx)
+            self.auth.start()
+            if args.auth_plain:
+                self.auth.configure_plain(domain="*", passwords=dict(
+                    pair.split("=", 1) for pair in args.auth_plain))
+            if args.auth_curve_allow:
+                # A directory of zcert public key files, as zmq.auth reads them.
+                import tempfile
+                self.cert_dir = tempfile.TemporaryDirectory()
+                for k, key in enumerate(args.auth_curve_allow):
+                    with open(os.path.join(self.cert_dir.name, "client%d.key" % k), "w") as f:
+                        f.write('metadata\ncurve\n    public-key = "%s"\n' % key)
+                self.auth.configure_curve(domain="*", location=self.cert_dir.name)
 
     def open(self):
         for ep in self.args.bind or []:
@@ -275,6 +310,8 @@ class Peer:
             linger = self.args.flush_ms if self.sent_anything else 0
         self.sock.setsockopt(zmq.LINGER, linger)
         self.sock.close()
+        if self.auth is not None:
+            self.auth.stop()
         self.ctx.term()
 
     def run(self, scenario):
@@ -613,6 +650,19 @@ def build_parser():
     p.add_argument("--router-mandatory", action="store_true", help="ZMQ_ROUTER_MANDATORY")
     p.add_argument("--reconnect-ivl", type=int, help="ZMQ_RECONNECT_IVL, ms")
     p.add_argument("--subscribe", action="append", help="SUB topic (repeatable)")
+    p.add_argument("--plain-server", action="store_true", help="ZMQ_PLAIN_SERVER")
+    p.add_argument("--plain-user", help="PLAIN client: ZMQ_PLAIN_USERNAME")
+    p.add_argument("--plain-password", help="PLAIN client: ZMQ_PLAIN_PASSWORD")
+    p.add_argument("--curve-server", metavar="SECRET", help="CURVE server with this Z85 secret key")
+    # Z85 keys may start with '-': pass them as --option=KEY.
+    p.add_argument("--curve-public", help="CURVE client: its Z85 public key")
+    p.add_argument("--curve-secret", help="CURVE client: its Z85 secret key")
+    p.add_argument("--curve-serverkey", help="CURVE client: the server's Z85 public key")
+    p.add_argument("--zap-domain", help="ZMQ_ZAP_DOMAIN")
+    p.add_argument("--auth-plain", action="append", metavar="USER=PASSWORD",
+                   help="zmq.auth authenticator: allow this PLAIN user (repeatable)")
+    p.add_argument("--auth-curve-allow", action="append", metavar="PUBLIC",
+                   help="zmq.auth authenticator: allow this Z85 CURVE client key (repeatable)")
     p.add_argument("--xsubscribe", action="append",
                    help="XSUB: send b'\\x01' + topic once bound/connected (repeatable)")
     p.add_argument("--show", action="store_true", help="echo: print received messages too")

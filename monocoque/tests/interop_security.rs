@@ -1,0 +1,208 @@
+//! PLAIN and CURVE against libzmq (pyzmq, with `zmq.auth` where libzmq is the server) when
+//! something is wrong: a refused password, a refused client key, a wrong server key, a NULL peer
+//! facing a CURVE server. Each failure costs only that connection, is reported by a
+//! `HandshakeFailed` monitor event that tells authentication failures from protocol errors, and
+//! the socket keeps serving its good peers. (The working cells, every pattern and role, are in
+//! the interop matrix.)
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use monocoque::{
+    Authenticator, ConnectionError, Context, CurvePublicKey, CurveSecretKey, KeyPair, PullSocket,
+    PushSocket, SocketOption, ZmtpError,
+};
+
+/// libzmq's test key pairs (spec README).
+const CLIENT_PUBLIC: &str = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+const CLIENT_SECRET: &str = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
+const SERVER_PUBLIC: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+const SERVER_SECRET: &str = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+
+fn public(z85: &str) -> CurvePublicKey {
+    CurvePublicKey::from_z85(z85).unwrap()
+}
+
+fn secret(z85: &str) -> CurveSecretKey {
+    CurveSecretKey::from_z85(z85).unwrap()
+}
+
+/// Our PULL as a CURVE server that allows only the test client key, bound on tcp.
+async fn curve_pull(ctx: &Context) -> (PullSocket, monocoque::Monitor, String) {
+    let ctx = ctx
+        .clone()
+        .with_zap_handler(Authenticator::new().curve_key(public(CLIENT_PUBLIC)));
+    let mut pull = PullSocket::new(&ctx);
+    let events = pull.monitor();
+    pull.set_option(SocketOption::CurveSecretKey(secret(SERVER_SECRET)))
+        .unwrap();
+    pull.set_option(SocketOption::CurveServer(true)).unwrap();
+    let ep = pull.bind("tcp://127.0.0.1:*").await.unwrap().to_string();
+    (pull, events, ep)
+}
+
+/// A libzmq PUSH with this CURVE key pair sends canonical messages 0..n to our server.
+async fn libzmq_curve_push(ep: &str, public: &str, secret: &str, n: u64) -> PyPeer {
+    PeerSpec::new("PUSH")
+        .curve_client(public, secret, SERVER_PUBLIC)
+        .scenario(&format!("send {n}"))
+        .connect(ep)
+        .start()
+        .await
+}
+
+async fn curve_refused_key_costs_only_its_connection(ctx: Context) -> TestResult {
+    let (mut pull, mut events, ep) = curve_pull(&ctx).await;
+    // A client that proves a key the authenticator does not know.
+    let stranger = KeyPair::generate();
+    let mut refused =
+        libzmq_curve_push(&ep, &stranger.public.to_z85(), &stranger.secret.to_z85(), 1).await;
+    let error = wait_handshake_failure(&mut events).await;
+    assert!(error.is_authentication_failure(), "{error}");
+    // The known client gets through on the same socket.
+    let mut good = libzmq_curve_push(&ep, CLIENT_PUBLIC, CLIENT_SECRET, 3).await;
+    for i in 0..3 {
+        let msg = good
+            .bounded(format_args!("receiving {i}"), pull.recv())
+            .await?;
+        check_canonical(i, &msg)?;
+    }
+    good.wait_ok().await;
+    refused.close_stdin();
+    pull.close().await;
+    Ok(())
+}
+
+async fn null_peer_against_curve_server_is_a_protocol_error(ctx: Context) -> TestResult {
+    let (mut pull, mut events, ep) = curve_pull(&ctx).await;
+    let mut null_peer = PeerSpec::new("PUSH")
+        .scenario("send 1")
+        .connect(&ep)
+        .start()
+        .await;
+    // Either we read libzmq's NULL greeting first, or libzmq, having read our CURVE greeting,
+    // closed before we did.
+    let error = wait_handshake_failure(&mut events).await;
+    assert!(
+        matches!(
+            error,
+            ConnectionError::Protocol(ZmtpError::MechanismMismatch { .. })
+                | ConnectionError::PeerClosed
+        ),
+        "{error}"
+    );
+    assert!(!error.is_authentication_failure());
+    let mut good = libzmq_curve_push(&ep, CLIENT_PUBLIC, CLIENT_SECRET, 1).await;
+    let msg = good.bounded("receiving", pull.recv()).await?;
+    check_canonical(0, &msg)?;
+    null_peer.close_stdin();
+    pull.close().await;
+    Ok(())
+}
+
+async fn curve_without_zap_handler_accepts_proven_keys(ctx: Context) -> TestResult {
+    // libzmq 4.3.5 without a ZAP handler: a CURVE server accepts any client that proves a key.
+    let mut pull = PullSocket::new(&ctx);
+    pull.set_option(SocketOption::CurveSecretKey(secret(SERVER_SECRET)))?;
+    pull.set_option(SocketOption::CurveServer(true))?;
+    let ep = pull.bind("tcp://127.0.0.1:*").await?.to_string();
+    let anyone = KeyPair::generate();
+    let mut peer =
+        libzmq_curve_push(&ep, &anyone.public.to_z85(), &anyone.secret.to_z85(), 2).await;
+    for i in 0..2 {
+        let msg = peer
+            .bounded(format_args!("receiving {i}"), pull.recv())
+            .await?;
+        check_canonical(i, &msg)?;
+    }
+    peer.wait_ok().await;
+    pull.close().await;
+    Ok(())
+}
+
+async fn plain_without_zap_handler_refuses(ctx: Context) -> TestResult {
+    // libzmq 4.3.5 without a ZAP handler: a PLAIN server refuses every client.
+    let mut pull = PullSocket::new(&ctx);
+    let mut events = pull.monitor();
+    pull.set_option(SocketOption::PlainServer(true))?;
+    let ep = pull.bind("tcp://127.0.0.1:*").await?.to_string();
+    let mut peer = PeerSpec::new("PUSH")
+        .plain_client("admin", "s3cret")
+        .scenario("send 1")
+        .connect(&ep)
+        .start()
+        .await;
+    let error = wait_handshake_failure(&mut events).await;
+    assert!(error.is_authentication_failure(), "{error}");
+    peer.close_stdin();
+    pull.close().await;
+    Ok(())
+}
+
+async fn plain_wrong_password_refused_by_libzmq(ctx: Context) -> TestResult {
+    let peer = PeerSpec::new("PULL")
+        .plain_server(&[("admin", "s3cret")])
+        .scenario("recv 1")
+        .bind("tcp://127.0.0.1:*")
+        .start()
+        .await;
+    let mut push = PushSocket::new(&ctx);
+    let mut events = push.monitor();
+    push.set_option(SocketOption::PlainUsername(Bytes::from_static(b"admin")))?;
+    push.set_option(SocketOption::PlainPassword("wrong".into()))?;
+    push.connect(peer.endpoint()).await?;
+    let error = wait_handshake_failure(&mut events).await;
+    // libzmq's zmq.auth refused: ERROR "400".
+    assert!(error.is_authentication_failure(), "{error}");
+    assert!(error.to_string().contains("400"), "{error}");
+    drop(peer);
+    push.close().await;
+    Ok(())
+}
+
+async fn curve_wrong_server_key_fails_the_handshake(ctx: Context) -> TestResult {
+    let peer = PeerSpec::new("PULL")
+        .curve_server(SERVER_SECRET, &[CLIENT_PUBLIC])
+        .scenario("recv 1")
+        .bind("tcp://127.0.0.1:*")
+        .start()
+        .await;
+    let mut push = PushSocket::new(&ctx);
+    let mut events = push.monitor();
+    push.set_option(SocketOption::CurvePublicKey(public(CLIENT_PUBLIC)))?;
+    push.set_option(SocketOption::CurveSecretKey(secret(CLIENT_SECRET)))?;
+    // Not the server's key: libzmq cannot open our HELLO and drops the connection.
+    push.set_option(SocketOption::CurveServerKey(public(CLIENT_PUBLIC)))?;
+    push.connect(peer.endpoint()).await?;
+    let error = wait_handshake_failure(&mut events).await;
+    assert!(!error.is_authentication_failure(), "{error}");
+    drop(peer);
+    push.close().await;
+    Ok(())
+}
+
+async fn incomplete_setups_are_refused_at_the_call(ctx: Context) -> TestResult {
+    let mut push = PushSocket::new(&ctx);
+    assert!(push.set_option(SocketOption::CurveServer(true)).is_err());
+    assert!(CurvePublicKey::from_slice(&[0; 31]).is_err());
+    push.set_option(SocketOption::CurveServerKey(public(SERVER_PUBLIC)))?;
+    // A CURVE client without its own key pair: refused by connect, before any connection.
+    let refused = push.connect("tcp://127.0.0.1:9").await;
+    assert!(
+        matches!(refused, Err(monocoque::Error::InvalidOption { .. })),
+        "{refused:?}"
+    );
+    push.close().await;
+    Ok(())
+}
+
+on_all_runtimes!(
+    curve_refused_key_costs_only_its_connection,
+    null_peer_against_curve_server_is_a_protocol_error,
+    curve_without_zap_handler_accepts_proven_keys,
+    plain_without_zap_handler_refuses,
+    plain_wrong_password_refused_by_libzmq,
+    curve_wrong_server_key_fails_the_handshake,
+    incomplete_setups_are_refused_at_the_call,
+);
