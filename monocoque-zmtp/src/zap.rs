@@ -13,7 +13,7 @@
 //! server accepts every client that proves its key, and a PLAIN server refuses every client
 //! (the handshake fails, as an authentication failure).
 
-use crate::proto::greeting::MechanismName;
+pub use crate::proto::greeting::MechanismName;
 pub use crate::proto::zap::{ZapReply, ZapStatus};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -125,6 +125,16 @@ impl Authenticator {
     pub fn curve_key(mut self, key: CurvePublicKey) -> Self {
         self.curve_keys.insert(key);
         self
+    }
+
+    /// Accepts CURVE clients whose public certificate (`*.key`) is in `dir`, as
+    /// `zmq.auth`'s `configure_curve(location=dir)` does. The directory is read now.
+    pub fn curve_keys_from_dir(
+        mut self,
+        dir: &std::path::Path,
+    ) -> Result<Self, crate::keys::CertificateError> {
+        self.curve_keys.extend(crate::keys::read_public_keys(dir)?);
+        Ok(self)
     }
 
     /// Accepts every CURVE client that proves its key (`CURVE_ALLOW_ANY`).

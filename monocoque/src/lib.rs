@@ -39,9 +39,10 @@ pub use monocoque_zmtp::socket::{
 pub use monocoque_zmtp::{
     Authenticator, ConnectionError, Context, DealerSocket, KeyPair, Monitor, PairSocket,
     ProxyCommand, ProxySocket, ProxyStatistics, PubSocket, PullSocket, PushSocket, RepSocket,
-    ReqSocket, RouterSocket, SocketEvent, SubSocket, XPubSocket, XSubSocket, proxy,
-    proxy_steerable, proxy_with_capture,
+    ReqSocket, RouterSocket, SocketEvent, SubSocket, XPubSocket, XSubSocket, ZapHandler, ZapReply,
+    ZapRequest, ZapStatus, proxy, proxy_steerable, proxy_with_capture,
 };
+pub use monocoque_zmtp::{keys, zap};
 
 /// Contexts on tokio.
 #[cfg(feature = "tokio")]

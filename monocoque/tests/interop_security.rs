@@ -197,6 +197,80 @@ async fn incomplete_setups_are_refused_at_the_call(ctx: Context) -> TestResult {
     Ok(())
 }
 
+/// Runs a Python snippet with pyzmq; its stdout.
+fn pyzmq(code: &str) -> String {
+    require_pyzmq("zcert interop");
+    let out = std::process::Command::new(python())
+        .args(["-c", code])
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn zcert_files_are_shared_with_pyzmq() {
+    use monocoque::keys::{read_certificate, read_public_keys, write_certificate};
+    let dir = TestDir::new();
+    let path = dir.path().display().to_string();
+    // Ours, read by zmq.auth.
+    let ours = KeyPair::generate();
+    write_certificate(dir.path(), "ours", &ours, &[("name", "monocoque")]).unwrap();
+    let seen = pyzmq(&format!(
+        "import zmq.auth; p, s = zmq.auth.load_certificate('{path}/ours.key_secret'); \
+         print(p.decode(), s.decode())"
+    ));
+    assert_eq!(
+        seen,
+        format!("{} {}", ours.public.to_z85(), ours.secret.to_z85())
+    );
+    // zmq.auth's, read by us.
+    let made = pyzmq(&format!(
+        "import zmq.auth; pub, sec = zmq.auth.create_certificates('{path}', 'theirs'); \
+         p, s = zmq.auth.load_certificate(sec); print(p.decode(), s.decode())"
+    ));
+    let theirs = read_certificate(&dir.path().join("theirs.key_secret")).unwrap();
+    let pair = theirs
+        .key_pair()
+        .expect("the secret file has the secret key");
+    assert_eq!(
+        made,
+        format!("{} {}", pair.public.to_z85(), pair.secret.to_z85())
+    );
+    assert_eq!(monocoque::keys::public_key(&pair.secret), pair.public);
+    let mut allowed = read_public_keys(dir.path()).unwrap();
+    allowed.sort_by_key(|k| k.to_z85());
+    let mut want = vec![ours.public, pair.public];
+    want.sort_by_key(|k| k.to_z85());
+    assert_eq!(allowed, want);
+    // An Authenticator reading that directory admits both keys and nothing else.
+    let auth = Authenticator::new()
+        .curve_keys_from_dir(dir.path())
+        .unwrap();
+    let request = |key: &CurvePublicKey| monocoque::ZapRequest {
+        domain: Bytes::new(),
+        address: "127.0.0.1:1".into(),
+        routing_id: Bytes::new(),
+        mechanism: monocoque::zap::MechanismName::CURVE,
+        credentials: vec![Bytes::copy_from_slice(key.as_bytes())],
+    };
+    for key in [ours.public, pair.public] {
+        assert_eq!(
+            auth.check(&request(&key)).status,
+            monocoque::ZapStatus::Success
+        );
+    }
+    let stranger = KeyPair::generate().public;
+    assert_ne!(
+        auth.check(&request(&stranger)).status,
+        monocoque::ZapStatus::Success
+    );
+}
+
 on_all_runtimes!(
     curve_refused_key_costs_only_its_connection,
     null_peer_against_curve_server_is_a_protocol_error,

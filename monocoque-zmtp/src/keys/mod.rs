@@ -1,5 +1,6 @@
 //! CURVE key pairs: generate one, or derive the public key from a secret key
-//! (`zmq_curve_keypair` and `zmq_curve_public`).
+//! (`zmq_curve_keypair` and `zmq_curve_public`), and read or write them as zcert certificate
+//! files ([`write_certificate`], [`read_certificate`], [`read_public_keys`]).
 //!
 //! ```
 //! use monocoque_zmtp::keys::KeyPair;
@@ -8,6 +9,12 @@
 //! assert_eq!(again.public, server.public);
 //! println!("server public key: {}", server.public); // Z85, 40 characters
 //! ```
+
+mod zcert;
+
+pub use zcert::{
+    Certificate, CertificateError, read_certificate, read_public_keys, write_certificate,
+};
 
 use crypto_box::SecretKey;
 use crypto_box::aead::OsRng;
