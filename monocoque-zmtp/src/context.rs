@@ -1,7 +1,7 @@
 //! The [`Context`]: which runtime a socket runs on and which transports it can use.
 
 use crate::socket::inproc::InprocRegistry;
-use crate::zap::ZapHandler;
+use crate::zap::{LibzmqZap, ZapHandler};
 use hashbrown::HashMap;
 use monocoque_core::runtime::RuntimeHandle;
 use monocoque_core::transport::Transport;
@@ -45,9 +45,13 @@ impl Context {
         self
     }
 
-    /// The ZAP handler, if any.
-    pub(crate) fn zap_handler(&self) -> Option<&Arc<dyn ZapHandler>> {
-        self.zap.as_ref()
+    /// The ZAP handler: the one installed, else libzmq's way (the inproc ZAP socket when one
+    /// is bound, else libzmq's behaviour without a handler).
+    pub(crate) fn zap_handler(&self) -> Arc<dyn ZapHandler> {
+        match &self.zap {
+            Some(handler) => handler.clone(),
+            None => Arc::new(LibzmqZap { ctx: self.clone() }),
+        }
     }
 
     /// Adds (or replaces) the transport for its scheme.

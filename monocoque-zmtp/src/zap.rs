@@ -9,9 +9,12 @@
 //! table, a set of allowed CURVE client keys), the job czmq's `zauth` and pyzmq's `zmq.auth` do.
 //! Any `Fn(&ZapRequest) -> ZapReply` is a handler too.
 //!
-//! Without a handler, servers behave as libzmq 4.3.5 does when no ZAP handler is bound: a CURVE
-//! server accepts every client that proves its key, and a PLAIN server refuses every client
-//! (the handshake fails, as an authentication failure).
+//! Without a handler installed, the context does what libzmq does: if one of its sockets (a REP,
+//! code ported from libzmq) is bound at [`ZAP_ENDPOINT`] (`inproc://zeromq.zap.01`), each
+//! request goes to it as RFC 27's multipart message and its reply decides; if none is bound,
+//! servers behave as libzmq 4.3.5 does without a ZAP handler: a CURVE server accepts every
+//! client that proves its key, and a PLAIN server refuses every client (closing without ERROR;
+//! reported as an authentication failure).
 
 pub use crate::proto::greeting::MechanismName;
 pub use crate::proto::zap::{ZapReply, ZapStatus};
@@ -192,6 +195,80 @@ fn host_of(address: &str) -> &str {
         Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
         _ => address,
     }
+}
+
+/// Where libzmq's ZAP handler binds (RFC 27), in the server's context.
+pub const ZAP_ENDPOINT: &str = "inproc://zeromq.zap.01";
+
+/// The handler of a context that has none installed: the inproc ZAP socket, if bound, else
+/// libzmq's behaviour without a handler.
+pub(crate) struct LibzmqZap {
+    pub ctx: crate::Context,
+}
+
+#[async_trait]
+impl ZapHandler for LibzmqZap {
+    async fn authenticate(&self, request: ZapRequest) -> ZapReply {
+        let name = ZAP_ENDPOINT.trim_start_matches("inproc://");
+        if !self.ctx.inproc().is_bound(name) {
+            return match request.mechanism {
+                MechanismName::PLAIN => {
+                    ZapReply::deny(ZapStatus::TemporaryError, "no ZAP handler: PLAIN needs one")
+                }
+                _ => ZapReply::allow(Bytes::new()),
+            };
+        }
+        match ask_inproc(&self.ctx, request).await {
+            Ok(reply) => reply,
+            Err(why) => ZapReply::deny(ZapStatus::InternalError, why),
+        }
+    }
+}
+
+/// One RFC 27 exchange with the socket bound at [`ZAP_ENDPOINT`], through a DEALER.
+async fn ask_inproc(ctx: &crate::Context, request: ZapRequest) -> Result<ZapReply, String> {
+    use crate::socket::DealerSocket;
+    use monocoque_core::Message;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+    let id = Bytes::from(REQUEST_ID.fetch_add(1, Ordering::Relaxed).to_string());
+    let mut frames = vec![
+        Bytes::new(),
+        Bytes::from_static(b"1.0"),
+        id.clone(),
+        request.domain,
+        Bytes::from(request.address),
+        request.routing_id,
+        Bytes::copy_from_slice(request.mechanism.as_str().as_bytes()),
+    ];
+    frames.extend(request.credentials);
+    let mut dealer = DealerSocket::new(ctx);
+    let exchange = async {
+        dealer
+            .connect(ZAP_ENDPOINT)
+            .await
+            .map_err(|e| e.to_string())?;
+        dealer
+            .send(Message::from_frames(frames))
+            .await
+            .map_err(|e| e.to_string())?;
+        dealer.recv().await.map_err(|e| e.to_string())
+    };
+    let reply = exchange.await;
+    dealer.close().await;
+    let reply = reply?;
+    let f = reply.frames();
+    if f.len() < 7 || !f[0].is_empty() || &f[1][..] != b"1.0" || f[2] != id {
+        return Err("malformed ZAP reply".into());
+    }
+    let status = ZapStatus::from_code(&f[3]).ok_or("ZAP reply with an unknown status code")?;
+    let metadata = crate::proto::Properties::parse(&f[6]).map_err(|e| e.to_string())?;
+    Ok(ZapReply {
+        status,
+        status_text: f[4].clone(),
+        user_id: f[5].clone(),
+        metadata,
+    })
 }
 
 #[cfg(test)]

@@ -197,6 +197,76 @@ async fn incomplete_setups_are_refused_at_the_call(ctx: Context) -> TestResult {
     Ok(())
 }
 
+async fn libzmq_style_zap_rep_socket_decides(ctx: Context) -> TestResult {
+    // Code ported from libzmq: a REP bound at inproc://zeromq.zap.01 in the same context
+    // answers RFC 27 requests; no handler is installed.
+    let mut zap = monocoque::RepSocket::new(&ctx);
+    zap.bind(monocoque::zap::ZAP_ENDPOINT).await?;
+    let mut pull = PullSocket::new(&ctx);
+    let mut events = pull.monitor();
+    pull.set_option(SocketOption::CurveSecretKey(secret(SERVER_SECRET)))?;
+    pull.set_option(SocketOption::CurveServer(true))?;
+    pull.set_option(SocketOption::ZapDomain(Bytes::from_static(b"test-domain")))?;
+    let ep = pull.bind("tcp://127.0.0.1:*").await?.to_string();
+
+    let serve = async {
+        // Until the good client is let in (the refused one may retry meanwhile).
+        let mut seen = Vec::new();
+        while !seen.last().copied().unwrap_or(false) {
+            let request = bounded(zap.recv()).await?;
+            let f = request.frames();
+            // version, request id, domain, address, identity, mechanism, key
+            assert_eq!(f.len(), 7, "{request:?}");
+            assert_eq!(
+                (&f[0][..], &f[2][..], &f[5][..]),
+                (&b"1.0"[..], &b"test-domain"[..], &b"CURVE"[..])
+            );
+            assert!(String::from_utf8_lossy(&f[3]).starts_with("127.0.0.1"));
+            let allowed = &f[6][..] == public(CLIENT_PUBLIC).as_bytes();
+            seen.push(allowed);
+            let (code, text): (&[u8], &[u8]) = if allowed {
+                (b"200", b"OK")
+            } else {
+                (b"400", b"no")
+            };
+            let reply = monocoque::Message::from_frames([
+                Bytes::from_static(b"1.0"),
+                f[1].clone(),
+                Bytes::from_static(code),
+                Bytes::from_static(text),
+                Bytes::from_static(b"user"),
+                Bytes::new(),
+            ]);
+            bounded(zap.send(reply)).await?;
+        }
+        Ok::<_, monocoque::Error>(seen)
+    };
+    let clients = async {
+        let stranger = KeyPair::generate();
+        let mut refused =
+            libzmq_curve_push(&ep, &stranger.public.to_z85(), &stranger.secret.to_z85(), 1).await;
+        let error = wait_handshake_failure(&mut events).await;
+        assert!(error.is_authentication_failure(), "{error}");
+        refused.close_stdin();
+        drop(refused);
+        let mut good = libzmq_curve_push(&ep, CLIENT_PUBLIC, CLIENT_SECRET, 1).await;
+        let msg = good.bounded("receiving", pull.recv()).await?;
+        check_canonical(0, &msg)?;
+        TestResult::Ok(())
+    };
+    let (seen, done) = futures::join!(serve, clients);
+    done?;
+    let seen = seen?;
+    assert_eq!(
+        (seen.first(), seen.last()),
+        (Some(&false), Some(&true)),
+        "{seen:?}"
+    );
+    pull.close().await;
+    zap.close().await;
+    Ok(())
+}
+
 /// Runs a Python snippet with pyzmq; its stdout.
 fn pyzmq(code: &str) -> String {
     require_pyzmq("zcert interop");
@@ -279,4 +349,5 @@ on_all_runtimes!(
     plain_wrong_password_refused_by_libzmq,
     curve_wrong_server_key_fails_the_handshake,
     incomplete_setups_are_refused_at_the_call,
+    libzmq_style_zap_rep_socket_decides,
 );

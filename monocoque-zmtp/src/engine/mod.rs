@@ -115,6 +115,12 @@ impl Engine {
         let Some(verdict) = self.verdict.as_mut() else {
             return Poll::Ready(Ok(None));
         };
+        // HANDSHAKE_IVL passed while the handler was thinking: give up on it.
+        if let Some(e) = self.session.error() {
+            let e = e.clone();
+            self.verdict = None;
+            return Poll::Ready(Err(e));
+        }
         let reply = ready!(verdict.poll_unpin(cx));
         self.verdict = None;
         Poll::Ready(self.session.authenticated(reply))

@@ -110,7 +110,7 @@ impl SocketBase {
             runtime: self.ctx.runtime().clone(),
             options: self.options.clone(),
             mechanism: MechanismConfig::new(&self.options.security)?,
-            zap: self.ctx.zap_handler().cloned(),
+            zap: Some(self.ctx.zap_handler()),
             inbound,
             emitter: self.emitter.clone(),
             sends: self.sends(),

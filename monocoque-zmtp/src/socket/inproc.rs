@@ -149,6 +149,11 @@ impl InprocRegistry {
         Ok(())
     }
 
+    /// Whether a live socket has bound `name`.
+    pub fn is_bound(&self, name: &str) -> bool {
+        matches!(self.names().get(name), Some(NameState::Bound(b)) if b.is_live())
+    }
+
     /// Connects to `name` now if it is bound, else when it is.
     pub fn connect(&self, name: &str, connector: Connector) {
         let mut names = self.names();
