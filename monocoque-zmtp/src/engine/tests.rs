@@ -247,3 +247,90 @@ fn a_peer_breaking_the_protocol_ends_the_connection_with_the_reason() {
         );
     });
 }
+
+mod authentication {
+    use super::*;
+    use crate::proto::{CurveClient, CurveServer};
+    use crate::zap::{ZapHandler, ZapReply, ZapRequest};
+    use monocoque_core::{CurvePublicKey, CurveSecretKey};
+
+    const CLIENT_PUBLIC: &str = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+    const CLIENT_SECRET: &str = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
+    const SERVER_PUBLIC: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    const SERVER_SECRET: &str = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+
+    /// Never answers.
+    struct Silent;
+
+    #[async_trait::async_trait]
+    impl ZapHandler for Silent {
+        async fn authenticate(&self, _: ZapRequest) -> ZapReply {
+            std::future::pending().await
+        }
+    }
+
+    fn curve_pair(
+        runtime: &RuntimeHandle,
+        handler: Arc<dyn ZapHandler>,
+        timeout: Duration,
+    ) -> (Engine, Engine) {
+        let (a, b) = duplex(64 * 1024);
+        let server = SessionConfig {
+            handshake_timeout: Some(timeout),
+            mechanism: Box::new(CurveServer::new(
+                &CurveSecretKey::from_z85(SERVER_SECRET).unwrap(),
+                true,
+            )),
+            ..SessionConfig::null(SocketType::Pull, true)
+        };
+        let client = SessionConfig {
+            handshake_timeout: Some(Duration::from_secs(10)),
+            mechanism: Box::new(CurveClient::new(
+                &CurvePublicKey::from_z85(CLIENT_PUBLIC).unwrap(),
+                &CurveSecretKey::from_z85(CLIENT_SECRET).unwrap(),
+                &CurvePublicKey::from_z85(SERVER_PUBLIC).unwrap(),
+            )),
+            ..SessionConfig::null(SocketType::Push, false)
+        };
+        let auth = Authentication {
+            handler,
+            domain: Bytes::new(),
+            address: "memory".into(),
+            routing_id: Bytes::new(),
+        };
+        (
+            Engine::new(a, Session::new(server, Instant::now()), runtime.clone())
+                .with_authentication(Some(auth)),
+            Engine::new(b, Session::new(client, Instant::now()), runtime.clone()),
+        )
+    }
+
+    #[test]
+    fn the_handlers_verdict_completes_the_handshake() {
+        run(|rt| async move {
+            let allow = |r: &ZapRequest| {
+                assert_eq!(r.address, "memory");
+                ZapReply::allow("alice")
+            };
+            let (mut server, mut client) = curve_pair(&rt, Arc::new(allow), Duration::from_secs(5));
+            let (s, c) = futures::join!(server.handshake(), client.handshake());
+            let info = s.expect("server handshake");
+            c.expect("client handshake");
+            assert_eq!(info.properties.get("User-Id").unwrap(), "alice");
+        });
+    }
+
+    #[test]
+    fn a_handler_that_never_answers_ends_at_handshake_ivl() {
+        run(|rt| async move {
+            let (mut server, mut client) =
+                curve_pair(&rt, Arc::new(Silent), Duration::from_millis(100));
+            let client_side = async {
+                // The client waits for a READY that never comes; it is only here to talk.
+                let _ = tokio::time::timeout(Duration::from_secs(2), client.handshake()).await;
+            };
+            let (s, ()) = futures::join!(server.handshake(), client_side);
+            assert!(matches!(s, Err(ConnectionError::HandshakeTimeout)), "{s:?}");
+        });
+    }
+}
