@@ -267,6 +267,35 @@ async fn libzmq_style_zap_rep_socket_decides(ctx: Context) -> TestResult {
     Ok(())
 }
 
+async fn null_with_zap_domain_filters_addresses(ctx: Context) -> TestResult {
+    // As libzmq: with ZAP_DOMAIN set, NULL peers go to the ZAP handler too (address lists).
+    for (auth, admitted) in [
+        (Authenticator::new().deny(["127.0.0.1"]), false),
+        (Authenticator::new().allow(["127.0.0.1"]), true),
+    ] {
+        let ctx = ctx.clone().with_zap_handler(auth);
+        let mut pull = PullSocket::new(&ctx);
+        let mut events = pull.monitor();
+        pull.set_option(SocketOption::ZapDomain(Bytes::from_static(b"global")))?;
+        let ep = pull.bind("tcp://127.0.0.1:*").await?.to_string();
+        let mut peer = PeerSpec::new("PUSH")
+            .scenario("send 1")
+            .connect(&ep)
+            .start()
+            .await;
+        if admitted {
+            let msg = peer.bounded("receiving", pull.recv()).await?;
+            check_canonical(0, &msg)?;
+        } else {
+            let error = wait_handshake_failure(&mut events).await;
+            assert!(error.is_authentication_failure(), "{error}");
+        }
+        peer.close_stdin();
+        pull.close().await;
+    }
+    Ok(())
+}
+
 /// Runs a Python snippet with pyzmq; its stdout.
 fn pyzmq(code: &str) -> String {
     require_pyzmq("zcert interop");
@@ -350,4 +379,5 @@ on_all_runtimes!(
     curve_wrong_server_key_fails_the_handshake,
     incomplete_setups_are_refused_at_the_call,
     libzmq_style_zap_rep_socket_decides,
+    null_with_zap_domain_filters_addresses,
 );

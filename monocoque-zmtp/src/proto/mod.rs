@@ -27,8 +27,8 @@ pub use error::ZmtpError;
 pub use frame::{Frame, FrameDecoder};
 pub use greeting::{Greeting, MechanismName};
 pub use mechanism::{
-    CurveClient, CurveCodec, CurveServer, FrameCodec, HandshakeContext, Mechanism, MechanismStatus,
-    NullMechanism, PlainClient, PlainServer, local_metadata,
+    AuthenticatedNull, CurveClient, CurveCodec, CurveServer, FrameCodec, HandshakeContext,
+    Mechanism, MechanismStatus, NullMechanism, PlainClient, PlainServer, local_metadata,
 };
 pub use session::{Event, PeerInfo, Session, SessionConfig};
 pub use write_queue::WriteQueue;

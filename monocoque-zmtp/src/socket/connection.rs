@@ -9,8 +9,8 @@ use crate::link::queue;
 use crate::link::{Inbound, Link, Outbound, PeerId, Shutdown, Stop};
 use crate::monitor::{Emitter, SocketEvent};
 use crate::proto::{
-    CurveClient, CurveServer, Mechanism, NullMechanism, PeerInfo, PlainClient, PlainServer,
-    Session, SessionConfig,
+    AuthenticatedNull, CurveClient, CurveServer, Mechanism, NullMechanism, PeerInfo, PlainClient,
+    PlainServer, Session, SessionConfig,
 };
 use crate::zap::ZapHandler;
 use bytes::Bytes;
@@ -34,7 +34,10 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// 4.3.5 without a ZAP handler (see [`crate::zap`]).
 #[derive(Debug)]
 pub(crate) enum MechanismConfig {
-    Null,
+    /// `authenticate`: ZAP_DOMAIN is set, so NULL peers are authenticated too (as in libzmq).
+    Null {
+        authenticate: bool,
+    },
     PlainServer,
     PlainClient {
         username: Bytes,
@@ -58,7 +61,9 @@ impl MechanismConfig {
             reason: "the CURVE set-up is incomplete",
         };
         Ok(match (security.mechanism, security.as_server) {
-            (MechanismKind::Null, _) => Self::Null,
+            (MechanismKind::Null, _) => Self::Null {
+                authenticate: !security.zap_domain.is_empty(),
+            },
             (MechanismKind::Plain, true) => Self::PlainServer,
             (MechanismKind::Plain, false) => Self::PlainClient {
                 username: security.plain_username.clone(),
@@ -83,7 +88,8 @@ impl MechanismConfig {
     /// A fresh mechanism for one connection; a server asks for verdicts when `authenticate`.
     fn mechanism(&self, authenticate: bool) -> Box<dyn Mechanism> {
         match self {
-            Self::Null => Box::new(NullMechanism),
+            Self::Null { authenticate: true } if authenticate => Box::new(AuthenticatedNull::new()),
+            Self::Null { .. } => Box::new(NullMechanism),
             Self::PlainServer => Box::new(PlainServer::new(authenticate)),
             Self::PlainClient { username, password } => {
                 Box::new(PlainClient::new(username.clone(), password.clone()))

@@ -35,7 +35,7 @@ mod null;
 mod plain;
 
 pub use curve::{CurveClient, CurveCodec, CurveServer};
-pub use null::NullMechanism;
+pub use null::{AuthenticatedNull, NullMechanism};
 pub use plain::{PlainClient, PlainServer};
 
 use super::command::{Command, IDENTITY, Properties, SOCKET_TYPE};
