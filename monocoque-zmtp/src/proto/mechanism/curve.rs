@@ -19,7 +19,7 @@
 //! the shared key is computed once per key pair and kept) and `crypto_secretbox` for the cookie.
 //! Transient keys and the cookie key are fresh per connection and wiped when dropped.
 
-use super::plain::{add_zap_properties, zap_verdict};
+use super::common::{add_zap_properties, command, refused, unexpected, zap_verdict};
 use super::{FrameCodec, HandshakeContext, Mechanism, MechanismStatus, local_metadata};
 use crate::proto::command::{Command, Properties};
 use crate::proto::error::ZmtpError;
@@ -113,17 +113,6 @@ fn open(
         )
         .map_err(|_| ZmtpError::Crypto(what))?;
     Ok(plain)
-}
-
-fn command(name: &'static [u8], data: Bytes) -> Command {
-    Command::Unknown {
-        name: Bytes::from_static(name),
-        data,
-    }
-}
-
-fn unexpected(cmd: &Command) -> ZmtpError {
-    ZmtpError::UnexpectedCommand(String::from_utf8_lossy(cmd.name()).into_owned())
 }
 
 fn key_of(bytes: &[u8]) -> PublicKey {
@@ -406,9 +395,7 @@ impl Mechanism for CurveClient {
         out: &mut Vec<Command>,
     ) -> Result<MechanismStatus, ZmtpError> {
         match (self.state, cmd) {
-            (_, Command::Error { reason }) => Err(ZmtpError::Authentication(
-                String::from_utf8_lossy(&reason).into_owned(),
-            )),
+            (_, Command::Error { reason }) => Err(refused(&reason)),
             (ClientState::Welcome, Command::Unknown { name, data }) if &name[..] == b"WELCOME" => {
                 out.push(self.on_welcome(ctx, &data)?);
                 self.state = ClientState::Ready;

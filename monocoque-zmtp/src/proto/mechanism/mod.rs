@@ -30,6 +30,7 @@
 //! metadata it learns (such as a `User-Id`) goes into the properties it reports in
 //! [`MechanismStatus::Done`], which the session exposes in [`PeerInfo`](super::PeerInfo).
 
+mod common;
 mod curve;
 mod null;
 mod plain;

@@ -1,6 +1,6 @@
 //! The NULL mechanism (RFC 23): no security, READY both ways.
 
-use super::plain::{add_zap_properties, zap_verdict};
+use super::common::{add_zap_properties, zap_verdict};
 use super::{HandshakeContext, Mechanism, MechanismStatus, local_metadata};
 use crate::proto::command::{Command, Properties};
 use crate::proto::error::ZmtpError;

@@ -12,29 +12,14 @@
 //! A server without an authenticator refuses every user (without sending ERROR), as libzmq
 //! 4.3.5 does when no ZAP handler is bound: PLAIN credentials are meaningless unchecked.
 
-use super::{HandshakeContext, Mechanism, MechanismStatus, USER_ID, local_metadata};
+use super::common::{add_zap_properties, command, refused, unexpected, zap_verdict};
+use super::{HandshakeContext, Mechanism, MechanismStatus, local_metadata};
 use crate::proto::command::{Command, Properties};
 use crate::proto::error::ZmtpError;
 use crate::proto::greeting::MechanismName;
-use crate::proto::zap::{Credentials, ZapReply, ZapStatus};
+use crate::proto::zap::{Credentials, ZapReply};
 use bytes::{BufMut, Bytes, BytesMut};
 use monocoque_core::Password;
-
-fn command(name: &'static [u8], data: Bytes) -> Command {
-    Command::Unknown {
-        name: Bytes::from_static(name),
-        data,
-    }
-}
-
-fn unexpected(cmd: &Command) -> ZmtpError {
-    ZmtpError::UnexpectedCommand(String::from_utf8_lossy(cmd.name()).into_owned())
-}
-
-/// An ERROR from the server during the handshake: libzmq sends the ZAP status code as reason.
-fn refused(reason: &Bytes) -> ZmtpError {
-    ZmtpError::Authentication(String::from_utf8_lossy(reason).into_owned())
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 /// What the client waits for next.
@@ -235,39 +220,11 @@ impl Mechanism for PlainServer {
     }
 }
 
-/// Applies a ZAP verdict as libzmq does: 200 goes on; 300 closes without ERROR; 400 and 500
-/// send ERROR with the status code as reason. Either refusal is an authentication failure.
-pub(super) fn zap_verdict(reply: &ZapReply, out: &mut Vec<Command>) -> Result<(), ZmtpError> {
-    if reply.status == ZapStatus::Success {
-        return Ok(());
-    }
-    if reply.status != ZapStatus::TemporaryError {
-        out.push(Command::Error {
-            reason: Bytes::from_static(reply.status.code().as_bytes()),
-        });
-    }
-    Err(ZmtpError::Authentication(format!(
-        "{} {}",
-        reply.status.code(),
-        String::from_utf8_lossy(&reply.status_text)
-    )))
-}
-
-/// The authenticator's user id (as `User-Id`, when not empty) and metadata, added to the
-/// peer's properties; they override what the peer sent under the same names.
-pub(super) fn add_zap_properties(props: &mut Properties, user_id: &Bytes, metadata: &Properties) {
-    for (name, value) in metadata.iter() {
-        props.insert(name, value.clone());
-    }
-    if !user_id.is_empty() {
-        props.insert(USER_ID, user_id.clone());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::proto::greeting::Greeting;
+    use crate::proto::zap::ZapStatus;
     use monocoque_core::SocketType;
 
     fn ctx(socket_type: SocketType, greeting: &Greeting) -> HandshakeContext<'_> {
