@@ -94,7 +94,8 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// Refuses everyone until told otherwise.
+    /// Refuses every PLAIN and CURVE client until told otherwise; NULL clients (ZAP_DOMAIN set)
+    /// pass unless an address list refuses them.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
