@@ -4,7 +4,11 @@
 //! message or slicing it out of a receive buffer never copies the payload. Up to two frames are
 //! stored inline, which covers the common single-frame and identity+body cases without a heap
 //! allocation for the frame list.
+//!
+//! A received message also carries its connection's [`Metadata`] (`User-Id`, `Peer-Address`,
+//! `Socket-Type`, ...), read with [`Message::property`] as libzmq's `zmq_msg_gets` reads it.
 
+use crate::metadata::Metadata;
 use bytes::Bytes;
 use smallvec::SmallVec;
 use std::fmt;
@@ -13,9 +17,33 @@ use std::fmt;
 const INLINE_FRAMES: usize = 2;
 
 /// A multipart message: an ordered list of frames, sent and received as a unit.
-#[derive(Default, PartialEq, Eq, Hash)]
+///
+/// Two messages are equal when their frames are: the metadata a received message carries is
+/// not part of its value.
+#[derive(Default)]
 pub struct Message {
     frames: SmallVec<[Bytes; INLINE_FRAMES]>,
+    /// The properties of the connection it arrived on; `None` for a message made here (and for
+    /// inproc, as in libzmq).
+    metadata: Option<Metadata>,
+}
+
+// Messages are moved through every queue, and `SendError` hands one back: keep them at two
+// inline frames plus one word of metadata.
+const _: () = assert!(std::mem::size_of::<Message>() <= 80);
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Self) -> bool {
+        self.frames == other.frames
+    }
+}
+
+impl Eq for Message {}
+
+impl std::hash::Hash for Message {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.frames.hash(state);
+    }
 }
 
 impl Clone for Message {
@@ -28,7 +56,10 @@ impl Clone for Message {
             [first, second] => SmallVec::from_buf([first.clone(), second.clone()]),
             many => many.iter().cloned().collect(),
         };
-        Self { frames }
+        Self {
+            frames,
+            metadata: self.metadata.clone(),
+        }
     }
 }
 
@@ -43,7 +74,10 @@ impl Message {
     pub fn single(frame: impl Into<Bytes>) -> Self {
         let mut frames = SmallVec::new();
         frames.push(frame.into());
-        Self { frames }
+        Self {
+            frames,
+            metadata: None,
+        }
     }
 
     /// A message from any sequence of frames.
@@ -54,6 +88,7 @@ impl Message {
     {
         Self {
             frames: frames.into_iter().map(Into::into).collect(),
+            metadata: None,
         }
     }
 
@@ -144,6 +179,35 @@ impl Message {
     pub fn clear(&mut self) {
         self.frames.clear();
     }
+
+    /// The properties of the connection this message arrived on (`None` for a message made
+    /// here, or received over inproc).
+    #[must_use]
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.metadata.as_ref()
+    }
+
+    /// One property of the connection this message arrived on, as text, like libzmq's
+    /// `zmq_msg_gets`: `"User-Id"`, `"Peer-Address"`, `"Socket-Type"`, `"Routing-Id"`, or any
+    /// metadata the peer or the ZAP handler gave (names in any case).
+    ///
+    /// ```
+    /// use monocoque_core::{Message, Metadata};
+    /// let mut msg = Message::single("hello");
+    /// assert_eq!(msg.property("User-Id"), None);
+    /// msg.set_metadata(Some(Metadata::from_entries([("User-Id", "alice")])));
+    /// assert_eq!(msg.property("user-id"), Some("alice"));
+    /// ```
+    #[must_use]
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.metadata.as_ref()?.get_str(name)
+    }
+
+    /// Attaches (or removes) connection metadata: the engine does this for every message it
+    /// receives. It is not sent: sending a received message on passes only its frames.
+    pub fn set_metadata(&mut self, metadata: Option<Metadata>) {
+        self.metadata = metadata;
+    }
 }
 
 impl fmt::Debug for Message {
@@ -209,6 +273,7 @@ impl From<Vec<Bytes>> for Message {
     fn from(frames: Vec<Bytes>) -> Self {
         Self {
             frames: SmallVec::from_vec(frames),
+            metadata: None,
         }
     }
 }

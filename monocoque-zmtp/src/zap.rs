@@ -30,7 +30,8 @@ use subtle::ConstantTimeEq;
 pub struct ZapRequest {
     /// ZMQ_ZAP_DOMAIN of the server socket.
     pub domain: Bytes,
-    /// The client's address (`127.0.0.1:5555`, an ipc path, ...).
+    /// The client's address: for tcp its IP address without the port (`127.0.0.1`, `::1`), as
+    /// libzmq sends it; for ipc the peer's name.
     pub address: String,
     /// The server socket's own routing id (ZMQ_ROUTING_ID), as libzmq sends it; empty if none.
     pub routing_id: Bytes,
@@ -187,8 +188,11 @@ impl ZapHandler for Authenticator {
     }
 }
 
-/// The host of `host:port` (`[v6]:port` too); an ipc path as it is.
+/// The host of an IP address, `host:port` or `[v6]:port`; an ipc path as it is.
 fn host_of(address: &str) -> &str {
+    if address.parse::<std::net::IpAddr>().is_ok() {
+        return address;
+    }
     if let Some(rest) = address.strip_prefix('[') {
         return rest.split(']').next().unwrap_or(rest);
     }

@@ -28,8 +28,8 @@ pub use monocoque_core::endpoint::ToEndpoint;
 pub use monocoque_core::transport::Transport;
 pub use monocoque_core::{
     CurvePublicKey, CurveSecretKey, Endpoint, EndpointError, Error, KeyError, MechanismKind,
-    Message, MessageBuilder, Password, Result, Security, SendError, SocketOption, SocketOptions,
-    SocketType, z85,
+    Message, MessageBuilder, Metadata, Password, Result, Security, SendError, SocketOption,
+    SocketOptions, SocketType, metadata, z85,
 };
 pub use monocoque_runtime::{self as runtime, Runtime, RuntimeHandle};
 pub use monocoque_zmtp::proto::ZmtpError;

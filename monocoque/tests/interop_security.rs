@@ -221,7 +221,8 @@ async fn libzmq_style_zap_rep_socket_decides(ctx: Context) -> TestResult {
                 (&f[0][..], &f[2][..], &f[5][..]),
                 (&b"1.0"[..], &b"test-domain"[..], &b"CURVE"[..])
             );
-            assert!(String::from_utf8_lossy(&f[3]).starts_with("127.0.0.1"));
+            // The address as libzmq gives it: the IP address, no port.
+            assert_eq!(&f[3][..], b"127.0.0.1");
             let allowed = &f[6][..] == public(CLIENT_PUBLIC).as_bytes();
             seen.push(allowed);
             let (code, text): (&[u8], &[u8]) = if allowed {
@@ -235,7 +236,8 @@ async fn libzmq_style_zap_rep_socket_decides(ctx: Context) -> TestResult {
                 Bytes::from_static(code),
                 Bytes::from_static(text),
                 Bytes::from_static(b"user"),
-                Bytes::new(),
+                // ZAP metadata (ZMTP property encoding): X-Tenant = acme.
+                Bytes::from_static(b"\x08X-Tenant\x00\x00\x00\x04acme"),
             ]);
             bounded(zap.send(reply)).await?;
         }
@@ -252,6 +254,14 @@ async fn libzmq_style_zap_rep_socket_decides(ctx: Context) -> TestResult {
         let mut good = libzmq_curve_push(&ep, CLIENT_PUBLIC, CLIENT_SECRET, 1).await;
         let msg = good.bounded("receiving", pull.recv()).await?;
         check_canonical(0, &msg)?;
+        // The handler's user id and metadata travel with the message.
+        assert_eq!(
+            msg.property("User-Id"),
+            Some("user"),
+            "{:?}",
+            msg.metadata()
+        );
+        assert_eq!(msg.property("X-Tenant"), Some("acme"));
         TestResult::Ok(())
     };
     let (seen, done) = futures::join!(serve, clients);
@@ -264,6 +274,40 @@ async fn libzmq_style_zap_rep_socket_decides(ctx: Context) -> TestResult {
     );
     pull.close().await;
     zap.close().await;
+    Ok(())
+}
+
+async fn received_messages_carry_user_id_peer_address_and_socket_type(ctx: Context) -> TestResult {
+    // zmq_msg_gets: each message from an authenticated libzmq peer names who sent it.
+    let ctx = ctx
+        .clone()
+        .with_zap_handler(Authenticator::new().plain_user("admin", "secret"));
+    let mut pull = PullSocket::new(&ctx);
+    pull.set_option(SocketOption::PlainServer(true))?;
+    let ep = pull.bind("tcp://127.0.0.1:*").await?.to_string();
+    let mut peer = PeerSpec::new("PUSH")
+        .plain_client("admin", "secret")
+        .scenario("send 2")
+        .connect(&ep)
+        .start()
+        .await;
+    for i in 0..2 {
+        let msg = peer
+            .bounded(format_args!("receiving {i}"), pull.recv())
+            .await?;
+        check_canonical(i, &msg)?;
+        assert_eq!(
+            msg.property("User-Id"),
+            Some("admin"),
+            "{:?}",
+            msg.metadata()
+        );
+        assert_eq!(msg.property("Peer-Address"), Some("127.0.0.1"));
+        assert_eq!(msg.property("socket-type"), Some("PUSH"));
+        assert_eq!(msg.property("X-Missing"), None);
+    }
+    peer.wait_ok().await;
+    pull.close().await;
     Ok(())
 }
 
@@ -379,5 +423,6 @@ on_all_runtimes!(
     curve_wrong_server_key_fails_the_handshake,
     incomplete_setups_are_refused_at_the_call,
     libzmq_style_zap_rep_socket_decides,
+    received_messages_carry_user_id_peer_address_and_socket_type,
     null_with_zap_domain_filters_addresses,
 );

@@ -368,6 +368,7 @@ impl Run {
                 if let Some(prefix) = &self.link.prefix {
                     msg.push_front(prefix.clone());
                 }
+                msg.set_metadata(self.link.metadata.clone());
                 Some(Inbound::Message(peer, msg))
             }
             Event::Subscribe(topic) if self.link.subscriptions => {

@@ -59,6 +59,7 @@ fn link(peer: PeerId, inbound_capacity: usize, prefix: Option<Bytes>) -> (Link, 
         subscriptions: false,
         shutdown: shutdown.clone(),
         linger: None,
+        metadata: None,
     };
     let ends = Ends {
         outbound: out_tx,

@@ -19,7 +19,7 @@ mod shutdown;
 pub(crate) use shutdown::{Shutdown, Stop};
 
 use bytes::Bytes;
-use monocoque_core::Message;
+use monocoque_core::{Message, Metadata};
 use std::time::Duration;
 
 /// Names one peer of a socket: one connection, or one connecting endpoint across its
@@ -79,4 +79,6 @@ pub(crate) struct Link {
     pub shutdown: Shutdown,
     /// ZMQ_LINGER: how long to keep writing after a close (`None`: until done).
     pub linger: Option<Duration>,
+    /// The connection's properties, attached to every received message (`zmq_msg_gets`).
+    pub metadata: Option<Metadata>,
 }

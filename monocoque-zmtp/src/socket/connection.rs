@@ -16,6 +16,7 @@ use crate::zap::ZapHandler;
 use bytes::Bytes;
 use futures::future::{Either, select};
 use monocoque_core::backoff::Backoff;
+use monocoque_core::metadata::{Metadata, PEER_ADDRESS};
 use monocoque_core::runtime::{RuntimeHandle, timeout};
 use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
 use monocoque_core::{
@@ -163,7 +164,7 @@ impl ConnParams {
         let authentication = self.zap.as_ref().map(|handler| Authentication {
             handler: handler.clone(),
             domain: self.options.security.zap_domain.clone(),
-            address: conn.peer_addr.clone(),
+            address: peer_address(&conn.peer_addr),
             routing_id: self.options.routing_id.clone().unwrap_or_default(),
         });
         Engine::new(conn.stream, self.session(), self.runtime.clone())
@@ -224,6 +225,7 @@ impl ConnParams {
         &self,
         mut engine: Engine,
         peer: PeerId,
+        metadata: Metadata,
         attached: Attached,
         outbound: Option<queue::Receiver<Outbound>>,
         shutdown: Shutdown,
@@ -239,6 +241,7 @@ impl ConnParams {
             subscriptions: publishes,
             shutdown,
             linger: self.options.linger,
+            metadata: Some(metadata),
         };
         let result = engine.run(link).await;
         if let (true, Some(inbound)) = (publishes, &self.inbound) {
@@ -255,6 +258,24 @@ impl ConnParams {
             Either::Left(_)
         )
     }
+}
+
+/// What `Peer-Address` and a ZAP request give as the peer's address: for tcp the IP address
+/// without the port (`127.0.0.1`), as libzmq gives it; otherwise the transport's peer name.
+fn peer_address(peer_addr: &str) -> String {
+    match peer_addr.parse::<std::net::SocketAddr>() {
+        Ok(addr) => addr.ip().to_string(),
+        Err(_) => peer_addr.to_owned(),
+    }
+}
+
+/// The properties every message from this peer carries (`zmq_msg_gets`): `Peer-Address`
+/// first, then what the handshake gave (the ZAP handler's `User-Id` and metadata, the peer's
+/// `Socket-Type`, `Identity` and application metadata).
+fn connection_metadata(peer_addr: &str, info: &PeerInfo) -> Metadata {
+    let address = (PEER_ADDRESS, Bytes::from(peer_address(peer_addr)));
+    let handshake = (info.properties.iter()).map(|(name, value)| (name, value.clone()));
+    Metadata::from_entries(std::iter::once(address).chain(handshake))
 }
 
 /// Accepts connections on one bound endpoint until `shutdown` (the endpoint's) is triggered.
@@ -331,7 +352,8 @@ async fn serve_accepted(
         peer_addr: peer_addr.clone(),
         peer_type: info.socket_type,
     });
-    let result = (params.run_attached(engine, peer, attached, rx, shutdown)).await;
+    let metadata = connection_metadata(&peer_addr, &info);
+    let result = (params.run_attached(engine, peer, metadata, attached, rx, shutdown)).await;
     params.peers.remove(peer);
     emitter.emit(|| SocketEvent::Disconnected {
         endpoint,
@@ -517,7 +539,9 @@ impl ConnectAttempt<'_> {
             signal.trigger(Stop::Close);
         }
         let outbound = self.outbound.cloned();
-        let result = (params.run_attached(engine, self.peer, attached, outbound, signal)).await;
+        let metadata = connection_metadata(&peer_addr, &info);
+        let run = params.run_attached(engine, self.peer, metadata, attached, outbound, signal);
+        let result = run.await;
         params.peers.detach(self.peer);
         let served = if result.is_ok() {
             Served::Closed
