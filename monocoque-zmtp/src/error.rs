@@ -41,6 +41,53 @@ impl ConnectionError {
     pub fn is_authentication_failure(&self) -> bool {
         matches!(self, ConnectionError::Protocol(e) if e.is_authentication_failure())
     }
+
+    /// Which of libzmq's three handshake-failure events this error is, when it ended a
+    /// handshake.
+    #[must_use]
+    pub fn handshake_failure(&self) -> HandshakeFailure {
+        match self {
+            ConnectionError::Protocol(e) if e.is_authentication_failure() => {
+                HandshakeFailure::Auth {
+                    status_code: e.zap_status_code(),
+                }
+            }
+            ConnectionError::Protocol(_) => HandshakeFailure::Protocol,
+            ConnectionError::Io(_)
+            | ConnectionError::HandshakeTimeout
+            | ConnectionError::PeerClosed
+            | ConnectionError::Rejected(_) => HandshakeFailure::NoDetail,
+        }
+    }
+}
+
+/// How a handshake failed, split as libzmq's monitor events split it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeFailure {
+    /// ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: the stream failed or closed, the handshake timed
+    /// out (HANDSHAKE_IVL), or the socket turned the peer away.
+    NoDetail,
+    /// ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: the peer broke the protocol (bad greeting, a
+    /// mechanism mismatch, a malformed or tampered command, ...).
+    Protocol,
+    /// ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: authentication failed (our ZAP handler refused the
+    /// client, or the server refused us).
+    Auth {
+        /// The ZAP status code (300, 400 or 500), when known.
+        status_code: Option<u16>,
+    },
+}
+
+impl HandshakeFailure {
+    /// The libzmq event number (`ZMQ_EVENT_HANDSHAKE_FAILED_*`).
+    #[must_use]
+    pub fn libzmq_event(self) -> u16 {
+        match self {
+            HandshakeFailure::NoDetail => 0x0800,
+            HandshakeFailure::Protocol => 0x2000,
+            HandshakeFailure::Auth { .. } => 0x4000,
+        }
+    }
 }
 
 impl std::error::Error for ConnectionError {
@@ -65,5 +112,40 @@ impl From<ZmtpError> for ConnectionError {
 impl From<io::Error> for ConnectionError {
     fn from(e: io::Error) -> Self {
         ConnectionError::Io(Arc::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handshake_failures_split_as_libzmq_events() {
+        let auth = |why: &str| ConnectionError::Protocol(ZmtpError::Authentication(why.into()));
+        let code = |e: ConnectionError| match e.handshake_failure() {
+            HandshakeFailure::Auth { status_code } => status_code,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(code(auth("400")), Some(400));
+        assert_eq!(code(auth("300 try later")), Some(300));
+        assert_eq!(code(auth("500 internal")), Some(500));
+        assert_eq!(code(auth("200")), None);
+        assert_eq!(code(auth("4000")), None);
+        assert_eq!(code(auth("no handler")), None);
+        assert_eq!(
+            ConnectionError::Protocol(ZmtpError::BadSignature).handshake_failure(),
+            HandshakeFailure::Protocol
+        );
+        for e in [
+            ConnectionError::HandshakeTimeout,
+            ConnectionError::PeerClosed,
+            std::io::Error::from(std::io::ErrorKind::ConnectionReset).into(),
+        ] {
+            assert_eq!(e.handshake_failure(), HandshakeFailure::NoDetail, "{e}");
+        }
+        assert_eq!(
+            HandshakeFailure::Auth { status_code: None }.libzmq_event(),
+            0x4000
+        );
     }
 }

@@ -29,7 +29,7 @@ pub mod socket;
 pub mod zap;
 
 pub use context::Context;
-pub use error::ConnectionError;
+pub use error::{ConnectionError, HandshakeFailure};
 pub use keys::KeyPair;
 pub use monitor::{Monitor, SocketEvent};
 /// The runtimes sockets can run on (re-exported from `monocoque-runtime`).

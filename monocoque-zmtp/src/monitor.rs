@@ -5,7 +5,7 @@
 //! misses events) and it is never silently lossy: the events it had to miss are reported, in
 //! their place, as one [`SocketEvent::Missed`] with their count.
 
-use crate::error::ConnectionError;
+use crate::error::{ConnectionError, HandshakeFailure};
 use futures::Stream;
 use futures::task::AtomicWaker;
 use monocoque_core::{Endpoint, SocketType};
@@ -61,7 +61,8 @@ pub enum SocketEvent {
         /// The peer's socket type.
         peer_type: SocketType,
     },
-    /// The handshake failed: the connection was closed (ZMQ_EVENT_HANDSHAKE_FAILED_*).
+    /// The handshake failed: the connection was closed (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+    /// _PROTOCOL or _AUTH: [`SocketEvent::handshake_failure`] tells which).
     HandshakeFailed {
         /// The local endpoint (bound or connected).
         endpoint: Endpoint,
@@ -89,6 +90,19 @@ pub enum SocketEvent {
         /// How many.
         count: u64,
     },
+}
+
+impl SocketEvent {
+    /// For a [`SocketEvent::HandshakeFailed`], which of libzmq's three events it is:
+    /// authentication refused (with the ZAP status code), a protocol error, or no detail (the
+    /// stream failed or the handshake timed out).
+    #[must_use]
+    pub fn handshake_failure(&self) -> Option<HandshakeFailure> {
+        match self {
+            SocketEvent::HandshakeFailed { error, .. } => Some(error.handshake_failure()),
+            _ => None,
+        }
+    }
 }
 
 /// What the socket side and the monitor share.

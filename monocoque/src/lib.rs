@@ -37,10 +37,10 @@ pub use monocoque_zmtp::socket::{
     self, FairQueued, Kind, RecvHalf, RoundRobin, SendFuture, SendHalf, Socket, Splittable,
 };
 pub use monocoque_zmtp::{
-    Authenticator, ConnectionError, Context, DealerSocket, KeyPair, Monitor, PairSocket,
-    ProxyCommand, ProxySocket, ProxyStatistics, PubSocket, PullSocket, PushSocket, RepSocket,
-    ReqSocket, RouterSocket, SocketEvent, SubSocket, XPubSocket, XSubSocket, ZapHandler, ZapReply,
-    ZapRequest, ZapStatus, proxy, proxy_steerable, proxy_with_capture,
+    Authenticator, ConnectionError, Context, DealerSocket, HandshakeFailure, KeyPair, Monitor,
+    PairSocket, ProxyCommand, ProxySocket, ProxyStatistics, PubSocket, PullSocket, PushSocket,
+    RepSocket, ReqSocket, RouterSocket, SocketEvent, SubSocket, XPubSocket, XSubSocket, ZapHandler,
+    ZapReply, ZapRequest, ZapStatus, proxy, proxy_steerable, proxy_with_capture,
 };
 pub use monocoque_zmtp::{keys, zap};
 

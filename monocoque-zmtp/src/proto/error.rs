@@ -150,6 +150,21 @@ impl ZmtpError {
     pub fn is_authentication_failure(&self) -> bool {
         matches!(self, ZmtpError::Authentication(_))
     }
+
+    /// The ZAP status code of an authentication failure (300, 400 or 500), when it names one:
+    /// our handler's verdict, or the reason of the server's ERROR (libzmq sends the code).
+    #[must_use]
+    pub fn zap_status_code(&self) -> Option<u16> {
+        let ZmtpError::Authentication(why) = self else {
+            return None;
+        };
+        let code = why.get(..3)?;
+        let rest_ok = why.len() == 3 || why[3..].starts_with(' ');
+        match code.as_bytes() {
+            [b'3'..=b'5', b'0', b'0'] if rest_ok => code.parse().ok(),
+            _ => None,
+        }
+    }
 }
 
 impl std::error::Error for ZmtpError {}
