@@ -171,6 +171,9 @@ pub enum SocketOption {
     CurveServerKey(CurvePublicKey),
     /// ZMQ_ZAP_DOMAIN: the authentication domain passed to the ZAP handler.
     ZapDomain(Bytes),
+    /// ZMQ_ZAP_ENFORCE_DOMAIN: without a ZAP handler, refuse clients instead of letting CURVE
+    /// (and NULL with a ZAP_DOMAIN) through unauthenticated (default `false`, as in libzmq 4.3).
+    ZapEnforceDomain(bool),
 }
 
 impl SocketOptions {
@@ -215,6 +218,7 @@ impl SocketOptions {
             SocketOption::CurveSecretKey(key) => self.security.set_curve_secret_key(key),
             SocketOption::CurveServerKey(key) => self.security.set_curve_server_key(key),
             SocketOption::ZapDomain(domain) => self.security.set_zap_domain(domain)?,
+            SocketOption::ZapEnforceDomain(on) => self.security.zap_enforce_domain = on,
         }
         Ok(())
     }

@@ -249,6 +249,9 @@ pub struct Security {
     pub curve_server_key: Option<CurvePublicKey>,
     /// ZMQ_ZAP_DOMAIN: the domain a server passes to its ZAP handler (empty by default).
     pub zap_domain: Bytes,
+    /// ZMQ_ZAP_ENFORCE_DOMAIN: with no ZAP handler at all, refuse clients that libzmq 4.3
+    /// would otherwise let through unauthenticated (CURVE, NULL with a ZAP_DOMAIN).
+    pub zap_enforce_domain: bool,
 }
 
 impl Security {

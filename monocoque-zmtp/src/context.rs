@@ -46,11 +46,14 @@ impl Context {
     }
 
     /// The ZAP handler: the one installed, else libzmq's way (the inproc ZAP socket when one
-    /// is bound, else libzmq's behaviour without a handler).
-    pub(crate) fn zap_handler(&self) -> Arc<dyn ZapHandler> {
+    /// is bound, else libzmq's behaviour without a handler, stricter with `enforce_domain`).
+    pub(crate) fn zap_handler(&self, enforce_domain: bool) -> Arc<dyn ZapHandler> {
         match &self.zap {
             Some(handler) => handler.clone(),
-            None => Arc::new(LibzmqZap { ctx: self.clone() }),
+            None => Arc::new(LibzmqZap {
+                ctx: self.clone(),
+                enforce_domain,
+            }),
         }
     }
 

@@ -3,7 +3,10 @@
 //! A server socket's mechanism hands each client's credentials to the [`ZapHandler`] of the
 //! socket's [`Context`](crate::Context) ([`Context::with_zap_handler`](crate::Context::with_zap_handler))
 //! and goes on only on a 200 reply. The handler's user id and metadata become properties of the
-//! connection (`User-Id`, ...).
+//! connection, carried by every message received on it ([`Message::property`]:
+//! `User-Id`, ...).
+//!
+//! [`Message::property`]: monocoque_core::Message::property
 //!
 //! [`Authenticator`] is a ready-made handler (allow/deny lists of addresses, a PLAIN password
 //! table, a set of allowed CURVE client keys), the job czmq's `zauth` and pyzmq's `zmq.auth` do.
@@ -14,7 +17,9 @@
 //! request goes to it as RFC 27's multipart message and its reply decides; if none is bound,
 //! servers behave as libzmq 4.3.5 does without a ZAP handler: a CURVE server accepts every
 //! client that proves its key, and a PLAIN server refuses every client (closing without ERROR;
-//! reported as an authentication failure).
+//! reported as an authentication failure). ZAP_ENFORCE_DOMAIN
+//! ([`SocketOption::ZapEnforceDomain`](monocoque_core::SocketOption::ZapEnforceDomain)) makes
+//! CURVE, and NULL with a ZAP_DOMAIN, refuse every client then as well.
 
 pub use crate::proto::greeting::MechanismName;
 pub use crate::proto::zap::{ZapReply, ZapStatus};
@@ -209,6 +214,8 @@ pub const ZAP_ENDPOINT: &str = "inproc://zeromq.zap.01";
 /// libzmq's behaviour without a handler.
 pub(crate) struct LibzmqZap {
     pub ctx: crate::Context,
+    /// ZAP_ENFORCE_DOMAIN: with nothing bound at [`ZAP_ENDPOINT`], refuse every client.
+    pub enforce_domain: bool,
 }
 
 #[async_trait]
@@ -220,6 +227,10 @@ impl ZapHandler for LibzmqZap {
                 MechanismName::PLAIN => {
                     ZapReply::deny(ZapStatus::TemporaryError, "no ZAP handler: PLAIN needs one")
                 }
+                _ if self.enforce_domain => ZapReply::deny(
+                    ZapStatus::InternalError,
+                    "no ZAP handler and ZAP_ENFORCE_DOMAIN is set",
+                ),
                 _ => ZapReply::allow(Bytes::new()),
             };
         }

@@ -131,6 +131,28 @@ async fn curve_without_zap_handler_accepts_proven_keys(ctx: Context) -> TestResu
     Ok(())
 }
 
+async fn zap_enforce_domain_refuses_without_a_handler(ctx: Context) -> TestResult {
+    // ZMQ_ZAP_ENFORCE_DOMAIN: no handler means no admission, even for a proven CURVE key.
+    let mut pull = PullSocket::new(&ctx);
+    let mut events = pull.monitor();
+    pull.set_option(SocketOption::CurveSecretKey(secret(SERVER_SECRET)))?;
+    pull.set_option(SocketOption::CurveServer(true))?;
+    pull.set_option(SocketOption::ZapEnforceDomain(true))?;
+    let ep = pull.bind("tcp://127.0.0.1:*").await?.to_string();
+    let mut peer = libzmq_curve_push(&ep, CLIENT_PUBLIC, CLIENT_SECRET, 1).await;
+    let error = wait_handshake_failure(&mut events).await;
+    assert_eq!(
+        error.handshake_failure(),
+        HandshakeFailure::Auth {
+            status_code: Some(500)
+        },
+        "{error}"
+    );
+    peer.close_stdin();
+    pull.close().await;
+    Ok(())
+}
+
 async fn plain_without_zap_handler_refuses(ctx: Context) -> TestResult {
     // libzmq 4.3.5 without a ZAP handler: a PLAIN server refuses every client.
     let mut pull = PullSocket::new(&ctx);
@@ -435,6 +457,7 @@ on_all_runtimes!(
     null_peer_against_curve_server_is_a_protocol_error,
     curve_without_zap_handler_accepts_proven_keys,
     plain_without_zap_handler_refuses,
+    zap_enforce_domain_refuses_without_a_handler,
     plain_wrong_password_refused_by_libzmq,
     curve_wrong_server_key_fails_the_handshake,
     incomplete_setups_are_refused_at_the_call,

@@ -110,7 +110,10 @@ impl SocketBase {
             runtime: self.ctx.runtime().clone(),
             options: self.options.clone(),
             mechanism: MechanismConfig::new(&self.options.security)?,
-            zap: Some(self.ctx.zap_handler()),
+            zap: Some(
+                self.ctx
+                    .zap_handler(self.options.security.zap_enforce_domain),
+            ),
             inbound,
             emitter: self.emitter.clone(),
             sends: self.sends(),
