@@ -27,7 +27,7 @@ use crate::proto::frame::{Frame, encode_frame_header, header_len};
 use crate::proto::greeting::MechanismName;
 use crate::proto::write_queue::WriteQueue;
 use crate::proto::zap::{Credentials, ZapReply};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use crypto_box::aead::generic_array::GenericArray;
 use crypto_box::aead::rand_core::RngCore;
 use crypto_box::aead::{AeadInPlace, KeyInit, OsRng};
@@ -211,19 +211,18 @@ impl FrameCodec for CurveCodec {
             ));
         }
         let n = nonce(self.recv_prefix, short);
-        // Decrypt in place when we hold the only reference to the frame's memory.
-        let mut boxed = match body.try_into_mut() {
-            Ok(owned) => owned,
-            Err(shared) => BytesMut::from(&shared[..]),
-        };
-        let tag = *GenericArray::from_slice(&boxed[16..16 + TAG_LEN]);
-        let mut plain = boxed.split_off(16 + TAG_LEN);
+        let tag = *GenericArray::from_slice(&body[16..16 + TAG_LEN]);
+        // The frame's memory is shared with the read buffer: the ciphertext is copied once,
+        // into the allocation the plaintext frame keeps, and opened there.
+        let mut plain = body[16 + TAG_LEN..].to_vec();
         self.cipher
             .decrypt_in_place_detached(GenericArray::from_slice(&n), b"", &mut plain, &tag)
             .map_err(|_| ZmtpError::Crypto("a MESSAGE box did not open (tampered or wrong key)"))?;
         self.last_peer_nonce = short;
         let flags = plain[0];
-        let frame_body = plain.split_off(1).freeze();
+        let mut frame_body = Bytes::from(plain);
+        // Past the flags octet: moves the start, no new allocation.
+        frame_body.advance(1);
         Ok(Frame {
             more: flags & FLAG_MORE != 0,
             command: flags & FLAG_COMMAND != 0,
