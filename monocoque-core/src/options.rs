@@ -5,6 +5,10 @@ use crate::security::{CurvePublicKey, CurveSecretKey, Password, Security};
 use bytes::Bytes;
 use std::time::Duration;
 
+/// The largest HEARTBEAT_TTL: 65535 tenths of a second on the wire (libzmq takes milliseconds
+/// and rounds them down to tenths).
+const MAX_HEARTBEAT_TTL: Duration = Duration::from_millis(6_553_599);
+
 /// The options of one socket. Options set before `bind`/`connect` apply to the connections made
 /// afterwards, as in libzmq.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +40,15 @@ pub struct SocketOptions {
     /// ZMQ_HANDSHAKE_IVL: the greeting and security handshake must finish within this;
     /// `None` disables the limit. Default 30 s.
     pub handshake_ivl: Option<Duration>,
+    /// ZMQ_HEARTBEAT_IVL: send a PING this often on every connection; `None` (default): never.
+    pub heartbeat_ivl: Option<Duration>,
+    /// ZMQ_HEARTBEAT_TTL: how long the peer may wait for traffic after our PING before it
+    /// closes the connection (sent in the PING, in tenths of a second); `None` (default): no
+    /// limit asked for.
+    pub heartbeat_ttl: Option<Duration>,
+    /// ZMQ_HEARTBEAT_TIMEOUT: close a connection when nothing arrived this long after a PING;
+    /// `None` (default): HEARTBEAT_IVL.
+    pub heartbeat_timeout: Option<Duration>,
     /// ZMQ_REQ_RELAXED: a REQ may send a new request before the reply to the last one came; the
     /// old reply is then discarded. Default off.
     pub req_relaxed: bool,
@@ -91,6 +104,9 @@ impl Default for SocketOptions {
             rcvtimeo: None,
             connect_timeout: None,
             handshake_ivl: Some(Duration::from_secs(30)),
+            heartbeat_ivl: None,
+            heartbeat_ttl: None,
+            heartbeat_timeout: None,
             req_relaxed: false,
             req_correlate: false,
             router_mandatory: false,
@@ -133,6 +149,13 @@ pub enum SocketOption {
     ConnectTimeout(Option<Duration>),
     /// ZMQ_HANDSHAKE_IVL (`None` = no limit).
     HandshakeIvl(Option<Duration>),
+    /// ZMQ_HEARTBEAT_IVL (`None` or zero = no PINGs).
+    HeartbeatIvl(Option<Duration>),
+    /// ZMQ_HEARTBEAT_TTL (`None` or zero = none; at most 6553.5 s, counted in tenths of a
+    /// second as on the wire).
+    HeartbeatTtl(Option<Duration>),
+    /// ZMQ_HEARTBEAT_TIMEOUT (`None` = HEARTBEAT_IVL).
+    HeartbeatTimeout(Option<Duration>),
     /// ZMQ_REQ_RELAXED.
     ReqRelaxed(bool),
     /// ZMQ_REQ_CORRELATE.
@@ -199,6 +222,17 @@ impl SocketOptions {
             SocketOption::RcvTimeo(v) => self.rcvtimeo = v,
             SocketOption::ConnectTimeout(v) => self.connect_timeout = v,
             SocketOption::HandshakeIvl(v) => self.handshake_ivl = v,
+            SocketOption::HeartbeatIvl(v) => self.heartbeat_ivl = v.filter(|d| !d.is_zero()),
+            SocketOption::HeartbeatTtl(v) => {
+                if v.is_some_and(|d| d > MAX_HEARTBEAT_TTL) {
+                    return Err(Error::InvalidOption {
+                        option: "ZMQ_HEARTBEAT_TTL",
+                        reason: "a heartbeat TTL is at most 6553.5 s (65535 tenths of a second)",
+                    });
+                }
+                self.heartbeat_ttl = v.filter(|d| d.as_millis() >= 100);
+            }
+            SocketOption::HeartbeatTimeout(v) => self.heartbeat_timeout = v,
             SocketOption::ReqRelaxed(v) => self.req_relaxed = v,
             SocketOption::ReqCorrelate(v) => self.req_correlate = v,
             SocketOption::RouterMandatory(v) => self.router_mandatory = v,

@@ -16,6 +16,9 @@ pub enum ConnectionError {
     Io(Arc<io::Error>),
     /// The greeting and handshake did not finish within HANDSHAKE_IVL.
     HandshakeTimeout,
+    /// The peer went silent: nothing within HEARTBEAT_TIMEOUT of our PING, or within the TTL
+    /// its PING asked for.
+    HeartbeatTimeout,
     /// The peer closed the connection.
     PeerClosed,
     /// The socket refused the peer after a good handshake (e.g. a second peer for PAIR).
@@ -28,6 +31,7 @@ impl fmt::Display for ConnectionError {
             ConnectionError::Protocol(e) => write!(f, "protocol error: {e}"),
             ConnectionError::Io(e) => write!(f, "i/o error: {e}"),
             ConnectionError::HandshakeTimeout => f.write_str("handshake timed out"),
+            ConnectionError::HeartbeatTimeout => f.write_str("heartbeat timed out"),
             ConnectionError::PeerClosed => f.write_str("peer closed the connection"),
             ConnectionError::Rejected(why) => write!(f, "peer rejected: {why}"),
         }
@@ -55,6 +59,7 @@ impl ConnectionError {
             ConnectionError::Protocol(_) => HandshakeFailure::Protocol,
             ConnectionError::Io(_)
             | ConnectionError::HandshakeTimeout
+            | ConnectionError::HeartbeatTimeout
             | ConnectionError::PeerClosed
             | ConnectionError::Rejected(_) => HandshakeFailure::NoDetail,
         }
@@ -104,6 +109,7 @@ impl From<ZmtpError> for ConnectionError {
     fn from(e: ZmtpError) -> Self {
         match e {
             ZmtpError::HandshakeTimeout => ConnectionError::HandshakeTimeout,
+            ZmtpError::HeartbeatTimeout => ConnectionError::HeartbeatTimeout,
             e => ConnectionError::Protocol(e),
         }
     }

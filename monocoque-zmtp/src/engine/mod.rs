@@ -39,6 +39,7 @@ use std::io::IoSlice;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 /// Stop taking messages off the peer's queue once this much output is pending.
 const WRITE_BATCH: usize = 256 * 1024;
@@ -190,7 +191,10 @@ impl Engine {
             }
             match Pin::new(&mut self.stream).poll_read(cx, self.input.spare()) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(ConnectionError::PeerClosed)),
-                Poll::Ready(Ok(n)) => self.input.commit(n),
+                Poll::Ready(Ok(n)) => {
+                    self.input.commit(n);
+                    self.session.received_at(Instant::now());
+                }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
                 Poll::Pending => return Poll::Pending,
             }
@@ -346,6 +350,7 @@ impl Run {
                 return false;
             }
             if self.staged_in.is_empty() {
+                self.engine.session.set_reading_paused(false);
                 return true;
             }
             match inbound.poll_room(cx) {
@@ -355,7 +360,12 @@ impl Run {
                     self.begin_closing();
                     return false;
                 }
-                Poll::Pending => return false,
+                Poll::Pending => {
+                    // We stop reading, so the peer's traffic waits unread: that is no sign
+                    // of a dead peer.
+                    self.engine.session.set_reading_paused(true);
+                    return false;
+                }
             }
         }
     }
@@ -414,6 +424,7 @@ impl Run {
             Poll::Ready(Ok(0)) => Err(ConnectionError::PeerClosed),
             Poll::Ready(Ok(n)) => {
                 engine.input.commit(n);
+                engine.session.received_at(Instant::now());
                 Ok(true)
             }
             Poll::Ready(Err(e)) => Err(e.into()),
@@ -449,8 +460,11 @@ impl Future for Run {
             if let Some(done) = this.poll_stop(cx) {
                 return Poll::Ready(done);
             }
-            // Heartbeats will land here: the session's deadline, if it has one.
+            // The session's deadline: our next PING, or a silent peer given up on.
             let mut progress = this.engine.poll_deadline(cx);
+            if let Some(e) = this.engine.session.error() {
+                return Poll::Ready(Err(e.clone().into()));
+            }
             progress |= this.fill_output(cx);
             progress |= this.write_some(cx)?;
             if this.closing {

@@ -6,8 +6,10 @@ use monocoque_core::runtime::Runtime;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-/// A timer for the session's next deadline ([`Session::poll_timeout`]), re-armed whenever that
-/// deadline moves.
+/// A timer for the session's next deadline ([`Session::poll_timeout`]), re-armed only when that
+/// deadline moves earlier: a later deadline (the peer's TTL counts from its latest input, so it
+/// moves with every read) lets the armed sleep fire early, and the session, finding nothing due,
+/// gives the new deadline to arm next. No sleep is made per read.
 ///
 /// [`Session::poll_timeout`]: crate::proto::Session::poll_timeout
 #[derive(Default)]
@@ -26,17 +28,31 @@ impl DeadlineTimer {
         runtime: &dyn Runtime,
         deadline: Option<Instant>,
     ) -> Poll<Instant> {
-        if deadline != self.armed_for {
-            self.armed_for = deadline;
-            self.sleep =
-                deadline.map(|at| runtime.sleep(at.saturating_duration_since(Instant::now())));
+        let Some(at) = deadline else {
+            // Nothing due: an armed sleep may still fire, harmlessly.
+            return match self.sleep.as_mut() {
+                Some(sleep) => {
+                    let polled = sleep.poll_unpin(cx);
+                    self.fired(polled)
+                }
+                None => Poll::Pending,
+            };
+        };
+        if self.armed_for.is_none_or(|armed| at < armed) {
+            self.armed_for = Some(at);
+            self.sleep = Some(runtime.sleep(at.saturating_duration_since(Instant::now())));
         }
         let Some(sleep) = self.sleep.as_mut() else {
             return Poll::Pending;
         };
-        ready!(sleep.poll_unpin(cx));
-        // Fired: the next poll re-arms if the deadline is still wanted (the session moved it,
-        // or the timer fired a little early).
+        let polled = sleep.poll_unpin(cx);
+        self.fired(polled)
+    }
+
+    /// After polling the sleep: once it fired, the next poll re-arms if a deadline is still
+    /// wanted (the session moved it, or the timer fired a little early).
+    fn fired(&mut self, polled: Poll<()>) -> Poll<Instant> {
+        ready!(polled);
         self.sleep = None;
         self.armed_for = None;
         Poll::Ready(Instant::now())

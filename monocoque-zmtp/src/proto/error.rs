@@ -82,6 +82,8 @@ pub enum ZmtpError {
     Crypto(&'static str),
     /// The greeting and security handshake did not finish within HANDSHAKE_IVL.
     HandshakeTimeout,
+    /// Nothing arrived within HEARTBEAT_TIMEOUT of our PING, or within the TTL of the peer's.
+    HeartbeatTimeout,
 }
 
 impl fmt::Display for ZmtpError {
@@ -138,6 +140,9 @@ impl fmt::Display for ZmtpError {
             ZmtpError::Crypto(what) => write!(f, "CURVE: {what}"),
             ZmtpError::HandshakeTimeout => {
                 f.write_str("the handshake did not finish within HANDSHAKE_IVL")
+            }
+            ZmtpError::HeartbeatTimeout => {
+                f.write_str("the peer sent nothing within the heartbeat timeout")
             }
         }
     }

@@ -30,6 +30,6 @@ pub use mechanism::{
     AuthenticatedNull, CurveClient, CurveCodec, CurveServer, FrameCodec, HandshakeContext,
     Mechanism, MechanismStatus, NullMechanism, PlainClient, PlainServer, local_metadata,
 };
-pub use session::{Event, PeerInfo, Session, SessionConfig};
+pub use session::{Event, HeartbeatConfig, PeerInfo, Session, SessionConfig};
 pub use write_queue::WriteQueue;
 pub use zap::{Credentials, ZapReply, ZapStatus};

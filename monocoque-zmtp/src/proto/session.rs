@@ -64,6 +64,20 @@ pub struct SessionConfig {
     /// after the session was created, or it fails with [`ZmtpError::HandshakeTimeout`]. `None`:
     /// no limit.
     pub handshake_timeout: Option<Duration>,
+    /// ZMTP 3.1 heartbeats (RFC 37): when to PING, and when a silent peer is given up on.
+    pub heartbeat: HeartbeatConfig,
+}
+
+/// Heartbeat settings of a session (libzmq's HEARTBEAT_IVL, _TTL and _TIMEOUT).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeartbeatConfig {
+    /// Send a PING this often once the handshake is done; `None`: never.
+    pub interval: Option<Duration>,
+    /// The TTL our PINGs carry (rounded down to tenths of a second, at most 6553.5 s): how long
+    /// the peer should wait for traffic from us before closing.
+    pub ttl: Option<Duration>,
+    /// Fail when nothing arrived this long after a PING we sent; `None`: `interval`.
+    pub timeout: Option<Duration>,
 }
 
 impl SessionConfig {
@@ -77,6 +91,7 @@ impl SessionConfig {
             max_msg_size: None,
             mechanism: Box::new(NullMechanism),
             handshake_timeout: None,
+            heartbeat: HeartbeatConfig::default(),
         }
     }
 }
@@ -155,6 +170,19 @@ pub struct Session {
     commands: Vec<Command>,
     /// When the handshake must be complete (HANDSHAKE_IVL after creation).
     handshake_deadline: Option<Instant>,
+    heartbeat: HeartbeatConfig,
+    /// The latest time we were told of ([`Session::received_at`], `handle_timeout`).
+    clock: Instant,
+    /// When our next PING is due.
+    next_ping: Option<Instant>,
+    /// HEARTBEAT_TIMEOUT after a PING of ours, until anything arrives.
+    heartbeat_deadline: Option<Instant>,
+    /// The TTL of the peer's PINGs: it is given up on when nothing arrived for that long.
+    peer_ttl: Option<Duration>,
+    /// When input last arrived ([`Session::received_at`]).
+    last_input: Instant,
+    /// The owner is not reading: see [`Session::set_reading_paused`].
+    reading_paused: bool,
 }
 
 impl Session {
@@ -169,6 +197,7 @@ impl Session {
             max_msg_size,
             mechanism,
             handshake_timeout,
+            heartbeat,
         } = config;
         let name = mechanism.name();
         // NULL always sends as-server 0 (RFC 23); other mechanisms announce the role.
@@ -195,6 +224,13 @@ impl Session {
             max_frames: DEFAULT_MAX_FRAMES_PER_MESSAGE,
             commands: Vec::new(),
             handshake_deadline: handshake_timeout.map(|limit| now + limit),
+            heartbeat,
+            clock: now,
+            next_ping: None,
+            heartbeat_deadline: None,
+            peer_ttl: None,
+            last_input: now,
+            reading_paused: false,
         }
     }
 
@@ -205,8 +241,38 @@ impl Session {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Greeting { .. } | State::Handshake { .. } => self.handshake_deadline,
-            State::Active | State::Failed(_) => None,
+            State::Active => [self.next_ping, self.heartbeat_deadline, self.ttl_deadline()]
+                .into_iter()
+                .flatten()
+                .min(),
+            State::Failed(_) => None,
         }
+    }
+
+    /// When the peer's TTL runs out: that long after the latest input (not while the owner is
+    /// not reading).
+    fn ttl_deadline(&self) -> Option<Instant> {
+        match self.reading_paused {
+            true => None,
+            false => self.peer_ttl.map(|ttl| self.last_input + ttl),
+        }
+    }
+
+    /// Tells the session whether its owner has stopped reading (the socket's receive queue is
+    /// full). While it has, the peer's silence means nothing: no heartbeat timeout runs (PINGs
+    /// go on); the first PING after reading resumes starts a new one.
+    pub fn set_reading_paused(&mut self, paused: bool) {
+        if paused {
+            self.heartbeat_deadline = None;
+        }
+        self.reading_paused = paused;
+    }
+
+    /// Tells the session that the input about to be decoded arrived at `now` (the engine
+    /// calls it after each read): a peer's PING starts its TTL from then.
+    pub fn received_at(&mut self, now: Instant) {
+        self.clock = self.clock.max(now);
+        self.last_input = self.clock;
     }
 
     /// Tells the session that time has reached `now`. A handshake still running at its
@@ -214,9 +280,39 @@ impl Session {
     /// [`poll_event`](Self::poll_event) returns. Calling it early, or more than once, is
     /// harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let due = self.poll_timeout().is_some_and(|deadline| deadline <= now);
-        if due {
-            self.state = State::Failed(ZmtpError::HandshakeTimeout);
+        self.clock = self.clock.max(now);
+        let passed = |deadline: Option<Instant>| deadline.is_some_and(|at| at <= now);
+        match self.state {
+            State::Greeting { .. } | State::Handshake { .. } => {
+                if passed(self.handshake_deadline) {
+                    self.state = State::Failed(ZmtpError::HandshakeTimeout);
+                }
+            }
+            State::Active => {
+                if passed(self.heartbeat_deadline) || passed(self.ttl_deadline()) {
+                    self.state = State::Failed(ZmtpError::HeartbeatTimeout);
+                } else if passed(self.next_ping) {
+                    self.ping(now);
+                }
+            }
+            State::Failed(_) => {}
+        }
+    }
+
+    /// Sends our heartbeat PING (with our TTL, no context, as libzmq does) and arms the next
+    /// one, and HEARTBEAT_TIMEOUT unless it runs already.
+    fn ping(&mut self, now: Instant) {
+        let Some(interval) = self.heartbeat.interval else {
+            return;
+        };
+        let ttl = self.heartbeat.ttl.map_or(0, |ttl| {
+            u16::try_from(ttl.as_millis() / 100).unwrap_or(u16::MAX)
+        });
+        self.send_ping(ttl, b"");
+        self.next_ping = Some(now + interval);
+        let timeout = self.heartbeat.timeout.unwrap_or(interval);
+        if !self.reading_paused {
+            self.heartbeat_deadline.get_or_insert(now + timeout);
         }
     }
 
@@ -464,6 +560,10 @@ impl Session {
         self.decoder
             .set_max_frame_size(self.max_msg_size.map(|m| m.saturating_add(overhead)));
         self.state = State::Active;
+        self.next_ping = self
+            .heartbeat
+            .interval
+            .map(|interval| self.clock + interval);
         self.peer = Some(info.clone());
         Ok(Event::Ready(info))
     }
@@ -474,6 +574,9 @@ impl Session {
             let Some(mut frame) = self.decoder.decode(input)? else {
                 return Ok(None);
             };
+            // Anything from the peer shows it is alive (as in libzmq, any frame, not only a
+            // PONG, ends the wait for an answer to our PING).
+            self.heartbeat_deadline = None;
             if let Some(codec) = &mut self.codec {
                 frame = codec.decode(frame)?;
                 if let Some(limit) = self.max_msg_size {
@@ -533,8 +636,18 @@ impl Session {
 
     fn on_command(&mut self, body: Bytes) -> Result<Option<Event>, ZmtpError> {
         match Command::parse(body)? {
-            Command::Ping { context, .. } => {
+            Command::Ping {
+                ttl_deciseconds,
+                context,
+            } => {
                 self.send_command_parts(b"PONG", &[&context]);
+                // RFC 37: the peer asks to be given up on if nothing more arrives from it
+                // within its TTL. libzmq counts from each PING; we count from the latest
+                // traffic, so a peer that dies right after a message is caught too.
+                if ttl_deciseconds > 0 {
+                    let ttl = Duration::from_millis(u64::from(ttl_deciseconds) * 100);
+                    self.peer_ttl = Some(ttl);
+                }
                 Ok(None)
             }
             Command::Subscribe(topic) => Ok(Some(Event::Subscribe(topic))),
@@ -1451,6 +1564,142 @@ mod tests {
         // Without HANDSHAKE_IVL there is never a deadline.
         let s = Session::new(SessionConfig::null(SocketType::Pull, true), t0);
         assert_eq!(s.poll_timeout(), None);
+    }
+
+    fn heartbeating(interval: u64, ttl: Option<u64>, timeout: Option<u64>, t0: Instant) -> Session {
+        let ms = Duration::from_millis;
+        let config = SessionConfig {
+            heartbeat: HeartbeatConfig {
+                interval: Some(ms(interval)),
+                ttl: ttl.map(ms),
+                timeout: timeout.map(ms),
+            },
+            ..SessionConfig::null(SocketType::Dealer, false)
+        };
+        Session::new(config, t0)
+    }
+
+    /// The PING commands in `wire`, as (ttl in tenths of a second, context).
+    fn pings(wire: &[u8]) -> Vec<(u16, Vec<u8>)> {
+        let mut d = FrameDecoder::new(None);
+        let mut input = BytesMut::from(wire);
+        let mut found = Vec::new();
+        while let Ok(Some(frame)) = d.decode(&mut input) {
+            if let Ok(Command::Ping {
+                ttl_deciseconds,
+                context,
+            }) = Command::parse(frame.body)
+            {
+                found.push((ttl_deciseconds, context.to_vec()));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn heartbeats_ping_every_interval_and_give_up_on_a_silent_peer() {
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        let mut a = heartbeating(100, Some(2500), Some(300), t0);
+        let mut b = Session::new(SessionConfig::null(SocketType::Dealer, false), t0);
+        handshake(&mut a, &mut b);
+        // The first PING is one interval after the handshake.
+        assert_eq!(a.poll_timeout(), Some(t0 + ms(100)));
+        a.handle_timeout(t0 + ms(100));
+        assert_eq!(pings(&take_output(&mut a)), [(25, vec![])]);
+        // The next PING and HEARTBEAT_TIMEOUT now both run.
+        assert_eq!(a.poll_timeout(), Some(t0 + ms(200)));
+        a.handle_timeout(t0 + ms(200));
+        a.handle_timeout(t0 + ms(300));
+        assert_eq!(pings(&take_output(&mut a)).len(), 2);
+        // A timeout is not restarted by later PINGs: 300 ms after the first, the peer is gone.
+        assert_eq!(a.poll_timeout(), Some(t0 + ms(400)));
+        a.handle_timeout(t0 + ms(399));
+        assert_eq!(a.error(), None);
+        a.handle_timeout(t0 + ms(400));
+        assert_eq!(a.error(), Some(&ZmtpError::HeartbeatTimeout));
+        assert_eq!(a.poll_timeout(), None);
+    }
+
+    #[test]
+    fn any_frame_from_the_peer_ends_the_heartbeat_timeout() {
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        let mut a = heartbeating(100, None, None, t0);
+        let mut b = Session::new(SessionConfig::null(SocketType::Dealer, false), t0);
+        handshake(&mut a, &mut b);
+        a.handle_timeout(t0 + ms(100));
+        // b answers (PONG): a's timeout is over, only the next PING is due.
+        let (sa, _) = pump(&mut a, &mut b, usize::MAX);
+        assert_eq!(sa.error, None);
+        assert_eq!(a.poll_timeout(), Some(t0 + ms(200)));
+        // A message counts as much as a PONG.
+        a.handle_timeout(t0 + ms(200));
+        take_output(&mut a);
+        b.send_message(&msg(&[b"alive"]));
+        let (sa, _) = pump(&mut a, &mut b, usize::MAX);
+        assert_eq!(sa.events, [Event::Message(msg(&[b"alive"]))]);
+        a.handle_timeout(t0 + ms(300));
+        take_output(&mut a);
+        a.handle_timeout(t0 + ms(350));
+        assert_eq!(a.error(), None);
+    }
+
+    #[test]
+    fn the_peers_ttl_is_honoured_from_its_ping() {
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        // We send no PINGs ourselves; the peer's PING asks for 2 s.
+        let mut s = ready_session(SocketType::Dealer, "DEALER", 1);
+        s.received_at(t0 + ms(500));
+        let mut input = BytesMut::from(&hex("04 07 04 50 49 4e 47 00 14")[..]); // PING ttl 20
+        assert_eq!(s.poll_event(&mut input), Ok(None));
+        assert_eq!(s.poll_timeout(), Some(t0 + ms(2500)));
+        s.handle_timeout(t0 + ms(2499));
+        assert_eq!(s.error(), None);
+        s.handle_timeout(t0 + ms(2500));
+        assert_eq!(s.error(), Some(&ZmtpError::HeartbeatTimeout));
+        // Any traffic after the PING moves the deadline: TTL after the latest input.
+        let mut s = ready_session(SocketType::Dealer, "DEALER", 1);
+        s.received_at(t0 + ms(500));
+        let mut input = BytesMut::from(&hex("04 07 04 50 49 4e 47 00 14")[..]);
+        assert_eq!(s.poll_event(&mut input), Ok(None));
+        s.received_at(t0 + ms(1500));
+        input.extend_from_slice(&hex("00 01 61"));
+        assert!(matches!(
+            s.poll_event(&mut input),
+            Ok(Some(Event::Message(_)))
+        ));
+        assert_eq!(s.poll_timeout(), Some(t0 + ms(3500)));
+        s.handle_timeout(t0 + ms(2500));
+        assert_eq!(s.error(), None);
+        // Not while the owner is not reading.
+        s.set_reading_paused(true);
+        assert_eq!(s.poll_timeout(), None);
+        s.handle_timeout(t0 + ms(9000));
+        assert_eq!(s.error(), None);
+    }
+
+    #[test]
+    fn no_heartbeat_timeout_while_the_owner_is_not_reading() {
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        let mut a = heartbeating(100, None, None, t0);
+        let mut b = Session::new(SessionConfig::null(SocketType::Dealer, false), t0);
+        handshake(&mut a, &mut b);
+        a.handle_timeout(t0 + ms(100));
+        a.set_reading_paused(true);
+        // PINGs go on; the silence (unread input) does not end the connection.
+        for t in [200, 300, 400, 500] {
+            a.handle_timeout(t0 + ms(t));
+        }
+        assert_eq!(a.error(), None);
+        assert_eq!(pings(&take_output(&mut a)).len(), 5);
+        // Reading again: the next PING starts a timeout, which a silent peer lets pass.
+        a.set_reading_paused(false);
+        a.handle_timeout(t0 + ms(600));
+        a.handle_timeout(t0 + ms(700));
+        assert_eq!(a.error(), Some(&ZmtpError::HeartbeatTimeout));
     }
 
     #[test]

@@ -9,8 +9,8 @@ use crate::link::queue;
 use crate::link::{Inbound, Link, Outbound, PeerId, Shutdown, Stop};
 use crate::monitor::{Emitter, SocketEvent};
 use crate::proto::{
-    AuthenticatedNull, CurveClient, CurveServer, Mechanism, NullMechanism, PeerInfo, PlainClient,
-    PlainServer, Session, SessionConfig,
+    AuthenticatedNull, CurveClient, CurveServer, HeartbeatConfig, Mechanism, NullMechanism,
+    PeerInfo, PlainClient, PlainServer, Session, SessionConfig,
 };
 use crate::zap::ZapHandler;
 use bytes::Bytes;
@@ -156,6 +156,11 @@ impl ConnParams {
             max_msg_size: self.options.maxmsgsize,
             mechanism: self.mechanism.mechanism(self.zap.is_some()),
             handshake_timeout: self.options.handshake_ivl,
+            heartbeat: HeartbeatConfig {
+                interval: self.options.heartbeat_ivl,
+                ttl: self.options.heartbeat_ttl,
+                timeout: self.options.heartbeat_timeout,
+            },
         };
         Session::new(config, Instant::now())
     }

@@ -226,6 +226,12 @@ impl PeerSpec {
             .arg(format!("--curve-secret={secret}"))
             .arg(format!("--curve-serverkey={server}"))
     }
+    /// ZMQ_HEARTBEAT_IVL, _TTL and _TIMEOUT, in ms.
+    pub fn heartbeat(self, ivl_ms: u64, ttl_ms: u64, timeout_ms: u64) -> Self {
+        self.opt("--heartbeat-ivl", ivl_ms)
+            .opt("--heartbeat-ttl", ttl_ms)
+            .opt("--heartbeat-timeout", timeout_ms)
+    }
     /// `--router-mandatory`: ZMQ_ROUTER_MANDATORY.
     pub fn router_mandatory(self) -> Self {
         self.arg("--router-mandatory")

@@ -264,6 +264,12 @@ class Peer:
             s.setsockopt(zmq.CURVE_SERVERKEY, args.curve_serverkey.encode())
         if args.zap_domain is not None:
             s.setsockopt(zmq.ZAP_DOMAIN, args.zap_domain.encode())
+        if args.heartbeat_ivl is not None:
+            s.setsockopt(zmq.HEARTBEAT_IVL, args.heartbeat_ivl)
+        if args.heartbeat_ttl is not None:
+            s.setsockopt(zmq.HEARTBEAT_TTL, args.heartbeat_ttl)
+        if args.heartbeat_timeout is not None:
+            s.setsockopt(zmq.HEARTBEAT_TIMEOUT, args.heartbeat_timeout)
         if args.auth_plain or args.auth_curve_allow:
             from zmq.auth.thread import ThreadAuthenticator
             self.auth = ThreadAuthenticator(self.ctx)
@@ -659,6 +665,9 @@ def build_parser():
     p.add_argument("--curve-secret", help="CURVE client: its Z85 secret key")
     p.add_argument("--curve-serverkey", help="CURVE client: the server's Z85 public key")
     p.add_argument("--zap-domain", help="ZMQ_ZAP_DOMAIN")
+    p.add_argument("--heartbeat-ivl", type=int, help="ZMQ_HEARTBEAT_IVL, ms")
+    p.add_argument("--heartbeat-ttl", type=int, help="ZMQ_HEARTBEAT_TTL, ms")
+    p.add_argument("--heartbeat-timeout", type=int, help="ZMQ_HEARTBEAT_TIMEOUT, ms")
     p.add_argument("--auth-plain", action="append", metavar="USER=PASSWORD",
                    help="zmq.auth authenticator: allow this PLAIN user (repeatable)")
     p.add_argument("--auth-curve-allow", action="append", metavar="PUBLIC",
