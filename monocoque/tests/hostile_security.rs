@@ -18,7 +18,7 @@ use monocoque::{
     Authenticator, ConnectionError, Context, CurvePublicKey, CurveSecretKey, KeyPair, Message,
     Monitor, PullSocket, PushSocket, SocketEvent, SocketOption, SocketType, ZmtpError,
 };
-use monocoque_zmtp::proto::{CurveClient, Mechanism, Session, SessionConfig};
+use monocoque_zmtp::proto::{CurveClient, Mechanism, PlainClient, Session, SessionConfig};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::thread::JoinHandle;
@@ -955,6 +955,81 @@ async fn handshake_floods_are_cut_off(ctx: Context) {
         attacker.assert_closed(what);
     }
     still_serves(&ctx, Good::Curve, &mut server, &mut early).await;
+}
+
+/// Resident memory of this process (nextest runs each test in a process of its own).
+#[cfg(target_os = "linux")]
+fn resident_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// After a good PLAIN handshake, a peer sends 128 MiB of PINGs and never reads: the PONGs we
+/// owe it must not pile up without bound (libzmq keeps one pending PONG, `_pong_msg`; pausing
+/// reads until the peer reads would do too). Measures memory, so it runs on one runtime only.
+#[cfg(target_os = "linux")]
+async fn ping_flood_from_a_peer_that_never_reads(ctx: Context) {
+    const FLOOD: usize = 128 << 20;
+    let mut server = plain_server(&ctx).await;
+    let before = resident_kib();
+    let (flooded, wait_flooded) = std::sync::mpsc::channel();
+    let (release, wait_release) = std::sync::mpsc::channel::<()>();
+    let client = Scripted::connect(
+        server.port,
+        Box::new(PlainClient::new(
+            Bytes::from_static(USER.as_bytes()),
+            PASSWORD.into(),
+        )),
+    );
+    let attacker = client.then(move |c| {
+        c.handshake().expect("the scripted PLAIN handshake");
+        // Blocked writes mean the server stopped reading: that bounds it too.
+        c.stream
+            .set_write_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let chunk = command("PING", &[&[0u8, 0][..], &[b'c'; 16]].concat()).repeat(40_000);
+        let mut sent = 0;
+        while sent < FLOOD && c.stream.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+        flooded.send(sent).unwrap();
+        // Keep the connection open, unread, until the test has measured.
+        let _ = wait_release.recv();
+    });
+    let sent = loop {
+        match wait_flooded.try_recv() {
+            Ok(sent) => break sent,
+            Err(_) => sleep_ms(50).await, // pacing only: the flood's end is what is awaited
+        }
+    };
+    let grown_mib = resident_kib().saturating_sub(before) >> 10;
+    drop(release);
+    let error = disconnect_of(&mut server.events, &attacker.addr).await;
+    assert!(
+        matches!(error, ConnectionError::PeerClosed | ConnectionError::Io(_)),
+        "{error:?}"
+    );
+    assert!(
+        grown_mib < 32,
+        "{} MiB of PINGs taken from a peer that reads nothing: memory grew by {grown_mib} MiB",
+        sent >> 20
+    );
+}
+
+/// Not in `on_all_runtimes!`: it measures memory; ignored until PONGs are bounded.
+#[cfg(target_os = "linux")]
+mod ping_flood_from_a_peer_that_never_reads {
+    #[test]
+    #[ignore = "bug: PONGs for a peer that never reads pile up without bound (Session queues \
+                one per PING in its WriteQueue, Run::read_some keeps reading whatever the \
+                output backlog): 128 MiB of PINGs grow memory by ~120 MiB"]
+    fn tokio() {
+        crate::common::run_tokio(
+            "ping_flood_from_a_peer_that_never_reads::tokio",
+            super::ping_flood_from_a_peer_that_never_reads,
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
