@@ -1017,13 +1017,10 @@ async fn ping_flood_from_a_peer_that_never_reads(ctx: Context) {
     );
 }
 
-/// Not in `on_all_runtimes!`: it measures memory; ignored until PONGs are bounded.
+/// Not in `on_all_runtimes!`: it measures the process's memory (one runtime is enough).
 #[cfg(target_os = "linux")]
 mod ping_flood_from_a_peer_that_never_reads {
     #[test]
-    #[ignore = "bug: PONGs for a peer that never reads pile up without bound (Session queues \
-                one per PING in its WriteQueue, Run::read_some keeps reading whatever the \
-                output backlog): 128 MiB of PINGs grow memory by ~120 MiB"]
     fn tokio() {
         crate::common::run_tokio(
             "ping_flood_from_a_peer_that_never_reads::tokio",
@@ -1110,39 +1107,5 @@ on_all_runtimes!(
     curve_refused_client_key_is_an_authentication_failure,
     handshake_floods_are_cut_off,
     libzmq_peer_keeps_flowing_through_attacks,
+    messages_before_a_bad_frame_in_the_same_read_are_delivered,
 );
-
-/// Not in `on_all_runtimes!`: ignored until the library keeps those messages.
-mod messages_before_a_bad_frame_in_the_same_read_are_delivered {
-    use super::*;
-
-    #[test]
-    #[ignore = "bug: Run::read_some returns the session error with `?` and drops `staged_in`: \
-                complete messages decoded in the same read as a later bad frame are lost"]
-    fn tokio() {
-        crate::common::run_tokio(
-            "messages_before_a_bad_frame_in_the_same_read_are_delivered::tokio",
-            messages_before_a_bad_frame_in_the_same_read_are_delivered,
-        );
-    }
-
-    #[test]
-    #[ignore = "bug: Run::read_some returns the session error with `?` and drops `staged_in`: \
-                complete messages decoded in the same read as a later bad frame are lost"]
-    fn async_std() {
-        crate::common::run_async_std(
-            "messages_before_a_bad_frame_in_the_same_read_are_delivered::async_std",
-            messages_before_a_bad_frame_in_the_same_read_are_delivered,
-        );
-    }
-
-    #[test]
-    #[ignore = "bug: Run::read_some returns the session error with `?` and drops `staged_in`: \
-                complete messages decoded in the same read as a later bad frame are lost"]
-    fn smol() {
-        crate::common::run_smol(
-            "messages_before_a_bad_frame_in_the_same_read_are_delivered::smol",
-            messages_before_a_bad_frame_in_the_same_read_are_delivered,
-        );
-    }
-}

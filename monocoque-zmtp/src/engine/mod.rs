@@ -401,7 +401,17 @@ impl Run {
             }
             progress = true;
         }
-        while let Some(event) = self.engine.session.poll_event(self.engine.input.data())? {
+        loop {
+            let event = match self.engine.session.poll_event(self.engine.input.data()) {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                // The messages completed before the bad frame are handed on first (the session
+                // stays failed and says so again once they are), as libzmq flushes them.
+                Err(e) if self.staged_in.is_empty() || self.deliver_staged(cx) => {
+                    return Err(e.into());
+                }
+                Err(_) => return Ok(progress),
+            };
             progress = true;
             let Some(item) = self.inbound(event) else {
                 continue;
@@ -462,7 +472,8 @@ impl Future for Run {
             }
             // The session's deadline: our next PING, or a silent peer given up on.
             let mut progress = this.engine.poll_deadline(cx);
-            if let Some(e) = this.engine.session.error() {
+            // (With received messages still to hand on, `read_some` reports the error after.)
+            if let (true, Some(e)) = (this.staged_in.is_empty(), this.engine.session.error()) {
                 return Poll::Ready(Err(e.clone().into()));
             }
             progress |= this.fill_output(cx);

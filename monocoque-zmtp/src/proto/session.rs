@@ -43,6 +43,11 @@ pub const HANDSHAKE_FRAME_LIMIT: u64 = 1 << 20;
 /// with MORE set would otherwise grow the frame list without bound.
 pub const DEFAULT_MAX_FRAMES_PER_MESSAGE: usize = 1 << 16;
 
+/// A PONG is queued only while less than this is waiting to be written: a peer that floods
+/// PINGs and never reads gets one pending PONG (answering its latest PING), as in libzmq,
+/// instead of a backlog of replies growing without bound.
+pub const PONG_BACKLOG_LIMIT: usize = 512 * 1024;
+
 /// The ERROR reason we send when the peer's Socket-Type is missing or not compatible.
 const SOCKET_TYPE_ERROR: &[u8] = b"Invalid or incompatible Socket-Type";
 
@@ -183,6 +188,8 @@ pub struct Session {
     last_input: Instant,
     /// The owner is not reading: see [`Session::set_reading_paused`].
     reading_paused: bool,
+    /// The context of the latest PING not answered yet (see [`PONG_BACKLOG_LIMIT`]).
+    pending_pong: Option<Bytes>,
 }
 
 impl Session {
@@ -231,6 +238,7 @@ impl Session {
             peer_ttl: None,
             last_input: now,
             reading_paused: false,
+            pending_pong: None,
         }
     }
 
@@ -349,8 +357,13 @@ impl Session {
         self.max_frames = max_frames.max(1);
     }
 
-    /// The bytes waiting to be written to the connection.
+    /// The bytes waiting to be written to the connection. A PONG owed to the peer is added
+    /// first, unless [`PONG_BACKLOG_LIMIT`] octets are waiting already.
     pub fn output(&mut self) -> &mut WriteQueue {
+        if self.pending_pong.is_some() && self.out.len() < PONG_BACKLOG_LIMIT {
+            let context = self.pending_pong.take().expect("checked");
+            self.send_command_parts(b"PONG", &[&context]);
+        }
         &mut self.out
     }
 
@@ -640,7 +653,8 @@ impl Session {
                 ttl_deciseconds,
                 context,
             } => {
-                self.send_command_parts(b"PONG", &[&context]);
+                // Answered when the output is next looked at; a later PING replaces it.
+                self.pending_pong = Some(context);
                 // RFC 37: the peer asks to be given up on if nothing more arrives from it
                 // within its TTL. libzmq counts from each PING; we count from the latest
                 // traffic, so a peer that dies right after a message is caught too.
@@ -1700,6 +1714,31 @@ mod tests {
         a.handle_timeout(t0 + ms(600));
         a.handle_timeout(t0 + ms(700));
         assert_eq!(a.error(), Some(&ZmtpError::HeartbeatTimeout));
+    }
+
+    #[test]
+    fn pongs_do_not_pile_up_behind_unwritten_output() {
+        let mut s = ready_session(SocketType::Dealer, "DEALER", 1);
+        take_output(&mut s);
+        // More than the limit waits to be written (the peer does not read).
+        s.send_message(&Message::single(vec![7u8; PONG_BACKLOG_LIMIT + 1]));
+        let waiting = s.output().len();
+        let mut input = BytesMut::new();
+        for i in 0..1000u16 {
+            let ctx = i.to_be_bytes();
+            input.extend_from_slice(&[0x04, 9, 4, b'P', b'I', b'N', b'G', 0, 0, ctx[0], ctx[1]]);
+        }
+        assert_eq!(s.poll_event(&mut input), Ok(None));
+        assert_eq!(
+            s.output().len(),
+            waiting,
+            "no PONG queued behind the backlog"
+        );
+        // Once it is written, one PONG answers the latest PING.
+        s.output().advance(waiting);
+        let pong = take_output(&mut s);
+        assert_eq!(pong, hex("04 07 04 50 4f 4e 47 03 e7"));
+        assert!(take_output(&mut s).is_empty());
     }
 
     #[test]
