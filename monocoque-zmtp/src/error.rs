@@ -83,6 +83,21 @@ pub enum HandshakeFailure {
     },
 }
 
+impl ConnectionError {
+    /// The 32-bit value libzmq's monitor sends with a handshake failure: the ZAP status code
+    /// (AUTH), the `ZMQ_PROTOCOL_ERROR_*` code (PROTOCOL), or an errno (NO_DETAIL).
+    #[must_use]
+    pub fn libzmq_event_value(&self) -> u32 {
+        match (self.handshake_failure(), self) {
+            (HandshakeFailure::Auth { status_code }, _) => u32::from(status_code.unwrap_or(0)),
+            (HandshakeFailure::Protocol, ConnectionError::Protocol(e)) => e.libzmq_protocol_error(),
+            (_, ConnectionError::Io(e)) => e.raw_os_error().map_or(0, |n| n as u32),
+            (_, ConnectionError::HandshakeTimeout | ConnectionError::HeartbeatTimeout) => 110, // ETIMEDOUT
+            _ => 0,
+        }
+    }
+}
+
 impl HandshakeFailure {
     /// The libzmq event number (`ZMQ_EVENT_HANDSHAKE_FAILED_*`).
     #[must_use]

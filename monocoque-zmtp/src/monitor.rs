@@ -42,6 +42,27 @@ pub enum SocketEvent {
         /// The peer's address.
         peer_addr: String,
     },
+    /// A connect attempt did not complete at once: it is in progress
+    /// (ZMQ_EVENT_CONNECT_DELAYED).
+    ConnectDelayed {
+        /// The endpoint.
+        endpoint: Endpoint,
+    },
+    /// A bind failed (ZMQ_EVENT_BIND_FAILED); `bind` returned the error too.
+    BindFailed {
+        /// The endpoint asked for.
+        endpoint: Endpoint,
+        /// Why.
+        error: Arc<io::Error>,
+    },
+    /// Accepting a connection failed (ZMQ_EVENT_ACCEPT_FAILED), e.g. out of file descriptors;
+    /// the listener goes on after a short pause.
+    AcceptFailed {
+        /// The bound endpoint.
+        endpoint: Endpoint,
+        /// Why.
+        error: Arc<io::Error>,
+    },
     /// A connect attempt failed; the next one follows after `retry_in`
     /// (ZMQ_EVENT_CONNECT_RETRIED).
     ConnectRetried {
@@ -90,9 +111,126 @@ pub enum SocketEvent {
         /// How many.
         count: u64,
     },
+    /// The monitor stopped (ZMQ_EVENT_MONITOR_STOPPED): the socket closed, or a new monitor
+    /// took its place. Always the last event.
+    MonitorStopped,
+}
+
+/// libzmq's event numbers (`ZMQ_EVENT_*`), as [`SocketEvent::libzmq_event`] gives them and
+/// [`Socket::monitor_to`](crate::socket::Socket::monitor_to) filters on.
+pub mod events {
+    /// ZMQ_EVENT_CONNECTED.
+    pub const CONNECTED: u16 = 0x0001;
+    /// ZMQ_EVENT_CONNECT_DELAYED.
+    pub const CONNECT_DELAYED: u16 = 0x0002;
+    /// ZMQ_EVENT_CONNECT_RETRIED.
+    pub const CONNECT_RETRIED: u16 = 0x0004;
+    /// ZMQ_EVENT_LISTENING.
+    pub const LISTENING: u16 = 0x0008;
+    /// ZMQ_EVENT_BIND_FAILED.
+    pub const BIND_FAILED: u16 = 0x0010;
+    /// ZMQ_EVENT_ACCEPTED.
+    pub const ACCEPTED: u16 = 0x0020;
+    /// ZMQ_EVENT_ACCEPT_FAILED.
+    pub const ACCEPT_FAILED: u16 = 0x0040;
+    /// ZMQ_EVENT_CLOSED.
+    pub const CLOSED: u16 = 0x0080;
+    /// ZMQ_EVENT_CLOSE_FAILED (never produced: closing a listener does not fail here).
+    pub const CLOSE_FAILED: u16 = 0x0100;
+    /// ZMQ_EVENT_DISCONNECTED.
+    pub const DISCONNECTED: u16 = 0x0200;
+    /// ZMQ_EVENT_MONITOR_STOPPED.
+    pub const MONITOR_STOPPED: u16 = 0x0400;
+    /// ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL.
+    pub const HANDSHAKE_FAILED_NO_DETAIL: u16 = 0x0800;
+    /// ZMQ_EVENT_HANDSHAKE_SUCCEEDED.
+    pub const HANDSHAKE_SUCCEEDED: u16 = 0x1000;
+    /// ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL.
+    pub const HANDSHAKE_FAILED_PROTOCOL: u16 = 0x2000;
+    /// ZMQ_EVENT_HANDSHAKE_FAILED_AUTH.
+    pub const HANDSHAKE_FAILED_AUTH: u16 = 0x4000;
+    /// ZMQ_EVENT_ALL.
+    pub const ALL: u16 = 0xffff;
+}
+
+/// One event as libzmq's monitor socket carries it: the event number, its 32-bit value and
+/// the endpoint it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibzmqEvent {
+    /// `ZMQ_EVENT_*` (see [`events`]).
+    pub event: u16,
+    /// The value: an errno for failures, the ZAP status code or `ZMQ_PROTOCOL_ERROR_*` code for
+    /// handshake failures, the retry interval in ms for CONNECT_RETRIED; 0 where libzmq gives a
+    /// file descriptor (monocoque's transports do not expose one).
+    pub value: u32,
+    /// The endpoint.
+    pub endpoint: String,
+}
+
+impl LibzmqEvent {
+    /// The two frames of libzmq's monitor message: 16-bit event and 32-bit value in native
+    /// byte order (as libzmq writes them), then the endpoint.
+    #[must_use]
+    pub fn to_message(&self) -> monocoque_core::Message {
+        let mut head = Vec::with_capacity(6);
+        head.extend_from_slice(&self.event.to_ne_bytes());
+        head.extend_from_slice(&self.value.to_ne_bytes());
+        monocoque_core::Message::from_frames([head, self.endpoint.clone().into_bytes()])
+    }
+}
+
+fn errno(error: &io::Error) -> u32 {
+    error.raw_os_error().map_or(0, |n| n.unsigned_abs())
 }
 
 impl SocketEvent {
+    /// This event as libzmq reports it; `None` for [`SocketEvent::Missed`], which libzmq
+    /// does not have.
+    #[must_use]
+    pub fn libzmq_event(&self) -> Option<LibzmqEvent> {
+        use events::*;
+        let at = |event: u16, value: u32, endpoint: &Endpoint| LibzmqEvent {
+            event,
+            value,
+            endpoint: endpoint.to_string(),
+        };
+        Some(match self {
+            SocketEvent::Listening { endpoint } => at(LISTENING, 0, endpoint),
+            SocketEvent::Accepted { endpoint, .. } => at(ACCEPTED, 0, endpoint),
+            SocketEvent::Connected { endpoint, .. } => at(CONNECTED, 0, endpoint),
+            SocketEvent::ConnectDelayed { endpoint } => at(CONNECT_DELAYED, 115, endpoint), // EINPROGRESS
+            SocketEvent::BindFailed { endpoint, error } => at(BIND_FAILED, errno(error), endpoint),
+            SocketEvent::AcceptFailed { endpoint, error } => {
+                at(ACCEPT_FAILED, errno(error), endpoint)
+            }
+            SocketEvent::ConnectRetried {
+                endpoint, retry_in, ..
+            } => at(
+                CONNECT_RETRIED,
+                u32::try_from(retry_in.as_millis()).unwrap_or(u32::MAX),
+                endpoint,
+            ),
+            SocketEvent::HandshakeSucceeded { endpoint, .. } => {
+                at(HANDSHAKE_SUCCEEDED, 0, endpoint)
+            }
+            SocketEvent::HandshakeFailed {
+                endpoint, error, ..
+            } => at(
+                error.handshake_failure().libzmq_event(),
+                error.libzmq_event_value(),
+                endpoint,
+            ),
+            SocketEvent::Disconnected { endpoint, .. } => at(DISCONNECTED, 0, endpoint),
+            SocketEvent::Closed { endpoint } => at(CLOSED, 0, endpoint),
+            SocketEvent::MonitorStopped => LibzmqEvent {
+                event: MONITOR_STOPPED,
+                value: 0,
+                endpoint: String::new(),
+            },
+            SocketEvent::Missed { .. } => return None,
+        })
+    }
+
     /// For a [`SocketEvent::HandshakeFailed`], which of libzmq's three events it is:
     /// authentication refused (with the ZAP status code), a protocol error, or no detail (the
     /// stream failed or the handshake timed out).
@@ -225,9 +363,15 @@ impl Emitter {
     }
 }
 
-/// Ends a monitor's stream (once drained).
+/// Ends a monitor's stream (once drained), MONITOR_STOPPED last (beyond the capacity if need
+/// be: one more event).
 fn end(shared: &Shared) {
-    shared.lock().ended = true;
+    let mut queue = shared.lock();
+    if !queue.closed && !queue.ended {
+        queue.events.push_back(SocketEvent::MonitorStopped);
+    }
+    queue.ended = true;
+    drop(queue);
     shared.waiter.wake();
 }
 
@@ -285,6 +429,10 @@ mod tests {
                 monitor.next().await,
                 Some(SocketEvent::Listening { .. })
             ));
+            assert!(matches!(
+                monitor.next().await,
+                Some(SocketEvent::MonitorStopped)
+            ));
             assert!(
                 monitor.next().await.is_none(),
                 "the stream ends with the socket"
@@ -299,8 +447,15 @@ mod tests {
         let mut second = emitter.monitor();
         emitter.emit(|| listening(1));
         futures::executor::block_on(async {
+            assert!(matches!(
+                first.recv().await,
+                Some(SocketEvent::MonitorStopped)
+            ));
             assert!(first.recv().await.is_none());
-            assert!(second.recv().await.is_some());
+            assert!(matches!(
+                second.recv().await,
+                Some(SocketEvent::Listening { .. })
+            ));
         });
     }
 }

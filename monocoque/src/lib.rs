@@ -42,7 +42,7 @@ pub use monocoque_zmtp::{
     RepSocket, ReqSocket, RouterSocket, SocketEvent, SubSocket, XPubSocket, XSubSocket, ZapHandler,
     ZapReply, ZapRequest, ZapStatus, proxy, proxy_steerable, proxy_with_capture,
 };
-pub use monocoque_zmtp::{keys, zap};
+pub use monocoque_zmtp::{keys, monitor, zap};
 
 /// Contexts on tokio.
 #[cfg(feature = "tokio")]

@@ -156,6 +156,38 @@ impl ZmtpError {
         matches!(self, ZmtpError::Authentication(_))
     }
 
+    /// The value libzmq's HANDSHAKE_FAILED_PROTOCOL event carries for this error
+    /// (`ZMQ_PROTOCOL_ERROR_*`): the closest of libzmq's codes.
+    #[must_use]
+    pub fn libzmq_protocol_error(&self) -> u32 {
+        const ZMTP_UNSPECIFIED: u32 = 0x1000_0000;
+        const ZMTP_UNEXPECTED_COMMAND: u32 = 0x1000_0001;
+        const ZMTP_MALFORMED_COMMAND_UNSPECIFIED: u32 = 0x1000_0011;
+        const ZMTP_MALFORMED_COMMAND_ERROR: u32 = 0x1000_0015;
+        const ZMTP_INVALID_METADATA: u32 = 0x1000_0018;
+        const ZMTP_CRYPTOGRAPHIC: u32 = 0x1100_0001;
+        const ZMTP_MECHANISM_MISMATCH: u32 = 0x1100_0002;
+        const ZAP_UNSPECIFIED: u32 = 0x2000_0000;
+        match self {
+            ZmtpError::MechanismMismatch { .. } | ZmtpError::BadMechanismName => {
+                ZMTP_MECHANISM_MISMATCH
+            }
+            ZmtpError::UnexpectedCommand(_) | ZmtpError::UnexpectedMessage => {
+                ZMTP_UNEXPECTED_COMMAND
+            }
+            ZmtpError::MalformedCommand(_) | ZmtpError::CommandWithMore => {
+                ZMTP_MALFORMED_COMMAND_UNSPECIFIED
+            }
+            ZmtpError::PeerError(_) => ZMTP_MALFORMED_COMMAND_ERROR,
+            ZmtpError::IncompatibleSocketType { .. } | ZmtpError::MissingSocketType => {
+                ZMTP_INVALID_METADATA
+            }
+            ZmtpError::Crypto(_) => ZMTP_CRYPTOGRAPHIC,
+            ZmtpError::Authentication(_) => ZAP_UNSPECIFIED,
+            _ => ZMTP_UNSPECIFIED,
+        }
+    }
+
     /// The ZAP status code of an authentication failure (300, 400 or 500), when it names one:
     /// our handler's verdict, or the reason of the server's ERROR (libzmq sends the code).
     #[must_use]

@@ -12,6 +12,7 @@ use monocoque_core::endpoint::ToEndpoint;
 use monocoque_core::runtime::timeout;
 use monocoque_core::transport::Transport;
 use monocoque_core::{Endpoint, Error, Result, SocketOption, SocketOptions, SocketType};
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,6 +93,10 @@ impl SocketBase {
         &self.peers
     }
 
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
     pub fn monitor(&self) -> Monitor {
         self.emitter.monitor()
     }
@@ -149,6 +154,10 @@ impl SocketBase {
             let bound = self.ctx.inproc().bind(name, &params, key, shutdown.clone());
             if let Err(e) = bound {
                 self.peers.close_origin(key);
+                self.emitter.emit(|| SocketEvent::BindFailed {
+                    endpoint: requested.clone(),
+                    error: Arc::new(io::Error::new(io::ErrorKind::AddrInUse, e.to_string())),
+                });
                 return Err(e);
             }
             self.push_endpoint(
@@ -162,7 +171,17 @@ impl SocketBase {
             return Ok(requested);
         }
         let transport = self.transport_for(&requested)?;
-        let listener = transport.bind(&requested).await?;
+        let listener = match transport.bind(&requested).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                let error = Arc::new(error);
+                self.emitter.emit(|| SocketEvent::BindFailed {
+                    endpoint: requested.clone(),
+                    error: error.clone(),
+                });
+                return Err(Error::Io(error));
+            }
+        };
         let actual = listener.local_endpoint();
         let key = self.new_key();
         self.emitter.emit(|| SocketEvent::Listening {

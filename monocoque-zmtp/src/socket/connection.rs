@@ -311,7 +311,11 @@ pub(crate) async fn accept_loop(
                 );
                 params.runtime.spawn(Box::pin(task));
             }
-            Err(_) => {
+            Err(error) => {
+                params.emitter.emit(|| SocketEvent::AcceptFailed {
+                    endpoint: endpoint.clone(),
+                    error: Arc::new(error),
+                });
                 if !params.pause(ACCEPT_ERROR_PAUSE, &shutdown).await {
                     break;
                 }
@@ -464,8 +468,19 @@ impl ConnectAttempt<'_> {
             timeout: options.connect_timeout,
         };
         loop {
-            let attempt = self.transport.connect(endpoint, &connect_options);
-            let delay = match select(attempt, Box::pin(self.stop(lingering))).await {
+            let mut attempt = self.transport.connect(endpoint, &connect_options);
+            // libzmq's CONNECT_DELAYED: the attempt did not complete at once.
+            let mut first_poll = true;
+            let attempt = std::future::poll_fn(|cx| {
+                let polled = attempt.as_mut().poll(cx);
+                if std::mem::take(&mut first_poll) && polled.is_pending() {
+                    params.emitter.emit(|| SocketEvent::ConnectDelayed {
+                        endpoint: endpoint.clone(),
+                    });
+                }
+                polled
+            });
+            let delay = match select(Box::pin(attempt), Box::pin(self.stop(lingering))).await {
                 Either::Right(_) => return Ended::Stopped,
                 Either::Left((Err(error), _)) => {
                     let delay = backoff.next_delay();

@@ -179,6 +179,45 @@ impl<K: Kind> Socket<K> {
         self.base.monitor()
     }
 
+    /// libzmq's `zmq_socket_monitor`: binds a PAIR socket at `endpoint` (inproc, in this
+    /// socket's context) and sends it every event whose number is in `events` (a mask of
+    /// [`monitor::events`](crate::monitor::events), e.g. `events::ALL`) as libzmq's two-frame
+    /// message ([`LibzmqEvent::to_message`](crate::monitor::LibzmqEvent::to_message)), ending
+    /// with MONITOR_STOPPED, so that code ported from libzmq can connect a PAIR and read them.
+    /// Replaces any earlier monitor, like [`monitor`](Self::monitor).
+    pub async fn monitor_to(&mut self, endpoint: impl ToEndpoint, events: u16) -> Result<()> {
+        let endpoint = endpoint.to_endpoint()?;
+        if !matches!(endpoint, Endpoint::Inproc(_)) {
+            return Err(monocoque_core::Error::NotSupported(
+                "a monitor socket binds an inproc endpoint, as in libzmq",
+            ));
+        }
+        let ctx = self.base.context().clone();
+        let mut pair = PairSocket::new(&ctx);
+        pair.set_option(SocketOption::Linger(Some(std::time::Duration::ZERO)))?;
+        pair.bind(endpoint).await?;
+        let mut monitor = self.base.monitor();
+        let forward = async move {
+            while let Some(event) = monitor.recv().await {
+                let stopped = matches!(event, crate::SocketEvent::MonitorStopped);
+                let wanted = event.libzmq_event().filter(|e| e.event & events != 0);
+                if let Some(e) = wanted {
+                    // Waits for the reader to connect (and keep up): the monitor counts what
+                    // it cannot hold meanwhile.
+                    if pair.send(e.to_message()).await.is_err() {
+                        break;
+                    }
+                }
+                if stopped {
+                    break;
+                }
+            }
+            pair.close().await;
+        };
+        ctx.runtime().spawn(Box::pin(forward));
+        Ok(())
+    }
+
     /// Closes the socket: stops all endpoints and waits until queued messages have been
     /// written, for at most LINGER (forever by default, as in libzmq). Dropping the socket
     /// does the same in the background.
