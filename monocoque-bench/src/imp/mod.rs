@@ -157,7 +157,8 @@ pub fn curve_built_in(imp: Impl) -> bool {
 
 /// The implementation `--impl imp --curve` names: libzmq loaded at run
 /// time with CURVE ([`libzmq_curve`]) instead of the vendored one,
-/// monocoque on `runtime`; [`Unavailable`] for those without CURVE.
+/// monocoque on `runtime`, omq (throughput tools only); [`Unavailable`]
+/// for those without CURVE.
 pub fn curve_implementation(
     imp: Impl,
     runtime: Runtime,
@@ -175,11 +176,8 @@ pub fn curve_implementation(
             ));
         }
         Impl::Zeromq => return Err(Unavailable("zmq.rs 0.7 has no CURVE".into())),
-        Impl::Omq => {
-            return Err(Unavailable(
-                "the bench builds omq without its `curve` feature".into(),
-            ));
-        }
+        #[cfg(feature = "omq")]
+        Impl::Omq => Box::new(omq::Omq),
         Impl::Raw => return Err(Unavailable("the raw socket has no CURVE".into())),
         #[allow(unreachable_patterns)]
         other => {
