@@ -164,29 +164,26 @@ pub fn curve_implementation(
     runtime: Runtime,
 ) -> Result<Box<dyn Implementation>, Unavailable> {
     let _ = runtime;
-    Ok(match imp {
+    let no = |why: &str| Err(Unavailable(why.into()));
+    match imp {
         #[cfg(feature = "libzmq-curve")]
-        Impl::Libzmq => Box::new(libzmq_curve::LibzmqCurve),
-        #[cfg(feature = "monocoque-impl")]
-        Impl::Monocoque => Box::new(monocoque::Monocoque(runtime)),
+        Impl::Libzmq => Ok(Box::new(libzmq_curve::LibzmqCurve)),
         #[cfg(not(feature = "libzmq-curve"))]
-        Impl::Libzmq => {
-            return Err(Unavailable(
-                "this build lacks the `libzmq-curve` feature of monocoque-bench (the vendored libzmq has no CURVE)".into(),
-            ));
-        }
-        Impl::Zeromq => return Err(Unavailable("zmq.rs 0.7 has no CURVE".into())),
+        Impl::Libzmq => no(
+            "this build lacks the `libzmq-curve` feature of monocoque-bench (the vendored libzmq has no CURVE)",
+        ),
+        #[cfg(feature = "monocoque-impl")]
+        Impl::Monocoque => Ok(Box::new(monocoque::Monocoque(runtime))),
         #[cfg(feature = "omq")]
-        Impl::Omq => Box::new(omq::Omq),
-        Impl::Raw => return Err(Unavailable("the raw socket has no CURVE".into())),
+        Impl::Omq => Ok(Box::new(omq::Omq)),
+        Impl::Zeromq => no("zmq.rs 0.7 has no CURVE"),
+        Impl::Raw => no("the raw socket has no CURVE"),
         #[allow(unreachable_patterns)]
-        other => {
-            return Err(Unavailable(format!(
-                "this build lacks the `{}` feature of monocoque-bench",
-                other.feature()
-            )));
-        }
-    })
+        other => Err(Unavailable(format!(
+            "this build lacks the `{}` feature of monocoque-bench",
+            other.feature()
+        ))),
+    }
 }
 
 /// The implementation `--impl imp` names, monocoque on `runtime` (the

@@ -86,7 +86,8 @@ impl Lib {
         // whose initialisers only set up libzmq's and libsodium's own state.
         let library = match unsafe { Library::new(path) } {
             Ok(l) => l,
-            Err(e) => return Loaded::Refused(format!("{}: {e}", path.display())),
+            // The loader's message names the file already.
+            Err(e) => return Loaded::Refused(e.to_string()),
         };
         macro_rules! get {
             ($name:literal) => {

@@ -3,7 +3,7 @@
 //!
 //! The `zmq` crate's vendored libzmq is built without libsodium, so it has
 //! no CURVE. This implementation loads another libzmq with `libloading`
-//! ([`ffi`]), the first of [`candidates`] that has CURVE
+//! (its `ffi` module), the first of [`candidates`] that has CURVE
 //! (`zmq_has("curve")`):
 //!
 //! 1. `$MONOCOQUE_BENCH_LIBZMQ` ([`LIBZMQ_ENV`]), a path, when set (then
