@@ -6,7 +6,8 @@
 //! `--runtime tokio|async-std|smol|tokio-current-thread|smol-single-thread`
 //! (the runtime only matters for monocoque), as `--impl X` or `--impl=X`,
 //! anywhere. `remote_lat` also takes the flag `--histogram`: it then times
-//! every roundtrip and prints percentiles after libzmq's lines.
+//! every roundtrip and prints percentiles after libzmq's lines; the
+//! throughput pair takes `--curve` (see [`curve`](crate::curve)).
 //!
 //! The many-socket scenario tools ([`ScenarioArgs`]) take a fourth
 //! positional argument, the number of subscribers or peers, and the
@@ -143,10 +144,18 @@ pub struct ToolArgs {
     /// Time each roundtrip and print percentiles (`remote_lat`).
     #[arg(long)]
     pub histogram: bool,
+    /// Run as CURVE server (`local_thr`) or client (`remote_thr`) with the
+    /// keys in $MONOCOQUE_BENCH_CURVE_KEYS (default: libzmq's test key
+    /// pairs); `--impl libzmq` then loads a libzmq with CURVE at run time.
+    /// Throughput tools only.
+    #[arg(long)]
+    pub curve: bool,
 }
 
 /// Arguments of the many-socket scenario tools (`pub_fanout`,
-/// `sub_fanout`, `router_echo`, `dealers`).
+/// `sub_fanout`, `router_echo`, `dealers`) and of the CURVE handshake
+/// tools (`handshake_server`, `handshakes`: `count` handshakes per client,
+/// `peers` clients at once).
 #[derive(Debug, Clone, PartialEq, Eq, Parser)]
 pub struct ScenarioArgs {
     /// Endpoint to bind to or connect to, e.g. `tcp://127.0.0.1:5555`.
@@ -247,6 +256,7 @@ mod tests {
         assert_eq!((a.on.imp, a.on.runtime), (Impl::Libzmq, Runtime::Smol));
         assert_eq!((a.size, a.count), (16, 10));
         assert!(tool("--histogram e 1 2").unwrap().histogram);
+        assert!(tool("e 1 2 --curve").unwrap().curve && !tool("e 1 2").unwrap().curve);
         let a = tool("e 1 2 --runtime async-std").unwrap();
         assert_eq!(a.on.runtime, Runtime::AsyncStd);
         assert_eq!(tool("e 1 2 --impl=zmq.rs").unwrap().on.imp, Impl::Zeromq);

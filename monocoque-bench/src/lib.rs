@@ -17,6 +17,10 @@
 //! - `omq` (default): omq, the `omq-tokio` crate, in the throughput tools
 //!   (`--impl omq`, always on tokio).
 //!
+//! - `libzmq-curve` (default): libzmq with CURVE for `--curve` and the
+//!   handshake tools, loaded at run time ([`imp::libzmq_curve`]): the
+//!   vendored libzmq has no CURVE.
+//!
 //! `--impl raw` (always built) moves the same bytes over plain blocking TCP
 //! with perfect batching: the loopback limit.
 //!
@@ -25,9 +29,14 @@
 //! `sub_fanout`, which count what each of many subscribers in one process
 //! receives) and ROUTER <-> DEALERs ([`router`]: `router_echo` and
 //! `dealers`, many dealers in one process making windowed roundtrips).
+//!
+//! CURVE ([`curve`]): `local_thr`/`remote_thr --curve` run the throughput
+//! pair as CURVE server and client, and `handshake_server`/`handshakes`
+//! time CURVE handshakes, each on monocoque and on libzmq with CURVE.
 
 pub mod args;
 pub mod child;
+pub mod curve;
 pub mod fanout;
 pub mod idle;
 pub mod imp;

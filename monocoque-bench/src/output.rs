@@ -278,6 +278,7 @@ mod tests {
             size,
             count,
             peers,
+            curve: None,
         }
     }
 

@@ -635,3 +635,98 @@ mod monocoque {
         router_pair(theirs, ours, 64, 2000, 10);
     }
 }
+
+/// CURVE: the throughput pair with `--curve` and the handshake pair, on
+/// monocoque (and omq), with the default test keys; libzmq with CURVE is
+/// left out (it needs pyzmq's or a system libzmq), except for its refusal
+/// when none is found.
+#[cfg(feature = "monocoque-impl")]
+mod curve {
+    use super::*;
+
+    const OURS: &[&str] = &["--impl", "monocoque", "--runtime", "tokio", "--curve"];
+
+    #[test]
+    fn curve_throughput_pair() {
+        for (size, count) in [(64, 5_000), (70_000, 50)] {
+            check_throughput(&throughput_pair(OURS, OURS, size, count), size, count);
+        }
+        let smol = &["--impl", "monocoque", "--runtime", "smol", "--curve"];
+        check_throughput(&throughput_pair(smol, OURS, 1024, 1000), 1024, 1000);
+    }
+
+    /// omq and monocoque agree on CURVE both ways: neither side is
+    /// plaintext.
+    #[cfg(feature = "omq")]
+    #[test]
+    fn curve_throughput_pair_with_omq() {
+        let omq: &[&str] = &["--impl", "omq", "--curve"];
+        check_throughput(&throughput_pair(OURS, omq, 1024, 1000), 1024, 1000);
+        check_throughput(&throughput_pair(omq, OURS, 64, 1000), 64, 1000);
+    }
+
+    #[test]
+    fn handshake_pair() {
+        for rt in ["tokio", "smol"] {
+            let ep = endpoint();
+            let args = [
+                ep.as_str(),
+                "1",
+                "20",
+                "2",
+                "--impl",
+                "monocoque",
+                "--runtime",
+                rt,
+            ];
+            let server = spawn(env!("CARGO_BIN_EXE_handshake_server"), &args);
+            let clients = spawn(env!("CARGO_BIN_EXE_handshakes"), &args);
+            let (sout, cout) = finish_pair((server, "handshake_server"), (clients, "handshakes"));
+            assert_eq!(sout, "", "handshake_server prints nothing");
+            let get = |key| value(&cout, key).unwrap_or_else(|| panic!("no {key}: {cout}"));
+            let job = ["message size", "message count", "peers", "handshakes"].map(get);
+            assert_eq!(job, [1.0, 20.0, 2.0, 40.0], "{cout}");
+            assert!(get("mean handshake rate") > 0.0, "{cout}");
+            assert_eq!(cout.lines().count(), 5, "{cout}");
+        }
+    }
+
+    /// Without CURVE an implementation answers "not available" (exit 2),
+    /// and the latency tools refuse `--curve` (exit 1).
+    #[test]
+    fn refusals() {
+        let ep = endpoint();
+        let thr = [ep.as_str(), "64", "10", "--curve"];
+        let out = Command::new(env!("CARGO_BIN_EXE_remote_thr"))
+            .args(thr)
+            .args(["--impl", "raw"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let out = Command::new(env!("CARGO_BIN_EXE_local_thr"))
+            .args(thr)
+            .args(["--impl", "libzmq"])
+            .env("MONOCOQUE_BENCH_LIBZMQ", "/nonexistent/libzmq.so.5")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("not available"), "{stderr}");
+        let out = Command::new(env!("CARGO_BIN_EXE_handshakes"))
+            .args([ep.as_str(), "1", "5", "1", "--impl", "zeromq"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let out = Command::new(env!("CARGO_BIN_EXE_local_lat"))
+            .args(thr)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let out = Command::new(env!("CARGO_BIN_EXE_local_thr"))
+            .args(thr)
+            .env("MONOCOQUE_BENCH_CURVE_KEYS", "not keys")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+    }
+}

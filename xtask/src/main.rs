@@ -10,8 +10,8 @@
 //!   the matrix directory, which `test` empties first and prints as a table at the end.
 //! * `matrix`: prints that table again (from the last run).
 //! * `bench`: builds the perf tools, then `cargo run --release -p monocoque-bench --bin compare -- <args>`
-//!   (throughput over tcp and ipc, latency, PUB/SUB fan-out, ROUTER <-> DEALERs; reports and SVG
-//!   charts in `target/bench-report`).
+//!   (throughput over tcp and ipc, latency, PUB/SUB fan-out, ROUTER <-> DEALERs, CURVE throughput
+//!   and handshakes; reports and SVG charts in `target/bench-report`).
 
 #![forbid(unsafe_code)]
 
@@ -42,17 +42,23 @@ commands:
                    ipc (64 B to 64 KiB), REQ/REP latency, PUB/SUB fan-out to 1, 10 and 100
                    subscribers and ROUTER <-> 100 DEALERs of libzmq, monocoque (tokio,
                    async-std, smol; for throughput and latency also tokio current-thread and
-                   smol single-thread), zmq.rs, omq (throughput) and a raw socket, with a
-                   progress bar; tables on stdout, Markdown, JSON and SVG charts in
-                   target/bench-report; about 18 min
-                   (`--quick`: under 3 min on 2 cores; `--plan`: the plan and its estimated
-                   time only; `--scenarios throughput,latency,fanout,router`,
+                   smol single-thread), zmq.rs, omq (throughput) and a raw socket, then
+                   CURVE: PUSH/PULL throughput over tcp (64 B, 1 KiB, 64 KiB) and handshakes/s
+                   of monocoque, omq (throughput) and a libzmq with CURVE loaded at run time
+                   ($MONOCOQUE_BENCH_LIBZMQ, else pyzmq's bundled libzmq, else libzmq.so.5; the
+                   vendored one has no CURVE), with a progress bar; tables on stdout,
+                   Markdown, JSON and SVG charts in target/bench-report; about 25 min
+                   (`--quick`: under 4 min on 2 cores; `--plan`: the plan and its estimated
+                   time only; `--scenarios throughput,latency,fanout,router,curve`,
                    `--transport tcp|ipc`, `--sizes`, `--impls`, `--runs`...;
                    `cargo xtask bench --help` lists them all)
   help             this text
 
 environment:
-  PYTHON   interpreter for the libzmq peers (default: python3)
+  PYTHON   interpreter for the libzmq peers (default: python3); `bench` asks it only
+           where pyzmq's bundled libzmq (with CURVE) is
+  MONOCOQUE_BENCH_LIBZMQ
+           `bench`: the libzmq with CURVE to load for the CURVE scenario
   CARGO    cargo to run (set by cargo itself)
   MONOCOQUE_MATRIX_DIR
            where the interop matrix rows go (default: <workspace>/target/interop-matrix)

@@ -1,14 +1,16 @@
 //! The implementations the perf tools run on, behind one trait.
 //!
 //! [`Implementation`] has one method per tool; each implementation module
-//! ([`libzmq`], [`monocoque`], [`zeromq`], [`omq`], [`raw`]) implements
-//! those its tools exist for, the others keep the default, which fails with
-//! [`Unavailable`] (the tools exit with code 2). [`implementation`] is the
-//! one place that maps `--impl` to an implementation, and the one place
-//! that knows which cargo features are built in.
+//! ([`libzmq`], [`libzmq_curve`], [`monocoque`], [`zeromq`], [`omq`],
+//! [`raw`]) implements those its tools exist for, the others keep the
+//! default, which fails with [`Unavailable`] (the tools exit with code 2).
+//! [`implementation`] is the one place that maps `--impl` (and `--curve`)
+//! to an implementation, and the one place that knows which cargo features
+//! are built in.
 
 use crate::Result;
 use crate::args::{Impl, Runtime};
+use crate::curve::{CurveKeys, Handshakes};
 use crate::fanout::sync::SyncClient;
 use crate::idle::Report;
 use crate::idle::server::ServerConfig;
@@ -17,6 +19,8 @@ use crate::watchdog::Progress;
 
 #[cfg(feature = "libzmq")]
 pub mod libzmq;
+#[cfg(feature = "libzmq-curve")]
+pub mod libzmq_curve;
 #[cfg(feature = "monocoque-impl")]
 pub mod monocoque;
 #[cfg(feature = "omq")]
@@ -45,8 +49,14 @@ pub struct Job<'a> {
     pub size: usize,
     /// Messages, roundtrips, or roundtrips per peer.
     pub count: u64,
-    /// Subscribers or DEALER peers of the many-socket tools (1 otherwise).
+    /// Subscribers or DEALER peers of the many-socket tools, concurrent
+    /// clients of `handshakes` (1 otherwise).
     pub peers: usize,
+    /// The CURVE keys of a CURVE job (`--curve`, the handshake tools):
+    /// the binding side is the server, the connecting side the client.
+    /// Only implementations from [`implementation`] with `curve` set get
+    /// such a job.
+    pub curve: Option<&'a CurveKeys>,
 }
 
 /// One ZeroMQ implementation, as the perf tools drive it: one method per
@@ -117,11 +127,63 @@ pub trait Implementation {
     fn idle_server(&self, _config: &ServerConfig) -> Result<Report> {
         missing("idle_conns server")
     }
+
+    /// `handshake_server`: binds a REP socket as a CURVE server and answers
+    /// `peers * count` requests, one per client handshake (see
+    /// [`curve`](crate::curve)).
+    fn handshake_server(&self, _job: Job<'_>, _progress: Progress) -> Result<()> {
+        missing("handshake_server")
+    }
+
+    /// `handshakes`: `peers` clients at once, each `count` times in a row
+    /// making a fresh REQ socket as a CURVE client, connecting, making one
+    /// roundtrip of a `size`-byte message (the handshake is done once the
+    /// reply is in) and closing it; times them all.
+    fn handshakes(&self, _job: Job<'_>, _progress: Progress) -> Result<Handshakes> {
+        missing("handshakes")
+    }
 }
 
 /// Whether this build has `imp` (its cargo feature is on).
 pub fn built_in(imp: Impl) -> bool {
     implementation(imp, Runtime::Tokio).is_ok()
+}
+
+/// Whether this build has `imp` with CURVE (what [`curve_implementation`]
+/// gives; libzmq's library is only looked for when a tool runs).
+pub fn curve_built_in(imp: Impl) -> bool {
+    curve_implementation(imp, Runtime::Tokio).is_ok()
+}
+
+/// The implementation `--impl imp --curve` names: libzmq loaded at run
+/// time with CURVE ([`libzmq_curve`]) instead of the vendored one,
+/// monocoque on `runtime`, omq (throughput tools only); [`Unavailable`]
+/// for those without CURVE.
+pub fn curve_implementation(
+    imp: Impl,
+    runtime: Runtime,
+) -> Result<Box<dyn Implementation>, Unavailable> {
+    let _ = runtime;
+    let no = |why: &str| Err(Unavailable(why.into()));
+    match imp {
+        #[cfg(feature = "libzmq-curve")]
+        Impl::Libzmq => Ok(Box::new(libzmq_curve::LibzmqCurve)),
+        #[cfg(not(feature = "libzmq-curve"))]
+        Impl::Libzmq => no(
+            "this build lacks the `libzmq-curve` feature of monocoque-bench (the vendored libzmq has no CURVE)",
+        ),
+        #[cfg(feature = "monocoque-impl")]
+        Impl::Monocoque => Ok(Box::new(monocoque::Monocoque(runtime))),
+        #[cfg(feature = "omq")]
+        Impl::Omq => Ok(Box::new(omq::Omq)),
+        Impl::Zeromq => no("zmq.rs 0.7 has no CURVE"),
+        Impl::Raw => no("the raw socket has no CURVE"),
+        #[allow(unreachable_patterns)]
+        other => Err(Unavailable(format!(
+            "this build lacks the `{}` feature of monocoque-bench",
+            other.feature()
+        ))),
+    }
 }
 
 /// The implementation `--impl imp` names, monocoque on `runtime` (the

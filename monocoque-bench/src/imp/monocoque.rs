@@ -1,19 +1,21 @@
 //! The perf tools on monocoque, on tokio, async-std or smol: PUSH/PULL for
-//! throughput, REQ/REP for latency, and one task per socket, spawned on
-//! the runtime, in the many-socket tools.
+//! throughput (as CURVE server and client with `--curve`), REQ/REP for
+//! latency and CURVE handshakes, and one task per socket, spawned on the
+//! runtime, in the many-socket tools.
 
 use std::future::Future;
 use std::time::Instant;
 
 use bytes::Bytes;
 use monocoque::{
-    Context, DealerSocket, Endpoint, Message, PubSocket, PullSocket, PushSocket, RepSocket,
-    ReqSocket, RouterSocket, SubSocket,
+    Context, CurvePublicKey, CurveSecretKey, DealerSocket, Endpoint, Kind, Message, PubSocket,
+    PullSocket, PushSocket, RepSocket, ReqSocket, RouterSocket, Socket, SocketOption, SubSocket,
 };
 
 use super::{Implementation, Job};
 use crate::Result;
 use crate::args::Runtime;
+use crate::curve::{CurveKeys, Handshakes};
 use crate::fanout::sync::{FINISHED, READY, SyncClient, SyncServer};
 use crate::fanout::{DATA, END, HELLO, RESEND_INTERVAL, Seen, SubState, message};
 use crate::idle::Report;
@@ -58,6 +60,53 @@ where
 /// libzmq's tools send.
 fn payload(size: usize) -> Message {
     Message::single(Bytes::from(crate::zeroed_body(size)))
+}
+
+/// Makes `socket` the CURVE server of `keys`, when there are keys.
+fn curve_server<K: Kind>(socket: &mut Socket<K>, keys: Option<&CurveKeys>) -> Result<()> {
+    if let Some(keys) = keys {
+        let secret = CurveSecretKey::from_z85(&keys.server_secret)?;
+        socket.set_option(SocketOption::CurveSecretKey(secret))?;
+        socket.set_option(SocketOption::CurveServer(true))?;
+    }
+    Ok(())
+}
+
+/// Makes `socket` the CURVE client of `keys`, when there are keys.
+fn curve_client<K: Kind>(socket: &mut Socket<K>, keys: Option<&CurveKeys>) -> Result<()> {
+    if let Some(keys) = keys {
+        let public = CurvePublicKey::from_z85(&keys.client_public)?;
+        let secret = CurveSecretKey::from_z85(&keys.client_secret)?;
+        let server = CurvePublicKey::from_z85(&keys.server_public)?;
+        socket.set_option(SocketOption::CurvePublicKey(public))?;
+        socket.set_option(SocketOption::CurveSecretKey(secret))?;
+        socket.set_option(SocketOption::CurveServerKey(server))?;
+    }
+    Ok(())
+}
+
+/// One `handshakes` client: `count` times a fresh REQ socket as CURVE
+/// client, connect, one roundtrip, close.
+async fn handshake_client(ctx: Context, job: HandshakeJob, progress: Progress) -> Result<()> {
+    for _ in 0..job.count {
+        let mut req = ReqSocket::new(&ctx);
+        curve_client(&mut req, Some(&job.keys))?;
+        req.connect(job.endpoint.as_str()).await?;
+        req.send(payload(job.size)).await?;
+        crate::check_size(req.recv().await?.payload_len(), job.size)?;
+        req.close().await;
+        progress.tick();
+    }
+    Ok(())
+}
+
+/// What each spawned `handshakes` client owns (a task outlives borrows).
+#[derive(Clone)]
+struct HandshakeJob {
+    endpoint: String,
+    size: usize,
+    count: u64,
+    keys: CurveKeys,
 }
 
 /// A fresh fan-out message of `kind`.
@@ -142,6 +191,7 @@ impl Implementation for Monocoque {
     fn local_thr(&self, job: Job<'_>) -> Result<Throughput> {
         block_on(self.0, |ctx| async move {
             let mut pull = PullSocket::new(&ctx);
+            curve_server(&mut pull, job.curve)?;
             let _bound: Endpoint = pull.bind(job.endpoint).await?;
             let first: Message = pull.recv().await?;
             crate::check_size(first.payload_len(), job.size)?;
@@ -162,6 +212,7 @@ impl Implementation for Monocoque {
     fn remote_thr(&self, job: Job<'_>) -> Result<()> {
         block_on(self.0, |ctx| async move {
             let mut push = PushSocket::new(&ctx);
+            curve_client(&mut push, job.curve)?;
             push.connect(job.endpoint).await?;
             for _ in 0..job.count {
                 push.send(payload(job.size)).await?;
@@ -321,4 +372,51 @@ impl Implementation for Monocoque {
             Ok(report)
         })
     }
+
+    fn handshake_server(&self, job: Job<'_>, progress: Progress) -> Result<()> {
+        block_on(self.0, |ctx| async move {
+            let mut rep = RepSocket::new(&ctx);
+            curve_server(&mut rep, Some(curve_keys(&job)?))?;
+            rep.bind(job.endpoint).await?;
+            progress.phase("answering each handshake's request");
+            for _ in 0..job.count * job.peers as u64 {
+                let msg = rep.recv().await?;
+                crate::check_size(msg.payload_len(), job.size)?;
+                rep.send(msg).await?;
+                progress.tick();
+            }
+            progress.phase("closing the REP socket (delivering the last reply)");
+            rep.close().await;
+            Ok(())
+        })
+    }
+
+    fn handshakes(&self, job: Job<'_>, progress: Progress) -> Result<Handshakes> {
+        let runtime = self.0;
+        let one = HandshakeJob {
+            endpoint: job.endpoint.to_owned(),
+            size: job.size,
+            count: job.count,
+            keys: curve_keys(&job)?.clone(),
+        };
+        block_on(runtime, |ctx| async move {
+            progress.phase("making handshakes");
+            let barrier = Barrier::new();
+            let start = Instant::now();
+            let clients: Vec<_> = (0..job.peers)
+                .map(|_| {
+                    let body = handshake_client(ctx.clone(), one.clone(), progress.clone());
+                    tasks::spawn(runtime, barrier.reporter(), body)
+                })
+                .collect();
+            tasks::join_all(clients).await?;
+            let elapsed = start.elapsed();
+            Ok(Handshakes::new(job.size, job.count, job.peers, elapsed))
+        })
+    }
+}
+
+/// The keys of a CURVE job (the handshake tools always have some).
+fn curve_keys<'a>(job: &Job<'a>) -> Result<&'a CurveKeys> {
+    (job.curve).ok_or_else(|| "the handshake tools run CURVE jobs only".into())
 }

@@ -15,7 +15,13 @@
 //!   subscribers: `fanout.{md,json}`, `fanout.svg`;
 //! - ROUTER <-> DEALERs (`router_echo`/`dealers`: roundtrips/s) of the same
 //!   implementations over tcp at 64 B with 100 DEALERs: `router.{md,json}`,
-//!   `router.svg`.
+//!   `router.svg`;
+//! - CURVE: the throughput pair as CURVE server and client over tcp at 64 B,
+//!   1 KiB and 64 KiB, and CURVE handshakes per second
+//!   (`handshake_server`/`handshakes`, 1 and 4 clients at once), of libzmq
+//!   with CURVE (loaded at run time: the vendored one has none) and
+//!   monocoque: `curve.{md,json}`, `curve-throughput.svg`,
+//!   `curve-handshakes.svg`.
 //!
 //! For each throughput message size a short probe run first picks a message
 //! count that makes a run last about `--target-secs`; latency warms up
@@ -23,8 +29,8 @@
 //! `--runs` times, the implementations taking turns. The whole plan (every
 //! probe, warm-up and run) is counted before the first run, so the progress
 //! bar on stderr knows its total and an honest ETA. Tables go to stdout, the
-//! reports to `<target-dir>/bench-report/`. `--quick` takes under 3 minutes
-//! on 2 cores, the full run about 15 minutes (`--plan` prints the estimate).
+//! reports to `<target-dir>/bench-report/`. `--quick` takes under 4 minutes
+//! on 2 cores, the full run about 25 minutes (`--plan` prints the estimate).
 //!
 //! The pipeline: plan (each scenario a [`runner::Part`]: the scenario, its
 //! implementations and points), run ([`runner::run`], the cells of results),
@@ -33,12 +39,13 @@
 //!
 //! Modules: [`options`] (command line), [`peers`] (implementations),
 //! [`process`] (tool processes and endpoints), [`runner`] (the measuring
-//! loop shared by the scenarios), [`throughput`], [`latency`], [`fanout`]
-//! and [`router`] (the scenarios), [`report`] (tables, Markdown, JSON),
+//! loop shared by the scenarios), [`throughput`], [`latency`], [`fanout`],
+//! [`router`] and [`handshake`] (the scenarios), [`report`] (tables, Markdown, JSON),
 //! [`chart`] (SVG), [`progress`] (the bar) and [`machine`] (what it ran on).
 
 mod chart;
 mod fanout;
+mod handshake;
 mod latency;
 mod machine;
 mod options;
@@ -143,6 +150,8 @@ fn run(opts: &Options) -> Result<(), String> {
         (Which::Latency, latency::TOOLS),
         (Which::Fanout, fanout::TOOLS),
         (Which::Router, router::TOOLS),
+        (Which::Curve, throughput::TOOLS),
+        (Which::Curve, handshake::TOOLS),
     ];
     let chosen = chosen
         .into_iter()
@@ -167,6 +176,7 @@ fn run(opts: &Options) -> Result<(), String> {
             Which::Latency => vec![latency::part(&ctx)],
             Which::Fanout => vec![fanout::part(&ctx)],
             Which::Router => vec![router::part(&ctx)],
+            Which::Curve => vec![throughput::curve_part(&ctx), handshake::part(&ctx)],
         });
     }
     if let Some(empty) = reports.iter().flatten().find(|p| p.series.is_empty()) {

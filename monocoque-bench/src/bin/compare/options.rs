@@ -17,7 +17,9 @@ Progress goes to stderr: a bar redrawn in place on a terminal, one line per run 
 The tables go to stdout; the reports (Markdown, JSON, SVG charts) to the report directory. \
 Scenarios (libzmq, monocoque on each runtime, zmq.rs, and for throughput omq and a raw \
 socket): PUSH/PULL throughput, REQ/REP latency (libzmq and monocoque only), PUB/SUB fan-out, \
-ROUTER <-> DEALERs.";
+ROUTER <-> DEALERs, and CURVE (throughput and handshakes/s of monocoque and of a libzmq with \
+CURVE loaded at run time: $MONOCOQUE_BENCH_LIBZMQ, else pyzmq's bundled libzmq, else the \
+system's libzmq.so.5).";
 
 /// One scenario of `compare`, as named by `--scenarios`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -34,6 +36,9 @@ pub enum Which {
     /// ROUTER <-> DEALERs.
     #[value(alias = "dealers")]
     Router,
+    /// CURVE: PUSH/PULL throughput and handshakes per second.
+    #[value(alias = "security")]
+    Curve,
 }
 
 /// A count of at least 1.
@@ -46,10 +51,10 @@ fn at_least_1() -> RangedU64ValueParser<usize> {
 #[derive(Debug, Clone, Parser)]
 #[command(name = "compare", after_help = AFTER_HELP)]
 pub struct Options {
-    /// A smoke run in under 3 minutes on 2 cores (the full run: about 15
+    /// A smoke run in under 4 minutes on 2 cores (the full run: about 25
     /// minutes): 3 runs of about 0.3 s, 3000 latency roundtrips, a fifth of
-    /// the fan-out messages, 1000 router roundtrips per peer (explicit
-    /// options win).
+    /// the fan-out messages, 1000 router roundtrips per peer, 300 CURVE
+    /// handshakes per run (explicit options win).
     #[arg(long)]
     pub quick: bool,
     /// Runs per implementation and size, in every scenario (--quick: 3).
@@ -125,7 +130,7 @@ pub struct Options {
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "throughput,latency,fanout,router"
+        default_value = "throughput,latency,fanout,router,curve"
     )]
     pub scenarios: Vec<Which>,
     /// Latency message sizes.
@@ -151,6 +156,22 @@ pub struct Options {
     /// peers.
     #[arg(long, value_name = "N", value_parser = at_least_1(), default_value_t = 100)]
     pub router_peers: usize,
+    /// Message sizes of the CURVE throughput scenario (tcp), with the
+    /// throughput scenario's probe and `--target-secs`.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_size, default_value = "64,1K,64K")]
+    pub curve_sizes: Vec<usize>,
+    /// Clients at once in the CURVE handshake scenario, one point each.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = at_least_1(), default_value = "1,4")]
+    pub handshake_clients: Vec<usize>,
+    /// CURVE handshakes per run, over all clients (--quick: 300).
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..),
+        default_value_t = 2000,
+        default_value_if("quick", "true", "300")
+    )]
+    pub handshakes: u64,
     /// Print the plan (steps, estimated time) and exit.
     #[arg(long = "plan")]
     pub plan_only: bool,
@@ -166,6 +187,7 @@ impl Options {
         let mut opts = Options::from_arg_matches(&matches)?;
         let given = |id| matches.value_source(id) == Some(ValueSource::CommandLine);
         opts.transports.dedup();
+        opts.handshake_clients.dedup();
         let mut seen = Vec::new();
         opts.fanout_subs.retain(|n| {
             !seen.contains(n) && {
@@ -204,6 +226,12 @@ impl Options {
     pub fn base_count(&self, size: usize) -> u64 {
         let scaled = (two_secs_count(size) as f64 * self.target_secs / 2.0) as u64;
         scaled.max(100)
+    }
+
+    /// [`Options::base_count`] with CURVE, which moves about a fifth of the
+    /// messages (encrypting and authenticating each); probes adjust.
+    pub fn curve_base_count(&self, size: usize) -> u64 {
+        (self.base_count(size) / 5).max(100)
     }
 }
 
@@ -322,6 +350,18 @@ mod tests {
         assert_eq!(o.scenarios, [Which::Throughput, Which::Latency]);
         assert_eq!(o.fanout_subs, [2, 50]);
         assert_eq!(opts("--router-peers 7").router_peers, 7);
+        let o = opts("--scenarios curve --quick");
+        assert_eq!(o.scenarios, [Which::Curve]);
+        assert_eq!(
+            (o.curve_sizes.clone(), o.handshakes),
+            (vec![64, 1024, 65536], 300)
+        );
+        let o = opts("--handshake-clients 2,2,8 --handshakes 50");
+        assert_eq!(
+            (o.handshake_clients.clone(), o.handshakes),
+            (vec![2, 8], 50)
+        );
+        assert!(bad("--handshake-clients 0"));
         assert!(bad("--scenarios nope"));
         assert!(bad("--fanout-subs 0"));
         assert!(bad("--fanout-subs ,"));

@@ -185,11 +185,25 @@ impl Ctx<'_> {
         timeout: Duration,
         what: &str,
     ) -> Result<Vec<String>, RunError> {
+        self.run_pair_with(transport, names, args, &[], timeout, what)
+    }
+
+    /// [`Ctx::run_pair`] with `env` added to both tools' environment.
+    pub fn run_pair_with(
+        &self,
+        transport: Transport,
+        names: [&str; 2],
+        args: [Vec<String>; 2],
+        env: &[(&str, String)],
+        timeout: Duration,
+        what: &str,
+    ) -> Result<Vec<String>, RunError> {
         let (endpoint, listen) = new_endpoint(transport)?;
         let deadline = Instant::now() + timeout;
         let spawn = |i: usize| {
             let mut command = Command::new(self.tools.join(exe(names[i])));
             command.arg(&endpoint).args(&args[i]);
+            command.envs(env.iter().map(|(k, v)| (k, v)));
             Child::spawn(names[i], &mut command).map_err(|e| RunError::Failed(e.to_string()))
         };
         let mut local = spawn(0)?;

@@ -5,11 +5,19 @@
 //! picks a message count that makes a run last about `--target-secs`. One
 //! report section (table and chart) per transport, in
 //! `throughput.{md,json}` and `throughput-<transport>.svg`.
+//!
+//! With CURVE ([`curve_part`]): the same pair over tcp as CURVE server
+//! (`local_thr --curve`) and client (`remote_thr --curve`), with two key
+//! pairs generated afresh for every run; libzmq, monocoque and whoever else
+//! has CURVE; the first section of the `curve` report
+//! (`curve-throughput.svg`).
 
 use std::time::Duration;
 
 use clap::ValueEnum;
 use monocoque_bench::args::Impl;
+use monocoque_bench::curve::{CurveKeys, KEYS_ENV};
+use monocoque_bench::imp::curve_built_in;
 use serde_json::json;
 
 use crate::Ctx;
@@ -50,19 +58,41 @@ fn mb_per_sec(c: &Cell) -> Option<f64> {
     c.stat(0).map(|s| s.median * c.point as f64 / 1e6)
 }
 
-/// The throughput scenario over one transport.
+/// The throughput scenario over one transport, with or without CURVE.
 pub struct Throughput<'a> {
     ctx: &'a Ctx<'a>,
     transport: Transport,
+    curve: bool,
 }
 
 /// The throughput scenario over `transport`: every implementation, at the
 /// sizes of that transport.
 pub fn part<'a>(ctx: &'a Ctx<'a>, transport: Transport) -> Part<'a> {
     Part {
-        scenario: Box::new(Throughput { ctx, transport }),
+        scenario: Box::new(Throughput {
+            ctx,
+            transport,
+            curve: false,
+        }),
         series: peers(ctx.opts, Impl::value_variants(), true),
         points: ctx.opts.sizes_for(transport).to_vec(),
+    }
+}
+
+/// The CURVE throughput scenario over tcp: the implementations with CURVE
+/// (libzmq loaded at run time, monocoque on each runtime), at
+/// `--curve-sizes`.
+pub fn curve_part<'a>(ctx: &'a Ctx<'a>) -> Part<'a> {
+    let mut series = peers(ctx.opts, Impl::value_variants(), true);
+    series.retain(|p| curve_built_in(p.imp()));
+    Part {
+        scenario: Box::new(Throughput {
+            ctx,
+            transport: Transport::Tcp,
+            curve: true,
+        }),
+        series,
+        points: ctx.opts.curve_sizes.clone(),
     }
 }
 
@@ -76,14 +106,20 @@ impl Throughput<'_> {
         count: u64,
         timeout: Duration,
     ) -> Result<f64, RunError> {
-        let args = [
+        let mut args = [
             &[size.to_string(), count.to_string()][..],
             &peer.tool_args(),
         ]
         .concat();
+        // Fresh keys for every run, handed over in the environment.
+        let mut env = Vec::new();
+        if self.curve {
+            args.push("--curve".into());
+            env.push((KEYS_ENV, CurveKeys::generate().to_env()));
+        }
         let what = format!("{count} messages");
-        let out =
-            (self.ctx).run_pair(self.transport, TOOLS, [args.clone(), args], timeout, &what)?;
+        let (t, args) = (self.transport, [args.clone(), args]);
+        let out = (self.ctx).run_pair_with(t, TOOLS, args, &env, timeout, &what)?;
         let given = [("message size", size as u64), ("message count", count)];
         let [rate] = read("local_thr", &out[0], &given, ["mean throughput [msg/s]"])?;
         Ok(rate)
@@ -97,11 +133,16 @@ impl Throughput<'_> {
 
 impl Scenario for Throughput<'_> {
     fn name(&self) -> String {
-        format!("throughput {}", self.transport.name())
+        let curve = if self.curve { "curve " } else { "" };
+        format!("{curve}throughput {}", self.transport.name())
     }
 
     fn base_param(&self, size: usize) -> u64 {
-        self.ctx.opts.base_count(size)
+        if self.curve {
+            self.ctx.opts.curve_base_count(size)
+        } else {
+            self.ctx.opts.base_count(size)
+        }
     }
 
     fn prepare_name(&self) -> Option<&'static str> {
@@ -154,21 +195,40 @@ impl Scenario for Throughput<'_> {
         };
         let panels = [(rates, Bars::Stat(0))].into_iter();
         let panels = panels.chain(ratio_panel(cells, 0)).collect();
-        let heading = self
-            .ctx
-            .heading(format!("PUSH/PULL throughput, {t}"), "message size");
+        let (what, id, file) = if self.curve {
+            let what = "CURVE PUSH/PULL throughput".to_owned();
+            (
+                what,
+                "curve-throughput".to_owned(),
+                "curve-throughput.svg".to_owned(),
+            )
+        } else {
+            let name = self.transport.name();
+            let file = format!("throughput-{name}.svg");
+            ("PUSH/PULL throughput".to_owned(), name.to_owned(), file)
+        };
+        let heading = self.ctx.heading(format!("{what}, {t}"), "message size");
+        let how = if self.curve {
+            "PULL (local_thr) the CURVE server, PUSH (remote_thr) the client, fresh key pairs every run, no ZAP handler"
+        } else {
+            "default options"
+        };
         Section {
-            id: self.transport.name().into(),
-            title: t.into(),
+            id,
+            title: if self.curve {
+                format!("{what}, {t}")
+            } else {
+                t.into()
+            },
             headline: format!(
-                "PUSH/PULL throughput, {t}, default options, sender and receiver in separate processes; {runs} run(s) per row, msg/s"
+                "{what}, {t}, {how}, sender and receiver in separate processes; {runs} run(s) per row, msg/s"
             ),
             figures: vec![Figure {
-                file: format!("throughput-{}.svg", self.transport.name()),
-                alt: format!("PUSH/PULL throughput over {t} by message size"),
+                file,
+                alt: format!("{what} over {t} by message size"),
                 chart: chart(cells, heading, &fmt_size, panels),
             }],
-            json: json!({"transport": t}),
+            json: json!({"transport": t, "curve": self.curve}),
             ..Section::of(&TABLE, cells, &fmt_size)
         }
     }
@@ -188,6 +248,9 @@ impl Scenario for Throughput<'_> {
     /// What the throughput report says besides its sections (one per
     /// transport).
     fn about(&self) -> About {
+        if self.curve {
+            return crate::handshake::about(self.ctx);
+        }
         let opts = self.ctx.opts;
         let transports: Vec<&str> = opts.transports.iter().map(|t| t.name()).collect();
         let fixed = if opts.fixed_counts {

@@ -1,0 +1,5 @@
+//! `handshakes`: a perf tool; see `monocoque_bench::tools`.
+
+fn main() {
+    monocoque_bench::tools::main("handshakes");
+}
