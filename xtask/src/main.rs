@@ -17,6 +17,8 @@
 
 use std::env;
 use std::ffi::OsString;
+mod fuzz;
+
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 
@@ -52,6 +54,12 @@ commands:
                    time only; `--scenarios throughput,latency,fanout,router,curve`,
                    `--transport tcp|ipc`, `--sizes`, `--impls`, `--runs`...;
                    `cargo xtask bench --help` lists them all)
+  fuzz [--seconds N] [target...]
+                   run every cargo-fuzz target in fuzz/ (or those named) for N seconds
+                   each (default 60) with the committed seeds in fuzz/corpus, under
+                   libFuzzer without a sanitizer (RUSTC_BOOTSTRAP=1 on a stable
+                   toolchain; needs `cargo install cargo-fuzz`); prints inputs run per
+                   target and stops at the first crash (its input lands in fuzz/artifacts)
   help             this text
 
 environment:
@@ -88,6 +96,7 @@ fn main() -> ExitCode {
         Some("lint") => lint(),
         Some("test") => test(&rest),
         Some("bench") => bench(&rest),
+        Some("fuzz") => fuzz::fuzz(&workspace_root(), &cargo(), &rest),
         Some("matrix") => {
             print_matrix(&matrix_dir());
             ExitCode::SUCCESS
