@@ -271,6 +271,19 @@ pub(crate) struct Run {
 }
 
 impl Run {
+    /// After the run ended: the messages taken off the peer's queue but never encoded, then,
+    /// with `with_queue`, what is still in the queue (a peer gone for good). Messages already
+    /// encoded into the write buffer are not among them: they may be half written.
+    pub fn take_unsent(&mut self, with_queue: bool) -> Vec<Outbound> {
+        let mut unsent: Vec<Outbound> = self.staged_out.drain(..).collect();
+        if with_queue {
+            if let Some(queue) = self.link.outbound.take() {
+                unsent.extend(queue.close());
+            }
+        }
+        unsent
+    }
+
     fn begin_closing(&mut self) {
         if !self.closing {
             self.closing = true;

@@ -218,6 +218,41 @@ fn a_silent_peer_fails_the_handshake_at_its_deadline() {
 }
 
 #[test]
+fn a_lost_connection_gives_back_what_it_never_encoded() {
+    run(|rt| async move {
+        let (a, b) = connected(SocketType::Push, SocketType::Pull, &rt).await;
+        // The peer is gone: the first write fails.
+        drop(b);
+        let (link_a, ends_a) = link(1, 10, None);
+        let sent = 300u32;
+        for i in 0..sent {
+            let msg = Message::from_frames([i.to_be_bytes().to_vec(), vec![0u8; 4096]]);
+            ends_a.outbound.try_send(Outbound::Message(msg)).unwrap();
+        }
+        let mut run = a.run(link_a);
+        let result = (&mut run).await;
+        assert!(result.is_err(), "{result:?}");
+        let unsent: Vec<u32> = (run.take_unsent(true).into_iter())
+            .map(|o| match o {
+                Outbound::Message(m) => u32::from_be_bytes(m.frames()[0][..].try_into().unwrap()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        // What was encoded (at most one write batch) may be lost; the rest comes back, in
+        // order, the queue's rest included.
+        let encoded = sent - unsent.len() as u32;
+        assert!(encoded as usize <= WRITE_BATCH / 4096 + 1, "{encoded} lost");
+        assert_eq!(unsent, (encoded..sent).collect::<Vec<_>>());
+        assert!(
+            ends_a
+                .outbound
+                .try_send(Outbound::Message(message(0)))
+                .is_err()
+        );
+    });
+}
+
+#[test]
 fn a_peer_breaking_the_protocol_ends_the_connection_with_the_reason() {
     run(|rt| async move {
         let (ours, mut theirs) = duplex(64 * 1024);

@@ -156,7 +156,10 @@ fn make<T>(capacity: usize, conflate: bool, room: Arc<Room>) -> (Sender<T>, Rece
         Sender {
             inner: inner.clone(),
         },
-        Receiver { inner },
+        Receiver {
+            inner,
+            released: false,
+        },
     )
 }
 
@@ -191,6 +194,21 @@ impl<T> Sender<T> {
             drop(stale);
             wake(waker);
             return Ok(());
+        }
+        state.items.push_back(item);
+        self.inner.added(&state);
+        let waker = state.recv_waker.take();
+        drop(state);
+        wake(waker);
+        Ok(())
+    }
+
+    /// Queues `item` whatever the room (a message handed over from a peer that died: its
+    /// queue's worth may go past this one's capacity once); refused only without a receiver.
+    pub fn force_send(&self, item: T) -> Result<(), T> {
+        let mut state = self.inner.lock();
+        if state.receivers == 0 {
+            return Err(item);
         }
         state.items.push_back(item);
         self.inner.added(&state);
@@ -310,9 +328,32 @@ impl<T> std::fmt::Debug for Sender<T> {
 /// one to register is the one woken).
 pub(crate) struct Receiver<T> {
     inner: Arc<Inner<T>>,
+    /// Already counted out by [`Receiver::close`].
+    released: bool,
 }
 
 impl<T> Receiver<T> {
+    /// Lets go of the queue and, when this was its last receiver, takes what it holds, in one
+    /// step: a producer sees the queue gone (and sends elsewhere) or its item is among those
+    /// returned; nothing falls in between.
+    pub fn close(mut self) -> VecDeque<T> {
+        let mut state = self.inner.lock();
+        state.receivers -= 1;
+        let last = state.receivers == 0;
+        let items = if last {
+            std::mem::take(&mut state.items)
+        } else {
+            VecDeque::new()
+        };
+        self.inner.took(&state);
+        drop(state);
+        self.released = true;
+        if last {
+            self.inner.room.notify();
+        }
+        items
+    }
+
     /// Whether nothing is queued now.
     pub fn is_empty(&self) -> bool {
         self.inner.len.load(Ordering::Acquire) == 0
@@ -406,12 +447,16 @@ impl<T> Clone for Receiver<T> {
         self.inner.lock().receivers += 1;
         Self {
             inner: self.inner.clone(),
+            released: false,
         }
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        if self.released {
+            return;
+        }
         let mut state = self.inner.lock();
         state.receivers -= 1;
         let last = state.receivers == 0;

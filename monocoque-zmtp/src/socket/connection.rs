@@ -226,6 +226,10 @@ impl ConnParams {
     }
 
     /// Runs an attached connection until it ends; then tells a publishing socket the peer left.
+    /// Returns how it ended and, when it failed on a PUSH or DEALER, what it never wrote (with
+    /// `gone`, the rest of the peer's queue too, as for an accepted peer), which the caller
+    /// hands to the other peers once this one is out of the table.
+    #[allow(clippy::too_many_arguments)]
     async fn run_attached(
         &self,
         mut engine: Engine,
@@ -234,7 +238,8 @@ impl ConnParams {
         attached: Attached,
         outbound: Option<queue::Receiver<Outbound>>,
         shutdown: Shutdown,
-    ) -> Result<(), ConnectionError> {
+        gone: bool,
+    ) -> (Result<(), ConnectionError>, Vec<Outbound>) {
         self.greet(&mut engine, &attached);
         let publishes = matches!(self.socket_type(), SocketType::Pub | SocketType::XPub);
         let link = Link {
@@ -248,11 +253,17 @@ impl ConnParams {
             linger: self.options.linger,
             metadata: Some(metadata),
         };
-        let result = engine.run(link).await;
+        let mut run = engine.run(link);
+        let result = (&mut run).await;
         if let (true, Some(inbound)) = (publishes, &self.inbound) {
             let _ = inbound.send(Inbound::Left(peer)).await;
         }
-        result
+        let round_robin = matches!(self.socket_type(), SocketType::Push | SocketType::Dealer);
+        let unsent = match (&result, round_robin) {
+            (Err(_), true) => run.take_unsent(gone),
+            _ => Vec::new(),
+        };
+        (result, unsent)
     }
 
     /// Sleeps for `delay`; false if `shutdown` was triggered meanwhile.
@@ -362,8 +373,10 @@ async fn serve_accepted(
         peer_type: info.socket_type,
     });
     let metadata = connection_metadata(&peer_addr, &info);
-    let result = (params.run_attached(engine, peer, metadata, attached, rx, shutdown)).await;
+    let run = params.run_attached(engine, peer, metadata, attached, rx, shutdown, true);
+    let (result, unsent) = run.await;
     params.peers.remove(peer);
+    params.peers.hand_over(unsent);
     emitter.emit(|| SocketEvent::Disconnected {
         endpoint,
         peer_addr,
@@ -560,9 +573,12 @@ impl ConnectAttempt<'_> {
         }
         let outbound = self.outbound.cloned();
         let metadata = connection_metadata(&peer_addr, &info);
-        let run = params.run_attached(engine, self.peer, metadata, attached, outbound, signal);
-        let result = run.await;
+        let run = params.run_attached(
+            engine, self.peer, metadata, attached, outbound, signal, false,
+        );
+        let (result, unsent) = run.await;
         params.peers.detach(self.peer);
+        params.peers.hand_over(unsent);
         let served = if result.is_ok() {
             Served::Closed
         } else {

@@ -110,6 +110,8 @@ struct Table {
     origins: HashSet<EndpointKey>,
     /// Changes the socket's view has not applied yet.
     changes: Vec<Change>,
+    /// Messages a lost connection never wrote, for the view to hand to the other peers.
+    orphans: Vec<Outbound>,
 }
 
 /// A log this long (and longer than twice the peers) is compacted: a socket that seldom sends
@@ -375,14 +377,29 @@ impl Peers {
         !self.changed.load(Ordering::SeqCst)
     }
 
-    /// Takes the changes not applied yet, if any (one atomic load when there are none).
-    pub fn take_changes(&self, into: &mut Vec<Change>) -> bool {
+    /// Takes the changes not applied yet, and the messages handed over, if any (one atomic
+    /// load when there are none).
+    pub fn take_changes(&self, into: &mut Vec<Change>, orphans: &mut Vec<Outbound>) -> bool {
         // A load first: the common case (nothing changed) writes nothing to the shared line.
         if !self.changed.load(Ordering::SeqCst) || !self.changed.swap(false, Ordering::SeqCst) {
             return false;
         }
-        std::mem::swap(&mut self.lock().changes, into);
+        let mut table = self.lock();
+        std::mem::swap(&mut table.changes, into);
+        orphans.append(&mut table.orphans);
         true
+    }
+
+    /// A connection ended with these messages taken for its peer but never written (its
+    /// queue's rest, for an accepted peer that is gone for good): the socket's view hands them
+    /// to the other peers at its next look (PUSH, DEALER: they would otherwise be lost, as in
+    /// libzmq).
+    pub fn hand_over(&self, unsent: Vec<Outbound>) {
+        if unsent.is_empty() {
+            return;
+        }
+        self.lock().orphans.extend(unsent);
+        self.changed();
     }
 
     /// ROUTER: the attached peer holding `routing_id`.
@@ -415,6 +432,8 @@ pub(crate) struct PeerView {
     attached: Vec<PeerId>,
     /// Scratch space for the change log.
     changes: Vec<Change>,
+    /// Messages handed over from lost connections, waiting for a peer in rotation.
+    orphans: Vec<Outbound>,
 }
 
 impl PeerView {
@@ -426,12 +445,39 @@ impl PeerView {
             return;
         }
         let mut changes = std::mem::take(&mut self.changes);
-        if peers.take_changes(&mut changes) {
+        if peers.take_changes(&mut changes, &mut self.orphans) {
             for change in changes.drain(..) {
                 self.apply(change, immediate);
             }
         }
         self.changes = changes;
+        if !self.orphans.is_empty() {
+            self.place_orphans();
+        }
+    }
+
+    /// Spreads the handed-over messages over the peers in rotation, room or not (they were
+    /// within SNDHWM where they came from); they wait for the next change when there is none.
+    #[cold]
+    fn place_orphans(&mut self) {
+        let mut orphans = std::mem::take(&mut self.orphans).into_iter();
+        for item in orphans.by_ref() {
+            let mut item = Some(item);
+            for _ in 0..self.queues.len() {
+                let Some(i) = self.rotation.next_ready_position(|_| true) else {
+                    break;
+                };
+                match self.queues[i].force_send(item.take().expect("not yet placed")) {
+                    Ok(()) => break,
+                    Err(back) => item = Some(back),
+                }
+            }
+            if let Some(unplaced) = item {
+                self.orphans.push(unplaced);
+                break;
+            }
+        }
+        self.orphans.extend(orphans);
     }
 
     fn apply(&mut self, change: Change, immediate: bool) {
@@ -531,6 +577,7 @@ impl PeerView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use monocoque_core::Message;
 
     fn attach(
         peers: &Peers,
@@ -550,6 +597,65 @@ mod tests {
     }
 
     #[test]
+    fn messages_handed_over_reach_the_other_peers_past_their_hwm() {
+        let peers = Peers::new(SocketType::Push);
+        peers.open_origin(1);
+        let mut view = PeerView::default();
+        let queue = |peers: &Peers| peers.peer_queue(2, false);
+        let ((tx_a, rx_a), (tx_b, rx_b)) = (queue(&peers), queue(&peers));
+        for (peer, tx) in [(1, tx_a), (2, tx_b)] {
+            peers
+                .attach(Attach {
+                    peer,
+                    origin: 1,
+                    tx: Some(tx),
+                    announced_id: None,
+                    handover: false,
+                    conn: Shutdown::new(),
+                })
+                .unwrap();
+        }
+        view.refresh(&peers, false);
+        // Peer 1 is gone with five messages it never wrote; peer 2's HWM (2) does not refuse
+        // them.
+        drop(rx_a);
+        peers.remove(1);
+        let unsent: Vec<Outbound> = (0..5)
+            .map(|i| Outbound::Message(Message::single(vec![i])))
+            .collect();
+        peers.hand_over(unsent);
+        view.refresh(&peers, false);
+        let mut got = std::collections::VecDeque::new();
+        rx_b.drain_into(&mut got, usize::MAX);
+        let got: Vec<u8> = (got.into_iter())
+            .map(|o| match o {
+                Outbound::Message(m) => m.frames()[0][0],
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(got, [0, 1, 2, 3, 4]);
+        // With no peer at all, they wait for the next one to join.
+        drop(rx_b);
+        peers.remove(2);
+        peers.hand_over(vec![Outbound::Message(Message::single("later"))]);
+        view.refresh(&peers, false);
+        let (tx_c, rx_c) = queue(&peers);
+        let attached = peers.attach(Attach {
+            peer: 3,
+            origin: 1,
+            tx: Some(tx_c),
+            announced_id: None,
+            handover: false,
+            conn: Shutdown::new(),
+        });
+        assert!(attached.is_ok());
+        view.refresh(&peers, false);
+        assert!(
+            matches!(rx_c.try_recv(), Ok(Outbound::Message(m)) if m == Message::single("later"))
+        );
+    }
+
+    #[test]
     fn the_view_follows_the_table_incrementally() {
         let peers = Peers::new(SocketType::Push);
         peers.open_origin(1);
@@ -565,7 +671,7 @@ mod tests {
         assert!(view.attached().is_empty());
         // IMMEDIATE leaves a peer out of the rotation until its connection is up.
         let mut immediate = PeerView::default();
-        let _ = peers.take_changes(&mut Vec::new());
+        let _ = peers.take_changes(&mut Vec::new(), &mut Vec::new());
         let (tx, _rx2) = peers.peer_queue(10, false);
         let later = peers.add_connecting(1, Some(tx));
         immediate.refresh(&peers, true);
@@ -589,7 +695,7 @@ mod tests {
         immediate.refresh(&peers, true);
         assert!(immediate.queue(later).is_none());
         // Nothing changed: nothing to take.
-        assert!(!peers.take_changes(&mut Vec::new()));
+        assert!(!peers.take_changes(&mut Vec::new(), &mut Vec::new()));
     }
 
     #[test]
@@ -604,7 +710,7 @@ mod tests {
             }
         }
         let mut changes = Vec::new();
-        assert!(peers.take_changes(&mut changes));
+        assert!(peers.take_changes(&mut changes, &mut Vec::new()));
         // One change each at most (the peers that came and went unseen are compacted away).
         assert!(changes.len() <= 1500, "{}", changes.len());
         for change in changes {
@@ -639,7 +745,7 @@ mod tests {
             peers.detach(flapping);
         }
         let mut changes = Vec::new();
-        assert!(peers.take_changes(&mut changes));
+        assert!(peers.take_changes(&mut changes, &mut Vec::new()));
         assert!(
             changes.len() <= COMPACT_AT,
             "{} changes kept",
