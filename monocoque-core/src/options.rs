@@ -40,6 +40,8 @@ pub struct SocketOptions {
     /// ZMQ_HANDSHAKE_IVL: the greeting and security handshake must finish within this;
     /// `None` disables the limit. Default 30 s.
     pub handshake_ivl: Option<Duration>,
+    /// ZMQ_TCP_KEEPALIVE, _IDLE, _CNT, _INTVL (default: the OS's).
+    pub tcp_keepalive: crate::transport::TcpKeepalive,
     /// ZMQ_HEARTBEAT_IVL: send a PING this often on every connection; `None` (default): never.
     pub heartbeat_ivl: Option<Duration>,
     /// ZMQ_HEARTBEAT_TTL: how long the peer may wait for traffic after our PING before it
@@ -104,6 +106,7 @@ impl Default for SocketOptions {
             rcvtimeo: None,
             connect_timeout: None,
             handshake_ivl: Some(Duration::from_secs(30)),
+            tcp_keepalive: crate::transport::TcpKeepalive::default(),
             heartbeat_ivl: None,
             heartbeat_ttl: None,
             heartbeat_timeout: None,
@@ -149,6 +152,15 @@ pub enum SocketOption {
     ConnectTimeout(Option<Duration>),
     /// ZMQ_HANDSHAKE_IVL (`None` = no limit).
     HandshakeIvl(Option<Duration>),
+    /// ZMQ_TCP_KEEPALIVE: `Some(true)` on, `Some(false)` off, `None` the OS default (libzmq's
+    /// 1, 0 and -1).
+    TcpKeepalive(Option<bool>),
+    /// ZMQ_TCP_KEEPALIVE_IDLE (`None` = the OS default).
+    TcpKeepaliveIdle(Option<Duration>),
+    /// ZMQ_TCP_KEEPALIVE_CNT (`None` = the OS default).
+    TcpKeepaliveCnt(Option<u32>),
+    /// ZMQ_TCP_KEEPALIVE_INTVL (`None` = the OS default).
+    TcpKeepaliveIntvl(Option<Duration>),
     /// ZMQ_HEARTBEAT_IVL (`None` or zero = no PINGs).
     HeartbeatIvl(Option<Duration>),
     /// ZMQ_HEARTBEAT_TTL (`None` or zero = none; at most 6553.5 s, counted in tenths of a
@@ -222,6 +234,10 @@ impl SocketOptions {
             SocketOption::RcvTimeo(v) => self.rcvtimeo = v,
             SocketOption::ConnectTimeout(v) => self.connect_timeout = v,
             SocketOption::HandshakeIvl(v) => self.handshake_ivl = v,
+            SocketOption::TcpKeepalive(v) => self.tcp_keepalive.enabled = v,
+            SocketOption::TcpKeepaliveIdle(v) => self.tcp_keepalive.idle = v,
+            SocketOption::TcpKeepaliveCnt(v) => self.tcp_keepalive.count = v,
+            SocketOption::TcpKeepaliveIntvl(v) => self.tcp_keepalive.interval = v,
             SocketOption::HeartbeatIvl(v) => self.heartbeat_ivl = v.filter(|d| !d.is_zero()),
             SocketOption::HeartbeatTtl(v) => {
                 if v.is_some_and(|d| d > MAX_HEARTBEAT_TTL) {

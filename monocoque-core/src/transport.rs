@@ -35,11 +35,34 @@ impl std::fmt::Debug for Connection {
     }
 }
 
+/// TCP keepalive, as libzmq's ZMQ_TCP_KEEPALIVE, _IDLE, _CNT and _INTVL set it; `None`
+/// everywhere leaves the OS defaults alone (libzmq's -1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpKeepalive {
+    /// SO_KEEPALIVE on or off; `None`: as the OS has it. The other three apply only when on.
+    pub enabled: Option<bool>,
+    /// TCP_KEEPIDLE: idle time before the first probe.
+    pub idle: Option<Duration>,
+    /// TCP_KEEPCNT: unanswered probes before the connection is dropped (not on Windows).
+    pub count: Option<u32>,
+    /// TCP_KEEPINTVL: time between probes.
+    pub interval: Option<Duration>,
+}
+
 /// Per-connect settings a transport honours.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
     /// ZMQ_CONNECT_TIMEOUT; `None` leaves it to the OS.
     pub timeout: Option<Duration>,
+    /// TCP keepalive for the connection (transports without TCP ignore it).
+    pub keepalive: TcpKeepalive,
+}
+
+/// Per-bind settings a transport honours, for the connections it accepts.
+#[derive(Debug, Clone, Default)]
+pub struct BindOptions {
+    /// TCP keepalive for accepted connections (transports without TCP ignore it).
+    pub keepalive: TcpKeepalive,
 }
 
 /// A transport for one endpoint scheme on one runtime.
@@ -51,6 +74,17 @@ pub trait Transport: Send + Sync + std::fmt::Debug + 'static {
     /// Starts listening. For a wildcard endpoint, the listener's
     /// [`local_endpoint`](Listener::local_endpoint) tells what was chosen.
     async fn bind(&self, endpoint: &Endpoint) -> io::Result<Box<dyn Listener>>;
+
+    /// Starts listening, applying `options` to the connections accepted. By default, plain
+    /// [`bind`](Self::bind) (a transport with nothing to apply).
+    async fn bind_with(
+        &self,
+        endpoint: &Endpoint,
+        options: &BindOptions,
+    ) -> io::Result<Box<dyn Listener>> {
+        let _ = options;
+        self.bind(endpoint).await
+    }
 
     /// Opens one outgoing connection.
     async fn connect(

@@ -10,7 +10,9 @@ use crate::common::{self, Target};
 use async_std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use async_trait::async_trait;
 use monocoque_core::endpoint::Endpoint;
-use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
+use monocoque_core::transport::{
+    BindOptions, ConnectOptions, Connection, Listener, TcpKeepalive, Transport,
+};
 use monocoque_runtime::reactor_stream::ReactorStream;
 use std::io;
 use std::net::SocketAddr;
@@ -26,7 +28,11 @@ impl TcpTransport {
         // async-std binds through async-io and std, which sets SO_REUSEADDR on non-Windows.
         let inner = common::first_ok(addrs, TcpListener::bind).await?;
         let local = common::bound_endpoint(inner.local_addr()?);
-        Ok(AsyncStdTcpListener { inner, local })
+        Ok(AsyncStdTcpListener {
+            inner,
+            local,
+            keepalive: TcpKeepalive::default(),
+        })
     }
 
     /// Connects to `endpoint` (honouring the timeout) and returns the stream, `TCP_NODELAY` set.
@@ -36,11 +42,13 @@ impl TcpTransport {
         options: &ConnectOptions,
     ) -> io::Result<(TcpStream, SocketAddr)> {
         let target = common::connect_target(common::tcp_addr(endpoint)?)?;
+        let keepalive = options.keepalive;
         let attempt = async {
             let addrs = resolve(target).await?;
             common::first_ok(addrs, |addr| async move {
                 let stream = TcpStream::connect(addr).await?;
                 stream.set_nodelay(true)?;
+                common::apply_keepalive(&stream, &keepalive)?;
                 Ok((stream, addr))
             })
             .await
@@ -62,6 +70,16 @@ impl Transport for TcpTransport {
 
     async fn bind(&self, endpoint: &Endpoint) -> io::Result<Box<dyn Listener>> {
         Ok(Box::new(self.bind_tcp(endpoint).await?))
+    }
+
+    async fn bind_with(
+        &self,
+        endpoint: &Endpoint,
+        options: &BindOptions,
+    ) -> io::Result<Box<dyn Listener>> {
+        let mut listener = self.bind_tcp(endpoint).await?;
+        listener.keepalive = options.keepalive;
+        Ok(Box::new(listener))
     }
 
     async fn connect(
@@ -90,6 +108,8 @@ async fn resolve(target: Target<'_>) -> io::Result<Vec<SocketAddr>> {
 pub(crate) struct AsyncStdTcpListener {
     inner: TcpListener,
     local: Endpoint,
+    /// Applied to every accepted connection.
+    keepalive: TcpKeepalive,
 }
 
 impl AsyncStdTcpListener {
@@ -100,7 +120,9 @@ impl AsyncStdTcpListener {
     pub(crate) async fn accept_tcp(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
         loop {
             let (stream, peer) = self.inner.accept().await?;
-            if stream.set_nodelay(true).is_ok() {
+            let tuned = stream.set_nodelay(true).is_ok()
+                && common::apply_keepalive(&stream, &self.keepalive).is_ok();
+            if tuned {
                 return Ok((stream, peer));
             }
         }

@@ -1,10 +1,37 @@
 //! Runtime-independent pieces shared by the runtime modules.
 
 use monocoque_core::endpoint::{Endpoint, Host, TcpAddr};
+use monocoque_core::transport::TcpKeepalive;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
+
+/// Applies libzmq's TCP keepalive options to a connection (nothing when `enabled` is `None`).
+pub(crate) fn apply_keepalive<S>(stream: &S, keepalive: &TcpKeepalive) -> io::Result<()>
+where
+    for<'s> socket2::SockRef<'s>: From<&'s S>,
+{
+    let socket = socket2::SockRef::from(stream);
+    match keepalive.enabled {
+        None => Ok(()),
+        Some(false) => socket.set_keepalive(false),
+        Some(true) => {
+            let mut params = socket2::TcpKeepalive::new();
+            if let Some(idle) = keepalive.idle {
+                params = params.with_time(idle);
+            }
+            if let Some(interval) = keepalive.interval {
+                params = params.with_interval(interval);
+            }
+            #[cfg(unix)]
+            if let Some(count) = keepalive.count {
+                params = params.with_retries(count);
+            }
+            socket.set_tcp_keepalive(&params)
+        }
+    }
+}
 
 /// The scheme every runtime's transport serves.
 pub(crate) const SCHEME: &str = "tcp";

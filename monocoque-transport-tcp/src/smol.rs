@@ -6,7 +6,9 @@
 use crate::common::{self, Target};
 use async_trait::async_trait;
 use monocoque_core::endpoint::Endpoint;
-use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
+use monocoque_core::transport::{
+    BindOptions, ConnectOptions, Connection, Listener, TcpKeepalive, Transport,
+};
 use monocoque_runtime::reactor_stream::ReactorStream;
 use smol::net::{TcpListener, TcpStream};
 use std::io;
@@ -23,7 +25,11 @@ impl TcpTransport {
         // smol binds through async-io and std, which sets SO_REUSEADDR on non-Windows.
         let inner = common::first_ok(addrs, TcpListener::bind).await?;
         let local = common::bound_endpoint(inner.local_addr()?);
-        Ok(SmolTcpListener { inner, local })
+        Ok(SmolTcpListener {
+            inner,
+            local,
+            keepalive: TcpKeepalive::default(),
+        })
     }
 
     /// Connects to `endpoint` (honouring the timeout) and returns the stream, `TCP_NODELAY` set.
@@ -33,11 +39,13 @@ impl TcpTransport {
         options: &ConnectOptions,
     ) -> io::Result<(TcpStream, SocketAddr)> {
         let target = common::connect_target(common::tcp_addr(endpoint)?)?;
+        let keepalive = options.keepalive;
         let attempt = async {
             let addrs = resolve(target).await?;
             common::first_ok(addrs, |addr| async move {
                 let stream = TcpStream::connect(addr).await?;
                 stream.set_nodelay(true)?;
+                common::apply_keepalive(&stream, &keepalive)?;
                 Ok((stream, addr))
             })
             .await
@@ -63,6 +71,16 @@ impl Transport for TcpTransport {
 
     async fn bind(&self, endpoint: &Endpoint) -> io::Result<Box<dyn Listener>> {
         Ok(Box::new(self.bind_tcp(endpoint).await?))
+    }
+
+    async fn bind_with(
+        &self,
+        endpoint: &Endpoint,
+        options: &BindOptions,
+    ) -> io::Result<Box<dyn Listener>> {
+        let mut listener = self.bind_tcp(endpoint).await?;
+        listener.keepalive = options.keepalive;
+        Ok(Box::new(listener))
     }
 
     async fn connect(
@@ -98,6 +116,8 @@ async fn resolve(target: Target<'_>) -> io::Result<Vec<SocketAddr>> {
 pub(crate) struct SmolTcpListener {
     inner: TcpListener,
     local: Endpoint,
+    /// Applied to every accepted connection.
+    keepalive: TcpKeepalive,
 }
 
 impl SmolTcpListener {
@@ -108,7 +128,9 @@ impl SmolTcpListener {
     pub(crate) async fn accept_tcp(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
         loop {
             let (stream, peer) = self.inner.accept().await?;
-            if stream.set_nodelay(true).is_ok() {
+            let tuned = stream.set_nodelay(true).is_ok()
+                && common::apply_keepalive(&stream, &self.keepalive).is_ok();
+            if tuned {
                 return Ok((stream, peer));
             }
         }

@@ -8,7 +8,9 @@ use crate::common::{self, Target};
 use async_trait::async_trait;
 use futures::io::{AsyncRead, AsyncWrite};
 use monocoque_core::endpoint::Endpoint;
-use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
+use monocoque_core::transport::{
+    BindOptions, ConnectOptions, Connection, Listener, TcpKeepalive, Transport,
+};
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -27,7 +29,11 @@ impl TcpTransport {
         // tokio's bind goes through mio, which sets SO_REUSEADDR on non-Windows platforms.
         let inner = common::first_ok(addrs, TcpListener::bind).await?;
         let local = common::bound_endpoint(inner.local_addr()?);
-        Ok(TokioTcpListener { inner, local })
+        Ok(TokioTcpListener {
+            inner,
+            local,
+            keepalive: TcpKeepalive::default(),
+        })
     }
 
     /// Connects to `endpoint` (honouring the timeout) and returns the stream, `TCP_NODELAY` set.
@@ -37,11 +43,13 @@ impl TcpTransport {
         options: &ConnectOptions,
     ) -> io::Result<(TcpStream, SocketAddr)> {
         let target = common::connect_target(common::tcp_addr(endpoint)?)?;
+        let keepalive = options.keepalive;
         let attempt = async {
             let addrs = resolve(target).await?;
             common::first_ok(addrs, |addr| async move {
                 let stream = TcpStream::connect(addr).await?;
                 stream.set_nodelay(true)?;
+                common::apply_keepalive(&stream, &keepalive)?;
                 Ok((stream, addr))
             })
             .await
@@ -63,6 +71,16 @@ impl Transport for TcpTransport {
 
     async fn bind(&self, endpoint: &Endpoint) -> io::Result<Box<dyn Listener>> {
         Ok(Box::new(self.bind_tcp(endpoint).await?))
+    }
+
+    async fn bind_with(
+        &self,
+        endpoint: &Endpoint,
+        options: &BindOptions,
+    ) -> io::Result<Box<dyn Listener>> {
+        let mut listener = self.bind_tcp(endpoint).await?;
+        listener.keepalive = options.keepalive;
+        Ok(Box::new(listener))
     }
 
     async fn connect(
@@ -91,6 +109,8 @@ async fn resolve(target: Target<'_>) -> io::Result<Vec<SocketAddr>> {
 pub(crate) struct TokioTcpListener {
     inner: TcpListener,
     local: Endpoint,
+    /// Applied to every accepted connection.
+    keepalive: TcpKeepalive,
 }
 
 impl TokioTcpListener {
@@ -101,7 +121,9 @@ impl TokioTcpListener {
     pub(crate) async fn accept_tcp(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
         loop {
             let (stream, peer) = self.inner.accept().await?;
-            if stream.set_nodelay(true).is_ok() {
+            let tuned = stream.set_nodelay(true).is_ok()
+                && common::apply_keepalive(&stream, &self.keepalive).is_ok();
+            if tuned {
                 return Ok((stream, peer));
             }
         }

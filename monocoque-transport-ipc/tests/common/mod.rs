@@ -229,6 +229,7 @@ pub async fn connect_to_missing_path_fails(t: &dyn Transport) {
 pub async fn connect_with_timeout_succeeds(t: &dyn Transport) {
     let options = ConnectOptions {
         timeout: Some(Duration::from_secs(10)),
+        ..ConnectOptions::default()
     };
     let path = unique_path("timeout");
     let mut listener = t.bind(&path_endpoint(&path)).await.unwrap();

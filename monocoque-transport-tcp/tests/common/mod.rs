@@ -174,6 +174,7 @@ pub async fn connect_with_timeout_succeeds(t: &dyn Transport) {
     let endpoint = listener.local_endpoint();
     let options = ConnectOptions {
         timeout: Some(Duration::from_secs(10)),
+        ..ConnectOptions::default()
     };
     let (accepted, connected) = futures::join!(listener.accept(), t.connect(&endpoint, &options));
     let (mut server, mut client) = (accepted.unwrap(), connected.unwrap());
@@ -191,6 +192,7 @@ pub async fn connect_timeout_fires(t: &dyn Transport) {
     let timeout = Duration::from_millis(200);
     let options = ConnectOptions {
         timeout: Some(timeout),
+        ..ConnectOptions::default()
     };
     let mut queued = Vec::new();
     for _ in 0..1024 {

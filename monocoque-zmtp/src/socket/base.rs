@@ -10,7 +10,7 @@ use crate::link::{Inbound, Shutdown, Stop};
 use crate::monitor::{Emitter, Monitor, SocketEvent};
 use monocoque_core::endpoint::ToEndpoint;
 use monocoque_core::runtime::timeout;
-use monocoque_core::transport::Transport;
+use monocoque_core::transport::{BindOptions, Transport};
 use monocoque_core::{Endpoint, Error, Result, SocketOption, SocketOptions, SocketType};
 use std::io;
 use std::sync::Arc;
@@ -171,7 +171,10 @@ impl SocketBase {
             return Ok(requested);
         }
         let transport = self.transport_for(&requested)?;
-        let listener = match transport.bind(&requested).await {
+        let bind_options = BindOptions {
+            keepalive: self.options.tcp_keepalive,
+        };
+        let listener = match transport.bind_with(&requested, &bind_options).await {
             Ok(listener) => listener,
             Err(error) => {
                 let error = Arc::new(error);

@@ -479,6 +479,7 @@ impl ConnectAttempt<'_> {
         );
         let connect_options = ConnectOptions {
             timeout: options.connect_timeout,
+            keepalive: options.tcp_keepalive,
         };
         loop {
             let mut attempt = self.transport.connect(endpoint, &connect_options);
