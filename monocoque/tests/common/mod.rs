@@ -20,6 +20,7 @@
 
 pub mod endpoints;
 pub mod events;
+pub mod fault_proxy;
 pub mod matrix;
 pub mod messages;
 pub mod peer;
@@ -28,6 +29,7 @@ pub mod time;
 
 pub use endpoints::*;
 pub use events::*;
+pub use fault_proxy::FaultProxy;
 pub use matrix::*;
 pub use messages::*;
 pub use peer::*;
