@@ -60,6 +60,11 @@ commands:
                    libFuzzer without a sanitizer (RUSTC_BOOTSTRAP=1 on a stable
                    toolchain; needs `cargo install cargo-fuzz`); prints inputs run per
                    target and stops at the first crash (its input lands in fuzz/artifacts)
+  soak [--minutes N]
+                   connection churn for N minutes per runtime (default 1): DEALERs
+                   coming and going on a ROUTER, SUBs on a PUB, a PUSH reconnecting to a
+                   PULL bound again; prints RSS and open descriptors (start, peak, end)
+                   per runtime (`cargo run --release --example soak`)
   help             this text
 
 environment:
@@ -97,6 +102,7 @@ fn main() -> ExitCode {
         Some("test") => test(&rest),
         Some("bench") => bench(&rest),
         Some("fuzz") => fuzz::fuzz(&workspace_root(), &cargo(), &rest),
+        Some("soak") => soak(&rest),
         Some("matrix") => {
             print_matrix(&matrix_dir());
             ExitCode::SUCCESS
@@ -330,6 +336,28 @@ fn bench(args: &[OsString]) -> ExitCode {
             eprintln!("xtask: cannot run `{}`: {e}", describe(&cmd));
             ExitCode::FAILURE
         }
+    }
+}
+
+fn soak(args: &[OsString]) -> ExitCode {
+    let mut cmd = Command::new(cargo());
+    cmd.args([
+        "run",
+        "--release",
+        "-p",
+        "monocoque",
+        "--example",
+        "soak",
+        "--features",
+        "tokio,async-std,smol",
+        "--",
+    ])
+    .args(args)
+    .current_dir(workspace_root());
+    if run(&mut cmd) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -240,13 +240,20 @@ impl Engine {
     }
 
     /// Moves messages both ways until the connection fails or the link's shutdown stops it.
+    #[cfg(test)]
     pub fn run(self, link: Link) -> Run {
+        self.run_with(link, Vec::new())
+    }
+
+    /// As [`run`](Self::run), sending `carried` first: what the peer's last connection took
+    /// off its queue and never encoded (a reconnecting endpoint's messages, kept in order).
+    pub fn run_with(self, link: Link, carried: Vec<Outbound>) -> Run {
         Run {
             engine: self,
             link,
             closing: false,
             linger_timer: None,
-            staged_out: VecDeque::new(),
+            staged_out: carried.into(),
             staged_in: VecDeque::new(),
         }
     }

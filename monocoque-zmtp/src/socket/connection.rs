@@ -225,10 +225,11 @@ impl ConnParams {
         }
     }
 
-    /// Runs an attached connection until it ends; then tells a publishing socket the peer left.
-    /// Returns how it ended and, when it failed on a PUSH or DEALER, what it never wrote (with
-    /// `gone`, the rest of the peer's queue too, as for an accepted peer), which the caller
-    /// hands to the other peers once this one is out of the table.
+    /// Runs an attached connection (sending `carried` first) until it ends; then tells a
+    /// publishing socket the peer left. Returns how it ended and, when it failed on a PUSH or
+    /// DEALER, what it never wrote (with `gone`, the rest of the peer's queue too, as for an
+    /// accepted peer): an accepted peer's goes to the other peers once this one is out of the
+    /// table, a connecting endpoint's to its next connection.
     #[allow(clippy::too_many_arguments)]
     async fn run_attached(
         &self,
@@ -239,6 +240,7 @@ impl ConnParams {
         outbound: Option<queue::Receiver<Outbound>>,
         shutdown: Shutdown,
         gone: bool,
+        carried: Vec<Outbound>,
     ) -> (Result<(), ConnectionError>, Vec<Outbound>) {
         self.greet(&mut engine, &attached);
         let publishes = matches!(self.socket_type(), SocketType::Pub | SocketType::XPub);
@@ -253,7 +255,7 @@ impl ConnParams {
             linger: self.options.linger,
             metadata: Some(metadata),
         };
-        let mut run = engine.run(link);
+        let mut run = engine.run_with(link, carried);
         let result = (&mut run).await;
         if let (true, Some(inbound)) = (publishes, &self.inbound) {
             let _ = inbound.send(Inbound::Left(peer)).await;
@@ -373,7 +375,7 @@ async fn serve_accepted(
         peer_type: info.socket_type,
     });
     let metadata = connection_metadata(&peer_addr, &info);
-    let run = params.run_attached(engine, peer, metadata, attached, rx, shutdown, true);
+    let run = params.run_attached(engine, peer, metadata, attached, rx, shutdown, true, vec![]);
     let (result, unsent) = run.await;
     params.peers.remove(peer);
     params.peers.hand_over(unsent);
@@ -416,6 +418,7 @@ pub(crate) async fn connect_loop(
         endpoint: &endpoint,
         outbound: outbound.as_ref(),
         shutdown: &shutdown,
+        carry: std::sync::Mutex::new(Vec::new()),
     };
     let ended = attempt.keep_connected(false).await;
     let undelivered = outbound.as_ref().is_some_and(|rx| !rx.is_empty());
@@ -459,6 +462,8 @@ struct ConnectAttempt<'a> {
     endpoint: &'a Endpoint,
     outbound: Option<&'a queue::Receiver<Outbound>>,
     shutdown: &'a Shutdown,
+    /// What a lost connection took off the queue and never wrote, for the next one.
+    carry: std::sync::Mutex<Vec<Outbound>>,
 }
 
 impl ConnectAttempt<'_> {
@@ -574,12 +579,17 @@ impl ConnectAttempt<'_> {
         }
         let outbound = self.outbound.cloned();
         let metadata = connection_metadata(&peer_addr, &info);
+        let carried = std::mem::take(&mut *self.carry.lock().unwrap_or_else(|p| p.into_inner()));
         let run = params.run_attached(
-            engine, self.peer, metadata, attached, outbound, signal, false,
+            engine, self.peer, metadata, attached, outbound, signal, false, carried,
         );
         let (result, unsent) = run.await;
         params.peers.detach(self.peer);
-        params.peers.hand_over(unsent);
+        // Kept for this endpoint's next connection, ahead of its queue's rest.
+        self.carry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(unsent);
         let served = if result.is_ok() {
             Served::Closed
         } else {
