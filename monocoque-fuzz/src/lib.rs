@@ -251,18 +251,25 @@ pub fn subscriptions(data: &[u8]) {
         let peer = op >> 4;
         match op % 4 {
             0 => {
-                let sub_ok = sub.try_subscribe(topic).is_ok();
-                let pub_ok = publisher.try_add(topic, peer).is_ok();
-                if pub_ok && !model.iter().any(|(t, p)| t == topic && *p == peer) {
-                    model.push((topic.to_vec(), peer));
+                let _ = sub.try_subscribe(topic);
+                let topic_was_new = !model.iter().any(|(t, _)| t == topic);
+                if let Ok(first) = publisher.try_add(topic, peer) {
+                    // True exactly when nobody had the topic (what XPUB forwards).
+                    assert_eq!(first, topic_was_new, "add {topic:?} by {peer}");
+                    if !model.iter().any(|(t, p)| t == topic && *p == peer) {
+                        model.push((topic.to_vec(), peer));
+                    }
                 }
-                let _ = sub_ok;
             }
             1 => {
                 sub.unsubscribe(topic);
-                if publisher.remove(topic, peer) {
-                    model.retain(|(t, p)| !(t == topic && *p == peer));
-                }
+                let had = model.iter().any(|(t, p)| t == topic && *p == peer);
+                assert_eq!(publisher.contains(topic, peer), had);
+                let last = publisher.remove(topic, peer);
+                model.retain(|(t, p)| !(t == topic && *p == peer));
+                // True exactly when the peer had it and nobody has it now.
+                let left = had && !model.iter().any(|(t, _)| t == topic);
+                assert_eq!(last, left, "remove {topic:?} by {peer}");
             }
             2 => {
                 publisher.remove_peer(peer, |_| {});

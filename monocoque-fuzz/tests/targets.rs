@@ -97,3 +97,21 @@ fn seeds_reach_the_data_phase() {
     );
     assert!(plain > 0, "the PLAIN seed gets to the data phase");
 }
+
+#[test]
+fn the_committed_corpus_passes() {
+    // fuzz/corpus/<target>/: the seeds, and every input that once found a bug.
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let mut inputs = 0;
+    for target in TARGETS {
+        let Ok(dir) = std::fs::read_dir(corpus.join(target)) else {
+            continue;
+        };
+        for entry in dir {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            assert!(run(target, &data));
+            inputs += 1;
+        }
+    }
+    assert!(inputs >= TARGETS.len(), "the corpus is missing ({inputs} inputs)");
+}
