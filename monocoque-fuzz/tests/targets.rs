@@ -113,5 +113,8 @@ fn the_committed_corpus_passes() {
             inputs += 1;
         }
     }
-    assert!(inputs >= TARGETS.len(), "the corpus is missing ({inputs} inputs)");
+    assert!(
+        inputs >= TARGETS.len(),
+        "the corpus is missing ({inputs} inputs)"
+    );
 }
