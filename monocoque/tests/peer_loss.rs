@@ -84,19 +84,25 @@ async fn messages_of_a_dead_peer_go_to_the_others(ctx: Context) -> TestResult {
         matches!(e, SocketEvent::Disconnected { .. }).then_some(())
     })
     .await;
-    // The next send takes the dead peer's messages along, ahead of itself.
-    push.send(Message::from_frames([Bytes::copy_from_slice(
-        &u32::MAX.to_be_bytes(),
-    )]))
-    .await?;
-    loop {
-        let msg = bounded(pull.recv()).await?;
-        let n = seq(&msg);
-        if n == u32::MAX {
-            break;
+    // The next send takes the dead peer's messages along, ahead of itself (into the good
+    // peer's queue, past its HWM: the probe may wait for room, so receive meanwhile).
+    let probe = Message::from_frames([Bytes::copy_from_slice(&u32::MAX.to_be_bytes())]);
+    let send_probe = async { push.send(probe).await.map_err(|e| e.to_string()) };
+    let receive_rest = async {
+        loop {
+            let msg = pull.recv().await.map_err(|e| e.to_string())?;
+            let n = seq(&msg);
+            if n == u32::MAX {
+                return Ok::<_, String>(());
+            }
+            if !received.insert(n) {
+                return Err(format!("message {n} delivered twice"));
+            }
         }
-        assert!(received.insert(n), "message {n} delivered twice");
-    }
+    };
+    let (sent, rest) = bounded(async { futures::join!(send_probe, receive_rest) }).await;
+    sent?;
+    rest?;
     let lost = COUNT - received.len() as u32;
     eprintln!("{lost} of {COUNT} messages lost with the dead peer (its queue held {SNDHWM})");
     // Lost: what the kernel took for the dead peer (its buffers, a few MiB: some dozens of
