@@ -3,14 +3,20 @@
 //! acknowledges, nothing answers) is given up on after HEARTBEAT_TIMEOUT, or after the TTL its
 //! own PINGs asked for, and the connection is made again once it thaws.
 //!
+//! A frozen peer (libzmq's, or ours in a child process) connected to a PUSH with a backlog
+//! queued for it: once the heartbeat gives it up, what was queued for it and not yet written
+//! reaches the other peer.
+//!
 //! Times are printed, not asserted: the tests wait on monitor events and probe messages.
 
 mod common;
 
+use bytes::Bytes;
 use common::*;
 use monocoque::{
-    ConnectionError, Context, Monitor, PullSocket, PushSocket, SocketEvent, SocketOption,
+    ConnectionError, Context, Message, Monitor, PullSocket, PushSocket, SocketEvent, SocketOption,
 };
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 fn ms(n: u64) -> Option<Duration> {
@@ -228,6 +234,157 @@ async fn silent_raw_peer_is_given_up(ctx: Context) -> TestResult {
     silent.join().unwrap();
     pull.close().await;
     Ok(())
+}
+
+/// The environment variable that makes [`our_pull_process`] run: the endpoint to connect to.
+const CHILD_ENDPOINT: &str = "MONOCOQUE_TEST_PULL_CONNECT";
+
+/// Our PULL in a process of its own (this test binary, run again by
+/// [`frozen_peer_backlog_reaches_the_other_peer`] with only this test selected): connects to
+/// the endpoint in [`CHILD_ENDPOINT`] and receives until it is killed.
+#[test]
+#[ignore = "a child process of the frozen-peer tests, not a test by itself"]
+fn our_pull_process() {
+    let Ok(endpoint) = std::env::var(CHILD_ENDPOINT) else {
+        eprintln!("our_pull_process: {CHILD_ENDPOINT} unset: only the frozen-peer tests run it");
+        return;
+    };
+    run_tokio("our_pull_process", |ctx| async move {
+        let mut pull = PullSocket::new(&ctx);
+        pull.connect(&endpoint).await.unwrap();
+        while pull.recv().await.is_ok() {}
+    });
+}
+
+/// A child process killed when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Which peer is frozen.
+#[derive(Clone, Copy, Debug)]
+enum Frozen {
+    Libzmq,
+    Ours,
+}
+
+fn seq(msg: &Message) -> u32 {
+    u32::from_be_bytes(msg.frames()[0][..4].try_into().unwrap())
+}
+
+/// A PUSH (binding, heartbeats IVL 50 ms, TIMEOUT 250 ms) with two PULL peers: one is frozen
+/// with SIGSTOP, then 2,500 messages of 64 KiB are sent. Once the heartbeat gives the frozen
+/// peer up, what was queued for it and never written goes to the other peer: only what the
+/// kernel had taken for it (its socket buffers) is lost, not its queue (SNDHWM 1,000).
+async fn frozen_peer_backlog_reaches_the_other_peer(ctx: Context, frozen: Frozen) -> TestResult {
+    const COUNT: u32 = 2500;
+    const SNDHWM: usize = 1000;
+    let mut push = PushSocket::new(&ctx);
+    let mut events = push.monitor();
+    push.set_option(SocketOption::HeartbeatIvl(ms(50)))?;
+    push.set_option(SocketOption::HeartbeatTimeout(ms(250)))?;
+    push.set_option(SocketOption::SndHwm(SNDHWM))?;
+    let endpoint = push.bind("tcp://127.0.0.1:*").await?.to_string();
+    let (pid, _libzmq, _ours) = match frozen {
+        Frozen::Libzmq => {
+            let peer = PeerSpec::new("PULL")
+                .scenario("script")
+                .connect(&endpoint)
+                .start()
+                .await;
+            (peer.pid(), Some(peer), None)
+        }
+        Frozen::Ours => {
+            let child = std::process::Command::new(std::env::current_exe()?)
+                .args(["our_pull_process", "--exact", "--ignored", "--nocapture"])
+                .env(CHILD_ENDPOINT, &endpoint)
+                .stdout(std::process::Stdio::null())
+                .spawn()?;
+            (child.id(), None, Some(Child(child)))
+        }
+    };
+    wait_handshakes(&mut events, 1).await;
+    let mut good = PullSocket::new(&ctx);
+    good.connect(&endpoint).await?;
+    wait_handshakes(&mut events, 1).await;
+
+    signal(pid, "STOP");
+    let frozen_at = Instant::now();
+    let payload = Bytes::from(vec![7u8; 64 * 1024]);
+    let mut received = HashSet::new();
+    let send_all = async {
+        for i in 0..COUNT {
+            let msg =
+                Message::from_frames([Bytes::copy_from_slice(&i.to_be_bytes()), payload.clone()]);
+            push.send(msg).await.map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>(())
+    };
+    // The good peer reads meanwhile, so that its queue never holds the sender up.
+    let receive = async {
+        loop {
+            match good.recv().await {
+                Ok(msg) => {
+                    received.insert(seq(&msg));
+                }
+                Err(e) => return e,
+            }
+        }
+    };
+    match futures::future::select(Box::pin(bounded(send_all)), Box::pin(receive)).await {
+        futures::future::Either::Left((sent, receiving)) => {
+            drop(receiving);
+            sent?;
+        }
+        futures::future::Either::Right((error, _)) => return Err(error.into()),
+    }
+    let error = wait_disconnected(&mut events).await;
+    let detected = frozen_at.elapsed();
+    assert!(
+        matches!(error, Some(ConnectionError::HeartbeatTimeout)),
+        "{error:?}"
+    );
+    // The next send takes the frozen peer's messages along, ahead of itself.
+    let probe = Message::from_frames([Bytes::copy_from_slice(&u32::MAX.to_be_bytes())]);
+    let send_probe = async { push.send(probe).await.map_err(|e| e.to_string()) };
+    let receive_rest = async {
+        loop {
+            let msg = good.recv().await.map_err(|e| e.to_string())?;
+            let n = seq(&msg);
+            if n == u32::MAX {
+                return Ok::<_, String>(());
+            }
+            if !received.insert(n) {
+                return Err(format!("message {n} delivered twice"));
+            }
+        }
+    };
+    let (sent, rest) = bounded(async { futures::join!(send_probe, receive_rest) }).await;
+    sent?;
+    rest?;
+    let lost = COUNT - received.len() as u32;
+    eprintln!(
+        "frozen {frozen:?} peer given up {detected:?} after the freeze (IVL 50 ms, TIMEOUT \
+         250 ms; sending meanwhile); {lost} of {COUNT} messages lost with it (in its kernel \
+         buffers), the rest reached the other peer"
+    );
+    assert!(lost < SNDHWM as u32 / 2, "{lost} lost");
+    signal(pid, "KILL");
+    push.close().await;
+    good.close().await;
+    Ok(())
+}
+
+on_all_runtimes! {
+    frozen_libzmq_peer_backlog_reaches_the_other_peer:
+        |ctx| frozen_peer_backlog_reaches_the_other_peer(ctx, Frozen::Libzmq),
+    frozen_peer_of_ours_backlog_reaches_the_other_peer:
+        |ctx| frozen_peer_backlog_reaches_the_other_peer(ctx, Frozen::Ours),
 }
 
 on_all_runtimes!(

@@ -1,12 +1,16 @@
 //! A PUSH peer that dies with messages queued for it: what it never got goes to the other
 //! peers (libzmq drops it with the pipe). Only what was already handed to the kernel for the
-//! dead peer (or encoded for it, at most one write batch) can be lost.
+//! dead peer (or encoded for it, at most one write batch) can be lost. And a REQ whose peer
+//! died before replying: waiting for ever by default (as libzmq), sending again with
+//! REQ_RELAXED.
 
 mod common;
 
 use bytes::Bytes;
 use common::*;
-use monocoque::{Context, Message, PullSocket, PushSocket, SocketEvent, SocketOption};
+use monocoque::{
+    Context, Error, Message, PullSocket, PushSocket, ReqSocket, SocketEvent, SocketOption,
+};
 use std::collections::HashSet;
 use std::io::Write;
 use std::net::TcpStream;
@@ -113,4 +117,65 @@ async fn messages_of_a_dead_peer_go_to_the_others(ctx: Context) -> TestResult {
     Ok(())
 }
 
+/// A REQ whose peer died after taking its request and before replying. By default it still
+/// expects that reply, as libzmq's REQ does: `send` fails with `InvalidState` and `recv` waits
+/// (up to RCVTIMEO). With REQ_RELAXED it may send again: the new request goes to a live peer
+/// (libzmq's REP here), and with REQ_CORRELATE only the reply to it is accepted.
+async fn req_whose_peer_died(ctx: Context, relaxed: bool) -> TestResult {
+    let mut dying = PeerSpec::new("REP")
+        .scenario("script")
+        .bind("tcp://127.0.0.1:*")
+        .start()
+        .await;
+    let mut live = PeerSpec::new("REP")
+        .scenario("script")
+        .bind("tcp://127.0.0.1:*")
+        .start()
+        .await;
+    let mut req = ReqSocket::new(&ctx);
+    let mut events = req.monitor();
+    req.set_option(SocketOption::ReqRelaxed(relaxed))?;
+    req.set_option(SocketOption::ReqCorrelate(relaxed))?;
+    req.connect(dying.endpoint()).await?;
+    wait_handshakes(&mut events, 1).await;
+    req.send("first").await?;
+    dying.send_line("RECV 1");
+    assert_eq!(dying.recv_msg().await, Message::from("first"));
+    signal_kill(dying.pid());
+    wait_event(&mut events, |e| {
+        matches!(e, SocketEvent::Disconnected { .. }).then_some(())
+    })
+    .await;
+    req.connect(live.endpoint()).await?;
+    wait_handshakes(&mut events, 1).await;
+    if !relaxed {
+        // The reply to "first" is still expected, and has not come.
+        assert!(matches!(req.try_recv(), Err(Error::WouldBlock)));
+        let again = req.send("again").await;
+        assert!(matches!(again, Err(Error::InvalidState(_))), "{again:?}");
+        return Ok(());
+    }
+    req.send("again").await?;
+    live.send_line("RECV 1");
+    assert_eq!(live.recv_msg().await, Message::from("again"));
+    live.send_msg(&Message::from("reply to again")).await;
+    assert_eq!(bounded(req.recv()).await?, Message::from("reply to again"));
+    live.send_line("QUIT");
+    req.close().await;
+    Ok(())
+}
+
+/// Kills a process at once (SIGKILL).
+fn signal_kill(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -KILL {pid}");
+}
+
 on_all_runtimes!(messages_of_a_dead_peer_go_to_the_others);
+on_all_runtimes! {
+    req_whose_peer_died_keeps_waiting_by_default: |ctx| req_whose_peer_died(ctx, false),
+    relaxed_req_whose_peer_died_sends_again: |ctx| req_whose_peer_died(ctx, true),
+}

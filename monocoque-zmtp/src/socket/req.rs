@@ -10,6 +10,11 @@ use monocoque_core::{Error, Message, Result, SendError, SocketType};
 /// frame; only that peer's reply is accepted, and the socket alternates strictly between
 /// `send` and `recv` unless REQ_RELAXED is set. With REQ_CORRELATE every request carries a
 /// request id and only the reply with the latest id is accepted.
+///
+/// A peer that dies after taking a request never replies. By default the socket still expects
+/// that reply, as libzmq's REQ does: `recv` waits (up to RCVTIMEO) and `send` fails with
+/// [`Error::InvalidState`]. Set REQ_RELAXED to send again (the request goes to a live peer), with
+/// REQ_CORRELATE so that a late reply to the old request is not taken for the new one's.
 #[derive(Debug, Default)]
 pub struct Req {
     phase: Phase,
