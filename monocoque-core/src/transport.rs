@@ -103,4 +103,12 @@ pub trait Listener: Send + std::fmt::Debug + 'static {
 
     /// Waits for the next incoming connection.
     async fn accept(&mut self) -> io::Result<Connection>;
+
+    /// Stops listening and releases what the listener holds, saying whether that failed (for
+    /// IPC: removing its socket file, which someone else may have removed already, as libzmq's
+    /// `unlink` reports). The socket reports an error as ZMQ_EVENT_CLOSE_FAILED. By default,
+    /// dropping the listener, which cannot fail.
+    fn close(self: Box<Self>) -> io::Result<()> {
+        Ok(())
+    }
 }

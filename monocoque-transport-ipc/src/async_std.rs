@@ -117,4 +117,11 @@ impl Listener for AsyncStdIpcListener {
             peer_addr: common::peer_name(&peer),
         })
     }
+
+    fn close(self: Box<Self>) -> io::Result<()> {
+        let Self { inner, _file, .. } = *self;
+        // The socket closes, then its file goes.
+        drop(inner);
+        _file.map_or(Ok(()), SocketFile::remove)
+    }
 }

@@ -94,15 +94,30 @@ impl SocketFile {
     }
 }
 
+impl SocketFile {
+    /// Removes the file if the path still names that very file (another listener's file, bound
+    /// there since, is left alone). Fails as libzmq's `unlink` does when the file is gone
+    /// already (`NotFound`), or cannot be removed.
+    pub(crate) fn remove(self) -> io::Result<()> {
+        let result = self.remove_if_ours();
+        std::mem::forget(self);
+        result
+    }
+
+    fn remove_if_ours(&self) -> io::Result<()> {
+        let metadata = std::fs::symlink_metadata(&self.path)?;
+        if metadata.dev() == self.dev && metadata.ino() == self.ino {
+            std::fs::remove_file(&self.path)?;
+        }
+        Ok(())
+    }
+}
+
 impl Drop for SocketFile {
     fn drop(&mut self) {
-        if let Ok(metadata) = std::fs::symlink_metadata(&self.path) {
-            if metadata.dev() == self.dev && metadata.ino() == self.ino {
-                // Nothing useful to do if it fails (e.g. the directory became read-only): the
-                // next bind treats the file as stale.
-                let _ = std::fs::remove_file(&self.path);
-            }
-        }
+        // Nothing useful to do if it fails (e.g. the directory became read-only): the next
+        // bind treats the file as stale.
+        let _ = self.remove_if_ours();
     }
 }
 

@@ -118,6 +118,13 @@ impl Listener for TokioIpcListener {
             peer_addr: common::peer_name(&peer.into()),
         })
     }
+
+    fn close(self: Box<Self>) -> io::Result<()> {
+        let Self { inner, _file, .. } = *self;
+        // The socket closes, then its file goes.
+        drop(inner);
+        _file.map_or(Ok(()), SocketFile::remove)
+    }
 }
 
 /// A [`tokio::net::UnixStream`] with the `futures-io` [`AsyncRead`] and [`AsyncWrite`] traits.

@@ -106,6 +106,14 @@ pub enum SocketEvent {
         /// The endpoint that was bound.
         endpoint: Endpoint,
     },
+    /// A listener stopped, but releasing what it held failed (ZMQ_EVENT_CLOSE_FAILED): for
+    /// IPC, its socket file could not be removed (`NotFound`: someone removed it already).
+    CloseFailed {
+        /// The endpoint that was bound.
+        endpoint: Endpoint,
+        /// Why.
+        error: Arc<io::Error>,
+    },
     /// The monitor was full: this many events happened here and were not kept.
     Missed {
         /// How many.
@@ -135,7 +143,7 @@ pub mod events {
     pub const ACCEPT_FAILED: u16 = 0x0040;
     /// ZMQ_EVENT_CLOSED.
     pub const CLOSED: u16 = 0x0080;
-    /// ZMQ_EVENT_CLOSE_FAILED (never produced: closing a listener does not fail here).
+    /// ZMQ_EVENT_CLOSE_FAILED.
     pub const CLOSE_FAILED: u16 = 0x0100;
     /// ZMQ_EVENT_DISCONNECTED.
     pub const DISCONNECTED: u16 = 0x0200;
@@ -222,6 +230,9 @@ impl SocketEvent {
             ),
             SocketEvent::Disconnected { endpoint, .. } => at(DISCONNECTED, 0, endpoint),
             SocketEvent::Closed { endpoint } => at(CLOSED, 0, endpoint),
+            SocketEvent::CloseFailed { endpoint, error } => {
+                at(CLOSE_FAILED, errno(error), endpoint)
+            }
             SocketEvent::MonitorStopped => LibzmqEvent {
                 event: MONITOR_STOPPED,
                 value: 0,

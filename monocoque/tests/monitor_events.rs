@@ -1,13 +1,19 @@
-//! The monitor's events, each provoked: CONNECT_DELAYED, BIND_FAILED, MONITOR_STOPPED, the
+//! The monitor's events, each provoked: CONNECT_DELAYED, BIND_FAILED, CLOSE_FAILED, MONITOR_STOPPED, the
 //! handshake failures with libzmq's values, and libzmq's form of the monitor (two-frame
 //! messages on an inproc PAIR socket) for code ported from libzmq. (ACCEPT_FAILED is in
 //! `accept_failed.rs`: it lowers the process's file limit.)
 
 mod common;
 
+use bytes::Bytes;
 use common::*;
 use monocoque::monitor::{LibzmqEvent, events};
-use monocoque::{Context, Message, PairSocket, PullSocket, PushSocket, SocketEvent, SocketOption};
+use monocoque::{
+    Authenticator, Context, HandshakeFailure, Message, Monitor, PairSocket, PullSocket, PushSocket,
+    SocketEvent, SocketOption,
+};
+use std::collections::BTreeSet;
+use std::io::Write;
 use std::time::Duration;
 
 /// Decodes libzmq's monitor message: (event, value, endpoint).
@@ -70,6 +76,191 @@ async fn bind_failed_is_reported(ctx: Context) -> TestResult {
     .await;
     first.close().await;
     second.close().await;
+    Ok(())
+}
+
+/// CLOSE_FAILED, as libzmq reports it: an ipc listener whose socket file someone else removed
+/// cannot remove it when it closes (libzmq's `unlink` fails with ENOENT). A listener that
+/// closes normally reports CLOSED and leaves no file behind.
+async fn close_failed_when_the_socket_file_is_gone(ctx: Context) -> TestResult {
+    let dir = TestDir::new();
+    let mut pull = PullSocket::new(&ctx);
+    let mut events = pull.monitor();
+    let gone = pull.bind(dir.ipc("gone").as_str()).await?;
+    let kept = pull.bind(dir.ipc("kept").as_str()).await?;
+    std::fs::remove_file(dir.path().join("gone"))?;
+    pull.unbind(&gone)?;
+    let error = wait_event(&mut events, |e| match e {
+        SocketEvent::CloseFailed { endpoint, error } if endpoint == gone => Some(error),
+        SocketEvent::Closed { endpoint } if endpoint == gone => panic!("CLOSED for {endpoint}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(error.kind(), std::io::ErrorKind::NotFound, "{error}");
+    let libzmq = SocketEvent::CloseFailed {
+        endpoint: gone.clone(),
+        error,
+    }
+    .libzmq_event()
+    .unwrap();
+    assert_eq!((libzmq.event, libzmq.value), (events::CLOSE_FAILED, 2)); // ENOENT
+    pull.unbind(&kept)?;
+    wait_event(&mut events, |e| match e {
+        SocketEvent::Closed { endpoint } if endpoint == kept => Some(()),
+        SocketEvent::CloseFailed { endpoint, error } if endpoint == kept => {
+            panic!("CLOSE_FAILED for {endpoint}: {error}")
+        }
+        _ => None,
+    })
+    .await;
+    assert!(!dir.path().join("kept").exists(), "the socket file is left");
+    pull.close().await;
+    Ok(())
+}
+
+/// Waits on `events` until `pick` accepts an event, noting the libzmq number of each event seen.
+async fn note_until(
+    events: &mut Monitor,
+    seen: &mut BTreeSet<u16>,
+    mut pick: impl FnMut(&SocketEvent) -> bool,
+) {
+    wait_event(events, |e| {
+        if let Some(libzmq) = e.libzmq_event() {
+            seen.insert(libzmq.event);
+        }
+        pick(&e).then_some(())
+    })
+    .await;
+}
+
+/// Writes `bytes` to `port` from a raw TCP client, then closes (half a greeting, or not
+/// ZMTP at all).
+fn raw_client(port: u16, bytes: &[u8]) {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(bytes).unwrap();
+}
+
+/// Every event of libzmq's list, provoked in one run on one PLAIN server (and the sockets
+/// around it) and seen with its libzmq number. (ACCEPT_FAILED is in `accept_failed.rs`: it
+/// lowers the process's file limit.)
+async fn every_libzmq_event_is_produced(ctx: Context) -> TestResult {
+    let dir = TestDir::new();
+    let mut seen = BTreeSet::new();
+    let zap_ctx = ctx
+        .clone()
+        .with_zap_handler(Authenticator::new().plain_user("user", "pass"));
+    let mut server = PullSocket::new(&zap_ctx);
+    let mut server_events = server.monitor();
+    server.set_option(SocketOption::PlainServer(true))?;
+    let ep = server.bind("tcp://127.0.0.1:*").await?;
+    let port: u16 = ep.to_string().rsplit(':').next().unwrap().parse()?;
+    note_until(&mut server_events, &mut seen, |e| {
+        matches!(e, SocketEvent::Listening { .. })
+    })
+    .await;
+    // BIND_FAILED: the endpoint is taken.
+    let mut second = PullSocket::new(&ctx);
+    let mut second_events = second.monitor();
+    assert!(second.bind(&ep).await.is_err());
+    note_until(&mut second_events, &mut seen, |e| {
+        matches!(e, SocketEvent::BindFailed { .. })
+    })
+    .await;
+    // CONNECT_DELAYED, CONNECTED, ACCEPTED, HANDSHAKE_SUCCEEDED; then DISCONNECTED.
+    let client = |password: &str| -> Result<PushSocket, monocoque::Error> {
+        let mut push = PushSocket::new(&ctx);
+        push.set_option(SocketOption::PlainUsername(Bytes::from_static(b"user")))?;
+        push.set_option(SocketOption::PlainPassword(password.into()))?;
+        Ok(push)
+    };
+    let mut good = client("pass")?;
+    let mut good_events = good.monitor();
+    good.connect(&ep).await?;
+    note_until(&mut good_events, &mut seen, |e| {
+        matches!(e, SocketEvent::HandshakeSucceeded { .. })
+    })
+    .await;
+    note_until(&mut server_events, &mut seen, |e| {
+        matches!(e, SocketEvent::HandshakeSucceeded { .. })
+    })
+    .await;
+    good.close().await;
+    note_until(&mut server_events, &mut seen, |e| {
+        matches!(e, SocketEvent::Disconnected { .. })
+    })
+    .await;
+    // HANDSHAKE_FAILED_AUTH: a wrong password.
+    let mut bad = client("wrong")?;
+    bad.connect(&ep).await?;
+    note_until(&mut server_events, &mut seen, |e| {
+        matches!(e.handshake_failure(), Some(HandshakeFailure::Auth { .. }))
+    })
+    .await;
+    bad.close().await;
+    // HANDSHAKE_FAILED_PROTOCOL: not ZMTP.
+    let mut http = b"GET / HTTP/1.1\r\n\r\n".to_vec();
+    http.resize(64, b' ');
+    raw_client(port, &http);
+    note_until(&mut server_events, &mut seen, |e| {
+        e.handshake_failure() == Some(HandshakeFailure::Protocol)
+    })
+    .await;
+    // HANDSHAKE_FAILED_NO_DETAIL: the stream ends halfway through the greeting.
+    raw_client(port, &[0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f]);
+    note_until(&mut server_events, &mut seen, |e| {
+        e.handshake_failure() == Some(HandshakeFailure::NoDetail)
+    })
+    .await;
+    // CONNECT_RETRIED: nobody listens there.
+    let mut lonely = PushSocket::new(&ctx);
+    let mut lonely_events = lonely.monitor();
+    lonely.set_option(SocketOption::ReconnectIvl(Some(Duration::from_millis(20))))?;
+    lonely
+        .connect(format!("tcp://127.0.0.1:{}", reserve_tcp_port()).as_str())
+        .await?;
+    note_until(&mut lonely_events, &mut seen, |e| {
+        matches!(e, SocketEvent::ConnectRetried { .. })
+    })
+    .await;
+    lonely.close().await;
+    // CLOSE_FAILED: an ipc socket file someone removed; CLOSED: the tcp endpoint.
+    let ipc = server.bind(dir.ipc("gone").as_str()).await?;
+    std::fs::remove_file(dir.path().join("gone"))?;
+    server.unbind(&ipc)?;
+    note_until(&mut server_events, &mut seen, |e| {
+        matches!(e, SocketEvent::CloseFailed { .. })
+    })
+    .await;
+    server.unbind(&ep)?;
+    note_until(&mut server_events, &mut seen, |e| {
+        matches!(e, SocketEvent::Closed { .. })
+    })
+    .await;
+    // MONITOR_STOPPED: the socket closes; its monitor's last event.
+    server.close().await;
+    note_until(&mut server_events, &mut seen, |e| {
+        matches!(e, SocketEvent::MonitorStopped)
+    })
+    .await;
+    second.close().await;
+    let all = [
+        events::CONNECTED,
+        events::CONNECT_DELAYED,
+        events::CONNECT_RETRIED,
+        events::LISTENING,
+        events::BIND_FAILED,
+        events::ACCEPTED,
+        events::CLOSED,
+        events::CLOSE_FAILED,
+        events::DISCONNECTED,
+        events::MONITOR_STOPPED,
+        events::HANDSHAKE_FAILED_NO_DETAIL,
+        events::HANDSHAKE_SUCCEEDED,
+        events::HANDSHAKE_FAILED_PROTOCOL,
+        events::HANDSHAKE_FAILED_AUTH,
+    ];
+    let missing: Vec<_> = all.iter().filter(|e| !seen.contains(e)).collect();
+    assert!(missing.is_empty(), "never seen: {missing:#06x?}");
     Ok(())
 }
 
@@ -165,6 +356,8 @@ async fn libzmq_form_on_an_inproc_pair(ctx: Context) -> TestResult {
 }
 
 on_all_runtimes!(
+    every_libzmq_event_is_produced,
+    close_failed_when_the_socket_file_is_gone,
     connect_delayed_comes_before_connected,
     bind_failed_is_reported,
     monitor_stopped_ends_every_monitor,

@@ -335,8 +335,13 @@ pub(crate) async fn accept_loop(
             }
         }
     }
-    drop(listener);
-    params.emitter.emit(|| SocketEvent::Closed { endpoint });
+    match listener.close() {
+        Ok(()) => params.emitter.emit(|| SocketEvent::Closed { endpoint }),
+        Err(error) => params.emitter.emit(|| SocketEvent::CloseFailed {
+            endpoint,
+            error: Arc::new(error),
+        }),
+    }
 }
 
 /// Runs one accepted connection: handshake, attach to the socket, move messages, detach.
