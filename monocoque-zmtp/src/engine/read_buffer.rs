@@ -138,6 +138,18 @@ impl ReadBuffer {
         self.chunk.max(self.received.saturating_mul(2))
     }
 
+    /// Lets go of the allocation when nothing undecoded is in it (frames split off it keep
+    /// their part alive): an idle connection then holds no receive memory until its next read.
+    /// Used where going idle is likely and a new allocation cheap: after the handshake.
+    pub fn release_if_drained(&mut self) {
+        if self.data.is_empty() {
+            self.data = BytesMut::new();
+            self.spare = BytesMut::new();
+            self.allocated = 0;
+            self.recycled = None;
+        }
+    }
+
     /// Marks the first `n` bytes of [`spare`](Self::spare) as received.
     pub fn commit(&mut self, n: usize) {
         let n = n.min(self.spare.len());
@@ -445,6 +457,19 @@ mod tests {
         let start = buf.data().as_ptr();
         assert_eq!(buf.spare_for(100, 0).len(), 100);
         assert_eq!(buf.data().as_ptr(), start, "not moved");
+    }
+
+    #[test]
+    fn released_when_drained_and_allocated_again_on_the_next_read() {
+        let mut buf = ReadBuffer::new();
+        receive(&mut buf, b"greeting");
+        buf.release_if_drained();
+        assert_eq!(buf.allocated, MIN_CHUNK, "undecoded bytes are kept");
+        assert_eq!(buf.data().split_to(8).freeze(), &b"greeting"[..]);
+        buf.release_if_drained();
+        assert_eq!((buf.allocated, buf.spare.capacity()), (0, 0));
+        receive(&mut buf, b"next");
+        assert_eq!(&buf.data()[..], b"next");
     }
 
     #[test]

@@ -17,9 +17,6 @@ use std::io::IoSlice;
 /// Bodies of at least this many octets are queued as their own segment instead of being copied.
 pub const VECTORED_THRESHOLD: usize = 8 * 1024;
 
-/// Initial staging capacity.
-const INITIAL_STAGING: usize = 8 * 1024;
-
 #[derive(Debug)]
 enum Segment {
     /// The next `n` octets of the staging buffer.
@@ -42,7 +39,9 @@ impl WriteQueue {
     pub fn new() -> Self {
         Self {
             segments: VecDeque::new(),
-            staging: BytesMut::with_capacity(INITIAL_STAGING),
+            // Grown as needed (and kept once grown): an idle connection holds only what its
+            // handshake needed.
+            staging: BytesMut::new(),
             len: 0,
         }
     }
@@ -272,10 +271,13 @@ mod tests {
     #[test]
     fn staging_capacity_is_reused() {
         let mut q = WriteQueue::new();
+        // Nothing allocated until needed; then grown to what one round needs.
+        assert_eq!(q.staging.capacity(), 0);
         q.put_bytes(&[1u8; 100]);
         assert_eq!(drain(&q).len(), 100);
         q.advance(100);
-        q.put_bytes(&[2u8; 100]);
+        q.put_bytes(&[2u8; 1000]);
+        q.put_frame(false, false, &Bytes::from_static(&[4u8; 2000]));
         let ptr = q.front().as_ptr() as usize;
         for _ in 0..1000 {
             q.advance(q.len());

@@ -165,15 +165,17 @@ impl ConnParams {
         Session::new(config, Instant::now())
     }
 
-    fn engine(&self, conn: Connection) -> Engine {
+    fn engine(&self, conn: Connection) -> Box<Engine> {
         let authentication = self.zap.as_ref().map(|handler| Authentication {
             handler: handler.clone(),
             domain: self.options.security.zap_domain.clone(),
             address: peer_address(&conn.peer_addr),
             routing_id: self.options.routing_id.clone().unwrap_or_default(),
         });
-        Engine::new(conn.stream, self.session(), self.runtime.clone())
-            .with_authentication(authentication)
+        Box::new(
+            Engine::new(conn.stream, self.session(), self.runtime.clone())
+                .with_authentication(authentication),
+        )
     }
 
     /// A peer's outbound queue, SNDHWM deep (0 = unbounded, as in libzmq); none for sockets
@@ -233,7 +235,7 @@ impl ConnParams {
     #[allow(clippy::too_many_arguments)]
     async fn run_attached(
         &self,
-        mut engine: Engine,
+        mut engine: Box<Engine>,
         peer: PeerId,
         metadata: Metadata,
         attached: Attached,
