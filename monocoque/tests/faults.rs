@@ -1,14 +1,15 @@
 //! Faults on the wire, through [`FaultProxy`]: a connection cut mid-stream, a frame truncated,
-//! a CURVE box corrupted, a link that stalls. Expectations, per pattern: nothing partial or
-//! corrupt is ever delivered, nothing panics, the connection is made again, what was not yet
-//! on its way arrives in order, and a SUB's subscriptions come back with the connection.
+//! a CURVE box corrupted, a link that stalls, a link that delays everything. Expectations, per
+//! pattern: nothing partial or corrupt is ever delivered, nothing panics, the connection is made
+//! again, what was not yet on its way arrives in order, and a SUB's subscriptions come back with
+//! the connection.
 
 mod common;
 
 use common::*;
 use monocoque::{
-    ConnectionError, Context, KeyPair, Message, PubSocket, PullSocket, PushSocket, SocketEvent,
-    SocketOption, SubSocket,
+    ConnectionError, Context, KeyPair, Message, PubSocket, PullSocket, PushSocket, RepSocket,
+    ReqSocket, SocketEvent, SocketOption, SubSocket,
 };
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -236,6 +237,53 @@ async fn a_stalled_link_is_detected_and_made_again(ctx: Context) -> TestResult {
     Ok(())
 }
 
+/// A long link (the proxy holds every chunk back 60 ms each way) with heartbeats much shorter
+/// than its round trip (IVL 20 ms) but a TIMEOUT longer (300 ms): REQ/REP round trips take at
+/// least the link's 120 ms, the connection is never given up, and a stream through it arrives
+/// whole and in order.
+async fn a_delayed_link_keeps_working(ctx: Context) -> TestResult {
+    const DELAY: Duration = Duration::from_millis(60);
+    let mut rep = RepSocket::new(&ctx);
+    let ep = rep.bind("tcp://127.0.0.1:*").await?.to_string();
+    let proxy = FaultProxy::new(addr_of(&ep));
+    proxy.delay(DELAY);
+    let mut req = ReqSocket::new(&ctx);
+    let mut events = req.monitor();
+    req.set_option(SocketOption::HeartbeatIvl(ms(20)))?;
+    req.set_option(SocketOption::HeartbeatTimeout(ms(300)))?;
+    req.connect(proxy.endpoint().as_str()).await?;
+    let mut slowest = Duration::ZERO;
+    let mut fastest = Duration::MAX;
+    for i in 0..10u64 {
+        let started = std::time::Instant::now();
+        req.send(canonical_message(i)).await?;
+        let request = bounded(rep.recv()).await?;
+        check_canonical(i, &request)?;
+        rep.send(reply(&request)).await?;
+        let answer = bounded(req.recv()).await?;
+        assert_eq!(answer, reply(&canonical_message(i)));
+        let took = started.elapsed();
+        (slowest, fastest) = (slowest.max(took), fastest.min(took));
+    }
+    eprintln!(
+        "round trips through a link of {DELAY:?} each way: {fastest:?} to {slowest:?} \
+         (heartbeats every 20 ms, TIMEOUT 300 ms)"
+    );
+    // The proxy did delay (else this test shows nothing), and the link was never given up.
+    assert!(fastest >= 2 * DELAY, "{fastest:?}");
+    let events: Vec<_> = std::iter::from_fn(|| events.try_recv()).collect();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, SocketEvent::Disconnected { .. })),
+        "{events:?}"
+    );
+    assert_eq!(proxy.connections(), 1);
+    req.close().await;
+    rep.close().await;
+    Ok(())
+}
+
 async fn a_sub_resubscribes_after_a_cut(ctx: Context) -> TestResult {
     let mut publisher = PubSocket::new(&ctx);
     let ep = publisher.bind("tcp://127.0.0.1:*").await?.to_string();
@@ -279,5 +327,6 @@ on_all_runtimes!(
     a_truncated_frame_is_never_delivered,
     a_corrupted_curve_box_is_never_delivered,
     a_stalled_link_is_detected_and_made_again,
+    a_delayed_link_keeps_working,
     a_sub_resubscribes_after_a_cut,
 );

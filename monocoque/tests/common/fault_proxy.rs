@@ -1,7 +1,8 @@
 //! A loopback TCP proxy that breaks connections on command: [`FaultProxy`] listens on an
 //! ephemeral port, forwards each connection it accepts to the target, and, when told, cuts every
-//! connection, stalls them (nothing forwarded either way, the sockets stay open), truncates the
-//! next chunk mid-way and closes, or flips one byte of the next chunk.
+//! connection, stalls them (nothing forwarded either way, the sockets stay open), delays what it
+//! forwards (each chunk held back a fixed time, order kept: a long link), truncates the next
+//! chunk mid-way and closes, or flips one byte of the next chunk.
 //!
 //! Plain threads and blocking std sockets: it runs the same under every runtime, and is not
 //! part of what is tested.
@@ -9,8 +10,9 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What the next forwarded chunk suffers (either direction).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +27,8 @@ enum Mangle {
 #[derive(Debug)]
 struct Control {
     stalled: AtomicBool,
+    /// How long each chunk is held back (one way).
+    delay: Mutex<Duration>,
     mangle: Mutex<Mangle>,
     /// Every open connection's two sockets, to cut them.
     open: Mutex<Vec<(TcpStream, TcpStream)>>,
@@ -47,6 +51,7 @@ impl FaultProxy {
         let addr = listener.local_addr().unwrap();
         let control = Arc::new(Control {
             stalled: AtomicBool::new(false),
+            delay: Mutex::new(Duration::ZERO),
             mangle: Mutex::new(Mangle::None),
             open: Mutex::new(Vec::new()),
             accepted: AtomicU64::new(0),
@@ -103,6 +108,12 @@ impl FaultProxy {
         self.control.stalled.store(stalled, Ordering::SeqCst);
     }
 
+    /// From now on, each chunk read (either way) is forwarded `delay` later, in order: a link
+    /// with that one-way latency. `Duration::ZERO` ends it (chunks already held keep theirs).
+    pub fn delay(&self, delay: Duration) {
+        *self.control.delay.lock().unwrap() = delay;
+    }
+
     /// The next chunk forwarded (either way) is cut in half, then the connection is closed.
     pub fn truncate_next(&self) {
         *self.control.mangle.lock().unwrap() = Mangle::Truncate;
@@ -124,8 +135,40 @@ impl Drop for FaultProxy {
     }
 }
 
-/// Forwards `from` to `to` until either ends, applying the faults asked for.
-fn pump(mut from: TcpStream, mut to: TcpStream, ctl: &Control) {
+/// What the reading half of a [`pump`] hands its writing half.
+enum Forward {
+    /// Write these bytes once the instant has come.
+    At(Instant, Vec<u8>),
+    /// Write these, then close both sides.
+    Last(Instant, Vec<u8>),
+}
+
+/// Writes what [`pump`] read, each chunk when its time comes, in order.
+fn deliver(chunks: Receiver<Forward>, mut from: TcpStream, mut to: TcpStream) {
+    for chunk in chunks {
+        let (at, bytes, last) = match chunk {
+            Forward::At(at, bytes) => (at, bytes, false),
+            Forward::Last(at, bytes) => (at, bytes, true),
+        };
+        if let Some(wait) = at.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        if to.write_all(&bytes).is_err() || last {
+            break;
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+}
+
+/// Forwards `from` to `to` until either ends, applying the faults asked for: this thread reads,
+/// a second one writes (so that a delay holds chunks back without holding the reads up).
+fn pump(mut from: TcpStream, to: TcpStream, ctl: &Control) {
+    let (forward, chunks) = channel();
+    let writer = {
+        let (from, to) = (from.try_clone().unwrap(), to.try_clone().unwrap());
+        std::thread::spawn(move || deliver(chunks, from, to))
+    };
     let mut buf = vec![0u8; 64 * 1024];
     let _ = from.set_read_timeout(Some(Duration::from_millis(20)));
     loop {
@@ -154,20 +197,23 @@ fn pump(mut from: TcpStream, mut to: TcpStream, ctl: &Control) {
                 }
             }
         };
-        match mangle {
-            Mangle::None => {}
-            Mangle::Corrupt(at) => chunk[at] ^= 0x5a,
+        let at = Instant::now() + *ctl.delay.lock().unwrap();
+        let sent = match mangle {
+            Mangle::None => forward.send(Forward::At(at, chunk.to_vec())),
+            Mangle::Corrupt(offset) => {
+                chunk[offset] ^= 0x5a;
+                forward.send(Forward::At(at, chunk.to_vec()))
+            }
             Mangle::Truncate => {
-                let _ = to.write_all(&chunk[..n / 2]);
-                let _ = from.shutdown(Shutdown::Both);
-                let _ = to.shutdown(Shutdown::Both);
+                let _ = forward.send(Forward::Last(at, chunk[..n / 2].to_vec()));
                 break;
             }
-        }
-        if to.write_all(chunk).is_err() {
+        };
+        if sent.is_err() {
             break;
         }
     }
-    let _ = from.shutdown(Shutdown::Both);
-    let _ = to.shutdown(Shutdown::Both);
+    // What was read goes out (the writer closes both sides after it).
+    drop(forward);
+    let _ = writer.join();
 }
