@@ -144,7 +144,7 @@ enum Forward {
 }
 
 /// Writes what [`pump`] read, each chunk when its time comes, in order.
-fn deliver(chunks: Receiver<Forward>, mut from: TcpStream, mut to: TcpStream) {
+fn deliver(chunks: Receiver<Forward>, from: TcpStream, mut to: TcpStream) {
     for chunk in chunks {
         let (at, bytes, last) = match chunk {
             Forward::At(at, bytes) => (at, bytes, false),
