@@ -26,25 +26,57 @@ fn decode(msg: &Message) -> (u16, u32, String) {
     (event, value, endpoint)
 }
 
+/// A TCP listener whose accept queue is full (backlog 0 and one connection waiting, not
+/// accepted): the kernel drops the SYNs of a further connect, which stays in progress (libzmq's
+/// EINPROGRESS, its CONNECT_DELAYED) until [`make_room`](Self::make_room) and the SYN's retry.
+/// On loopback a connect to a listener with room may complete before its first poll, and then
+/// no CONNECT_DELAYED comes (nor does it from libzmq when `connect` succeeds at once).
+struct FullBacklog {
+    listener: std::net::TcpListener,
+    waiting: Vec<std::net::TcpStream>,
+}
+
+impl FullBacklog {
+    fn new() -> Self {
+        use std::os::fd::AsRawFd;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        // SAFETY: listen(2) on a socket this function owns; it only changes the backlog.
+        assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+        let waiting = vec![std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap()];
+        Self { listener, waiting }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("tcp://{}", self.listener.local_addr().unwrap())
+    }
+
+    /// Accepts (and drops) the connection waiting, so that the next SYN is taken.
+    fn make_room(&mut self) {
+        drop(self.listener.accept().unwrap());
+        self.waiting.clear();
+    }
+}
+
 async fn connect_delayed_comes_before_connected(ctx: Context) -> TestResult {
-    let mut pull = PullSocket::new(&ctx);
-    let ep = pull.bind("tcp://127.0.0.1:*").await?;
+    let mut full = FullBacklog::new();
     let mut push = PushSocket::new(&ctx);
     let mut events = push.monitor();
-    push.connect(&ep).await?;
-    let mut seen = Vec::new();
-    wait_event(&mut events, |e| {
-        let done = matches!(e, SocketEvent::Connected { .. });
-        seen.push(e);
-        done.then_some(())
+    let ep = full.endpoint();
+    push.connect(ep.as_str()).await?;
+    let delayed = wait_event(&mut events, |e| match e {
+        SocketEvent::ConnectDelayed { endpoint } => Some(endpoint),
+        SocketEvent::Connected { .. } => panic!("connected before the queue had room: {e:?}"),
+        _ => None,
     })
     .await;
-    assert!(
-        matches!(seen.first(), Some(SocketEvent::ConnectDelayed { endpoint }) if *endpoint == ep),
-        "{seen:?}"
-    );
+    assert_eq!(delayed.to_string(), ep);
+    // Room in the queue: the kernel's SYN retry (about a second later) connects.
+    full.make_room();
+    wait_event(&mut events, |e| {
+        matches!(e, SocketEvent::Connected { .. }).then_some(())
+    })
+    .await;
     push.close().await;
-    pull.close().await;
     Ok(())
 }
 
@@ -166,7 +198,8 @@ async fn every_libzmq_event_is_produced(ctx: Context) -> TestResult {
         matches!(e, SocketEvent::BindFailed { .. })
     })
     .await;
-    // CONNECT_DELAYED, CONNECTED, ACCEPTED, HANDSHAKE_SUCCEEDED; then DISCONNECTED.
+    // CONNECTED, ACCEPTED, HANDSHAKE_SUCCEEDED (and CONNECT_DELAYED, unless the connect
+    // completes at once); then DISCONNECTED.
     let client = |password: &str| -> Result<PushSocket, monocoque::Error> {
         let mut push = PushSocket::new(&ctx);
         push.set_option(SocketOption::PlainUsername(Bytes::from_static(b"user")))?;
@@ -211,6 +244,17 @@ async fn every_libzmq_event_is_produced(ctx: Context) -> TestResult {
         e.handshake_failure() == Some(HandshakeFailure::NoDetail)
     })
     .await;
+    // CONNECT_DELAYED, for certain: a listener whose queue is full.
+    let full = FullBacklog::new();
+    let mut delayed = PushSocket::new(&ctx);
+    let mut delayed_events = delayed.monitor();
+    delayed.connect(full.endpoint().as_str()).await?;
+    note_until(&mut delayed_events, &mut seen, |e| {
+        matches!(e, SocketEvent::ConnectDelayed { .. })
+    })
+    .await;
+    delayed.set_option(SocketOption::Linger(Some(Duration::ZERO)))?;
+    delayed.close().await;
     // CONNECT_RETRIED: nobody listens there.
     let mut lonely = PushSocket::new(&ctx);
     let mut lonely_events = lonely.monitor();
