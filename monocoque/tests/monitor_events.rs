@@ -1,7 +1,7 @@
-//! The monitor's events, each provoked: CONNECT_DELAYED, BIND_FAILED, CLOSE_FAILED, MONITOR_STOPPED, the
-//! handshake failures with libzmq's values, and libzmq's form of the monitor (two-frame
-//! messages on an inproc PAIR socket) for code ported from libzmq. (ACCEPT_FAILED is in
-//! `accept_failed.rs`: it lowers the process's file limit.)
+//! The monitor's events, each provoked: all of libzmq's list in one run, then CONNECT_DELAYED,
+//! BIND_FAILED, CLOSE_FAILED, MONITOR_STOPPED, the handshake failures with libzmq's values, and
+//! libzmq's form of the monitor (two-frame messages on an inproc PAIR socket) for code ported
+//! from libzmq. (ACCEPT_FAILED is in `accept_failed.rs`: it lowers the process's file limit.)
 
 mod common;
 
