@@ -513,6 +513,80 @@ async fn libzmq_push_from_the_far_host(ctx: Context) -> TestResult {
     Ok(())
 }
 
+async fn libzmq_rep_on_the_far_host(ctx: Context) -> TestResult {
+    let test = "libzmq_rep_on_the_far_host";
+    let hosts = hosts_or_skip!(test);
+    // libzmq's REP checks that request i is canonical i and answers it: nothing may be in
+    // flight when the link goes down.
+    let mut peer = libzmq_heartbeats(PeerSpec::new("REP"))
+        .under(hosts.exec_prefix())
+        .scenario("serve 2")
+        .bind(&hosts.far_any_port())
+        .start()
+        .await;
+    let mut req = ReqSocket::new(&ctx);
+    partition_options(&mut req)?;
+    let mut near = req.monitor();
+    req.connect(peer.endpoint()).await?;
+    wait_handshakes(&mut near, 1).await;
+    req.send(canonical_message(0)).await?;
+    let answer = peer.bounded("reply 0", req.recv()).await?;
+    assert_msg_eq(&answer, &reply(&canonical_message(0)), "reply 0")?;
+    let mut times = Times::default();
+    let down = partition(&hosts);
+    let up = detect_then_heal(&hosts, down, &mut near, None, &mut times).await?;
+    req.send(canonical_message(1)).await?;
+    let answer = peer.bounded("reply 1", req.recv()).await?;
+    assert_msg_eq(&answer, &reply(&canonical_message(1)), "reply 1")?;
+    times.delivered = up.elapsed();
+    times.report(test);
+    peer.expect_line("OK 2").await;
+    req.close().await;
+    Ok(())
+}
+
+async fn libzmq_pub_on_the_far_host(ctx: Context) -> TestResult {
+    let test = "libzmq_pub_on_the_far_host";
+    let hosts = hosts_or_skip!(test);
+    let mut peer = libzmq_heartbeats(PeerSpec::new("PUB"))
+        .under(hosts.exec_prefix())
+        .scenario("script")
+        .bind(&hosts.far_any_port())
+        .start()
+        .await;
+    let mut sub = SubSocket::new(&ctx);
+    partition_options(&mut sub)?;
+    sub.subscribe("A")?;
+    let mut near = sub.monitor();
+    sub.connect(peer.endpoint()).await?;
+    wait_handshakes(&mut near, 1).await;
+    // libzmq publishes a B and an A message until our SUB has an A one.
+    async fn until_received(peer: &mut PyPeer, sub: &mut SubSocket) -> TestResult {
+        let (unwanted, wanted) = (Message::from("B: not for us"), Message::from("A: wanted"));
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        while Instant::now() < deadline {
+            peer.send_msg(&unwanted).await;
+            peer.send_msg(&wanted).await;
+            if let Ok(msg) = within(ms(20), "an A message", sub.recv()).await {
+                assert_msg_eq(&msg?, &wanted, "the published message")?;
+                return Ok(());
+            }
+        }
+        Err(peer.explain("no A message arrived").into())
+    }
+    until_received(&mut peer, &mut sub).await?;
+    let mut times = Times::default();
+    let down = partition(&hosts);
+    let up = detect_then_heal(&hosts, down, &mut near, None, &mut times).await?;
+    // Our subscription goes to libzmq's PUB again with the new connection.
+    until_received(&mut peer, &mut sub).await?;
+    times.delivered = up.elapsed();
+    times.report(test);
+    peer.send_line("QUIT");
+    sub.close().await;
+    Ok(())
+}
+
 /// Message `i` of the slow-link streams: `size` bytes, `i` first.
 fn numbered(i: u64, size: usize) -> Message {
     let mut frame = i.to_be_bytes().to_vec();
@@ -731,6 +805,8 @@ on_all_runtimes!(
     router_dealer_across_a_partition,
     libzmq_pull_on_the_far_host,
     libzmq_push_from_the_far_host,
+    libzmq_rep_on_the_far_host,
+    libzmq_pub_on_the_far_host,
     slow_link_delivers_a_mib_in_order,
     delay_and_loss_between_the_hosts,
 );
