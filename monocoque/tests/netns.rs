@@ -170,29 +170,65 @@ fn partition(hosts: &Hosts) -> Instant {
     Instant::now()
 }
 
-/// Receives canonical messages up to [`AFTER`]: each whole, in increasing order; returns how
-/// many of `first..AFTER` (excluding AFTER) never arrived, and when AFTER did.
+/// Which of the messages sent into a fault never arrived.
+#[derive(Debug, Default)]
+struct Lost {
+    /// The ranges of sequence numbers missing, in order.
+    ranges: Vec<std::ops::Range<u64>>,
+}
+
+impl Lost {
+    fn count(&self) -> u64 {
+        self.ranges.iter().map(|r| r.end - r.start).sum()
+    }
+
+    fn bytes(&self) -> usize {
+        self.ranges
+            .iter()
+            .flat_map(|r| r.clone())
+            .map(|i| canonical_message(i).payload_len())
+            .sum()
+    }
+}
+
+impl std::fmt::Display for Lost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} messages ({} KiB) lost: {:?}",
+            self.count(),
+            self.bytes() / 1024,
+            self.ranges
+        )
+    }
+}
+
+/// Receives canonical messages `first..first + sent`, then [`AFTER`]: each whole, in
+/// increasing order; returns which of the `sent` never arrived, and when AFTER did.
 async fn receive_until_after(
     pull: &mut PullSocket,
     first: u64,
     sent: u64,
-) -> Result<(u64, Instant), String> {
-    let mut last = None::<u64>;
-    let mut received = 0;
+) -> Result<(Lost, Instant), String> {
+    let mut lost = Lost::default();
+    let mut next = first;
     loop {
         let msg = bounded(pull.recv()).await.map_err(|e| e.to_string())?;
         let i = seq_of(&msg);
         check_canonical(i, &msg)?;
-        if i < first || last.is_some_and(|prev| i <= prev) {
+        if i < next || (i > first + sent && i != AFTER) {
             return Err(format!(
-                "message {i} after {last:?}: duplicated or reordered"
+                "message {i} when {next} or later was due: duplicated, reordered or unknown"
             ));
         }
-        last = Some(i);
-        if i == AFTER {
-            return Ok((sent - received, Instant::now()));
+        let end = if i == AFTER { first + sent } else { i };
+        if end > next {
+            lost.ranges.push(next..end);
         }
-        received += 1;
+        if i == AFTER {
+            return Ok((lost, Instant::now()));
+        }
+        next = i + 1;
     }
 }
 
@@ -229,7 +265,7 @@ async fn push_pull_across_a_partition(ctx: Context) -> TestResult {
     let (lost, at) = receive_until_after(&mut pull, 100, 500).await?;
     times.delivered = at - up;
     times.report(test);
-    eprintln!("netns {test}: {lost} of the 500 messages sent into the partition were lost");
+    eprintln!("netns {test}: of the 500 messages sent into the partition, {lost}");
     push.close().await;
     pull.close().await;
     Ok(())
@@ -301,9 +337,11 @@ async fn req_rep_across_a_partition(ctx: Context) -> TestResult {
     req.set_option(SocketOption::ReqCorrelate(true))?;
     let mut near = req.monitor();
     req.connect(ep.to_string().as_str()).await?;
+    let served = std::cell::RefCell::new(Vec::new());
     let serve = async {
         loop {
             let request = rep.recv().await?;
+            served.borrow_mut().push(seq_of(&request));
             if let Err(e) = rep.send(reply(&request)).await {
                 eprintln!("netns {test}: a reply could not be sent: {e}");
             }
@@ -334,6 +372,9 @@ async fn req_rep_across_a_partition(ctx: Context) -> TestResult {
         Ok(())
     };
     serving(serve, client).await?;
+    // Whether the request sent into the partition reached REP after all (it waited in the
+    // peer's queue) or was lost (in the kernel's buffers of the old connection).
+    eprintln!("netns {test}: REP served requests {:?}", served.borrow());
     req.close().await;
     rep.close().await;
     Ok(())
@@ -773,7 +814,7 @@ async fn proxy_faults(ctx: &Context, hosts: &Hosts, test: &str) -> TestResult {
     eprintln!(
         "netns {test}: proxy stall detected after {detected:?}, far side {far_detected:?} \
          (IVL {IVL:?}, TIMEOUT {timeout:?}); after it ended, handshake in {handshake:?}, first \
-         message in {:?}; {lost} of the 50 messages sent into the stall were lost",
+         message in {:?}; of the 50 messages sent into the stall, {lost}",
         at - resumed
     );
 
