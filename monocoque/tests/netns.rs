@@ -22,6 +22,11 @@
 //! tests run the same under nextest and `cargo test`. The near end of the veth gets an address
 //! of a /30 no route covers yet; deleting the far namespace removes the pair.
 //!
+//! A link set down is not silent: the veth's other end loses its carrier too, and the near
+//! host flushes its neighbour entries. The blackhole tests partition silently instead: the
+//! hosts are routed through a third namespace, whose blackhole routes drop everything it would
+//! forward, every link up; connects tried into it show what CONNECT_TIMEOUT changes.
+//!
 //! Where namespaces cannot be made (not root, no iproute2), each test prints why and passes;
 //! with `MONOCOQUE_REQUIRE_NETNS=1` (set by `.ci/run` as root) it fails instead.
 
@@ -51,7 +56,10 @@ const AFTER: u64 = 5000;
 /// Returns from the test (it passes) when the hosts cannot be made, after saying why.
 macro_rules! hosts_or_skip {
     ($test:expr) => {
-        match Hosts::or_skip($test) {
+        hosts_or_skip!($test, or_skip)
+    };
+    ($test:expr, $make:ident) => {
+        match Hosts::$make($test) {
             Some(hosts) => hosts,
             None => return Ok(()),
         }
@@ -60,7 +68,7 @@ macro_rules! hosts_or_skip {
 
 /// Heartbeats every `ivl`, given up after `timeout`; reconnects every 50 ms, each attempt
 /// bounded by CONNECT_TIMEOUT (a SYN lost in a partition would otherwise be retried by the
-/// kernel only after 1 s, 3 s, 7 s, ...).
+/// kernel only a second later, and later still after a few retries).
 fn heartbeating<K: Kind>(
     socket: &mut Socket<K>,
     ivl: Duration,
@@ -266,6 +274,84 @@ async fn push_pull_across_a_partition(ctx: Context) -> TestResult {
     times.delivered = at - up;
     times.report(test);
     eprintln!("netns {test}: of the 500 messages sent into the partition, {lost}");
+    push.close().await;
+    pull.close().await;
+    Ok(())
+}
+
+/// How long a blackhole lasts after both sides detected it.
+const HOLD: Duration = ms(1500);
+
+/// A silent partition instead of a link down: the hosts routed through a third namespace
+/// that blackholes both ways ([`Hosts::blackhole`]), kept for [`HOLD`] after the heartbeats
+/// gave up, so that connects are tried into it. With CONNECT_TIMEOUT (`Some`) a fresh attempt
+/// follows every timeout + RECONNECT_IVL and the first one after the heal succeeds; with the
+/// OS's (`None`) the SYN sent into the blackhole is retried by the kernel every second (Linux
+/// 6.7 and later, for the first `tcp_syn_linear_timeouts` = 4 retries; then, and on older
+/// kernels from the first, at doubling intervals), and the recovery waits for that retry.
+async fn blackhole_partition(ctx: Context, connect_timeout: Option<Duration>) -> TestResult {
+    let test = match connect_timeout {
+        Some(_) => "blackhole_with_a_connect_timeout",
+        None => "blackhole_without_a_connect_timeout",
+    };
+    let hosts = hosts_or_skip!(test, routed_or_skip);
+    let mut pull = PullSocket::new(&ctx);
+    partition_options(&mut pull)?;
+    let mut far = pull.monitor();
+    let ep = hosts
+        .on_far_host(&ctx, pull.bind(hosts.far_any_port()))
+        .await?;
+    let mut push = PushSocket::new(&ctx);
+    partition_options(&mut push)?;
+    push.set_option(SocketOption::ConnectTimeout(connect_timeout))?;
+    let mut near = push.monitor();
+    push.connect(ep.to_string().as_str()).await?;
+    wait_handshakes(&mut near, 1).await;
+    crossed_the_link(&mut far, &hosts).await?;
+    push.send(canonical_message(0)).await?;
+    check_canonical(0, &bounded(pull.recv()).await?)?;
+    hosts.blackhole();
+    let down = Instant::now();
+    let (detected, far_detected) = futures::join!(
+        async {
+            heartbeat_loss(&mut near, "near side").await?;
+            Ok::<_, String>(down.elapsed())
+        },
+        async {
+            heartbeat_loss(&mut far, "far side").await?;
+            Ok::<_, String>(down.elapsed())
+        },
+    );
+    let (detected, far_detected) = (detected?, far_detected?);
+    let bound = TIMEOUT + IVL + MARGIN;
+    assert!(
+        detected.max(far_detected) <= bound,
+        "detected after {detected:?} / {far_detected:?} (bound {bound:?})"
+    );
+    // The partition lasts on: connects are tried into it meanwhile.
+    sleep(HOLD).await;
+    hosts.restore();
+    let up = Instant::now();
+    let mut attempts = 0;
+    wait_event(&mut near, |e| match e {
+        SocketEvent::ConnectRetried { .. } => {
+            attempts += 1;
+            None
+        }
+        SocketEvent::HandshakeSucceeded { .. } => Some(()),
+        _ => None,
+    })
+    .await;
+    let handshake = up.elapsed();
+    push.send(canonical_message(AFTER)).await?;
+    check_canonical(AFTER, &bounded(pull.recv()).await?)?;
+    eprintln!(
+        "netns {test}: blackhole detected after {detected:?}, far side {far_detected:?} (IVL \
+         {IVL:?}, TIMEOUT {TIMEOUT:?}); kept {HOLD:?} longer; after healing, handshake in \
+         {handshake:?}, first message in {:?} (CONNECT_TIMEOUT {connect_timeout:?}, \
+         {attempts} connects failed)",
+        up.elapsed()
+    );
     push.close().await;
     pull.close().await;
     Ok(())
@@ -837,6 +923,11 @@ async fn proxy_faults(ctx: &Context, hosts: &Hosts, test: &str) -> TestResult {
     push.close().await;
     pull.close().await;
     Ok(())
+}
+
+on_all_runtimes! {
+    blackhole_with_a_connect_timeout: |ctx| blackhole_partition(ctx, Some(ms(250))),
+    blackhole_without_a_connect_timeout: |ctx| blackhole_partition(ctx, None),
 }
 
 on_all_runtimes!(
