@@ -869,7 +869,10 @@ async fn proxy_faults(ctx: &Context, hosts: &Hosts, test: &str) -> TestResult {
     never_disconnected(&mut near, "near side, after a 150 ms delay")?;
     never_disconnected(&mut far, "far side, after a 150 ms delay")?;
 
-    // Everything lost until heartbeats give up on both sides.
+    // Everything lost until heartbeats give up on both sides. First a pause (pacing only):
+    // the PONG to a PING held up by the delay may still be on its way, and caught in this
+    // stall it would make the detection look earlier than TIMEOUT after it began.
+    sleep(IVL * 2).await;
     proxy.stall(true);
     let stalled = Instant::now();
     for i in 50..100 {
