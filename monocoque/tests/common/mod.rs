@@ -12,6 +12,7 @@
 //! * [`messages`]: the canonical message stream (identical to `canonical()` in `zmq_peer.py`),
 //!   request/reply and pub/sub messages, hex frames;
 //! * [`matrix`]: one row of the interop matrix table that `cargo xtask test` prints.
+//! * [`netns`]: two hosts (network namespaces joined by a veth pair) for the multi-host tests.
 //!
 //! Set `PYTHON` to choose the interpreter (default `python3`).
 
@@ -23,6 +24,7 @@ pub mod events;
 pub mod fault_proxy;
 pub mod matrix;
 pub mod messages;
+pub mod netns;
 pub mod peer;
 pub mod runner;
 pub mod time;

@@ -142,6 +142,8 @@ pub enum LineEvent {
 #[derive(Debug, Clone)]
 pub struct PeerSpec {
     args: Vec<String>,
+    /// A command the interpreter runs under (`ip netns exec NS`), if any.
+    prefix: Vec<String>,
 }
 
 impl PeerSpec {
@@ -149,7 +151,14 @@ impl PeerSpec {
     pub fn new(socket_type: &str) -> Self {
         Self {
             args: vec!["--type".into(), socket_type.into()],
+            prefix: Vec::new(),
         }
+    }
+    /// Runs the interpreter under `prefix` (e.g. `ip netns exec NS`: the peer on another
+    /// host); the prefix must exec the interpreter, so that [`PyPeer::pid`] is its pid.
+    pub fn under(mut self, prefix: Vec<String>) -> Self {
+        self.prefix = prefix;
+        self
     }
     /// Any extra `zmq_peer.py` argument.
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
@@ -256,6 +265,7 @@ impl PeerSpec {
     pub fn server() -> Self {
         Self {
             args: vec!["--serve".into()],
+            prefix: Vec::new(),
         }
     }
 
@@ -291,8 +301,23 @@ pub struct PyPeer {
 impl PyPeer {
     fn launch(spec: PeerSpec) -> PyPeer {
         require_pyzmq("starting a libzmq peer");
-        let desc = format!("zmq_peer.py {}", spec.args.join(" "));
-        let mut child = Command::new(python())
+        let desc = format!(
+            "{}zmq_peer.py {}",
+            spec.prefix
+                .iter()
+                .map(|p| format!("{p} "))
+                .collect::<String>(),
+            spec.args.join(" ")
+        );
+        let mut command = match spec.prefix.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(python());
+                c
+            }
+            None => Command::new(python()),
+        };
+        let mut child = command
             .arg("-u")
             .arg(peer_script())
             .args(&spec.args)
