@@ -28,7 +28,8 @@
 //! forward, every link up; connects tried into it show what CONNECT_TIMEOUT changes.
 //!
 //! Where namespaces cannot be made (not root, no iproute2), each test prints why and passes;
-//! with `MONOCOQUE_REQUIRE_NETNS=1` (set by `.ci/run` as root) it fails instead.
+//! with `MONOCOQUE_REQUIRE_NETNS=1` (set by `.ci/run` where a namespace can be made) it fails
+//! instead.
 
 mod common;
 
