@@ -19,29 +19,6 @@ fn lowest_free_fd() -> u64 {
     probe.as_raw_fd() as u64
 }
 
-fn set_soft_nofile(soft: u64) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit write and read only the struct passed.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
-        limit.rlim_cur = soft.min(limit.rlim_max);
-        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
-    }
-}
-
-fn soft_nofile() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: as above.
-    unsafe { assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0) };
-    limit.rlim_cur
-}
-
 async fn accept_fails_while_out_of_descriptors(ctx: Context) -> TestResult {
     let mut pull = PullSocket::new(&ctx);
     let mut events = pull.monitor();
@@ -54,15 +31,15 @@ async fn accept_fails_while_out_of_descriptors(ctx: Context) -> TestResult {
         .stdin(Stdio::piped())
         .spawn()?;
     let mut tell = client.stdin.take().unwrap();
-    let normal = soft_nofile();
-    set_soft_nofile(lowest_free_fd());
+    let normal = soft_open_files();
+    set_soft_open_files(lowest_free_fd());
     tell.write_all(b"go\n")?;
     let failed = wait_event(&mut events, |e| match e {
         SocketEvent::AcceptFailed { error, .. } => Some(error),
         _ => None,
     })
     .await;
-    set_soft_nofile(normal);
+    set_soft_open_files(normal);
     assert_eq!(failed.raw_os_error(), Some(libc::EMFILE), "{failed}");
     // Descriptors again: the waiting connection is accepted.
     wait_event(&mut events, |e| {

@@ -16,35 +16,6 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-/// A ZMTP 3.1 NULL greeting (RFC 37 worked example).
-fn greeting() -> Vec<u8> {
-    let mut g = vec![0u8; 64];
-    g[0] = 0xff;
-    g[9] = 0x7f;
-    g[10] = 3;
-    g[11] = 1;
-    g[12..16].copy_from_slice(b"NULL");
-    g
-}
-
-/// A READY command announcing `socket_type`.
-fn ready(socket_type: &str) -> Vec<u8> {
-    let mut body = vec![5u8];
-    body.extend_from_slice(b"READY");
-    body.push(11);
-    body.extend_from_slice(b"Socket-Type");
-    body.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
-    body.extend_from_slice(socket_type.as_bytes());
-    let mut frame = vec![0x04, body.len() as u8];
-    frame.extend_from_slice(&body);
-    frame
-}
-
-fn port_of(endpoint: &Endpoint) -> u16 {
-    let s = endpoint.to_string();
-    s.rsplit(':').next().unwrap().parse().unwrap()
-}
-
 /// Connects a raw client, writes `bytes`, and reads until the server closes (or 10 s pass).
 /// Returns true when the server closed the connection.
 fn raw_peer(port: u16, bytes: Vec<u8>) -> std::thread::JoinHandle<bool> {
@@ -101,8 +72,8 @@ async fn wrong_greeting(ctx: Context) {
 
 async fn reserved_flag_bits(ctx: Context) {
     let (mut pull, mut events, endpoint) = bound_pull(&ctx).await;
-    let mut bytes = greeting();
-    bytes.extend(ready("PUSH"));
+    let mut bytes = null_greeting();
+    bytes.extend(ready_command("PUSH"));
     bytes.extend([0x08, 0x01, b'x']); // flags with bit 3 set
     let peer = raw_peer(port_of(&endpoint), bytes);
     let error = wait_event(&mut events, |e| match e {
@@ -123,8 +94,8 @@ async fn reserved_flag_bits(ctx: Context) {
 
 async fn frame_over_maxmsgsize(ctx: Context) {
     let (mut pull, mut events, endpoint) = bound_pull(&ctx).await;
-    let mut bytes = greeting();
-    bytes.extend(ready("PUSH"));
+    let mut bytes = null_greeting();
+    bytes.extend(ready_command("PUSH"));
     // A long frame announcing 1 GiB; only the header is sent: the limit must trip on it.
     bytes.push(0x02);
     bytes.extend((1u64 << 30).to_be_bytes());
@@ -147,8 +118,8 @@ async fn frame_over_maxmsgsize(ctx: Context) {
 
 async fn incompatible_socket_type(ctx: Context) {
     let (mut pull, mut events, endpoint) = bound_pull(&ctx).await;
-    let mut bytes = greeting();
-    bytes.extend(ready("PUB"));
+    let mut bytes = null_greeting();
+    bytes.extend(ready_command("PUB"));
     let peer = raw_peer(port_of(&endpoint), bytes);
     let error = wait_handshake_failure(&mut events).await;
     assert!(
@@ -189,8 +160,8 @@ async fn bad_peers_beside_a_good_stream(ctx: Context) {
     let port = port_of(&endpoint);
     let mut peers = Vec::new();
     for i in 0..20u8 {
-        let mut bytes = greeting();
-        bytes.extend(ready("PUSH"));
+        let mut bytes = null_greeting();
+        bytes.extend(ready_command("PUSH"));
         bytes.extend([0x01 | ((i + 1) << 3), 0x00]);
         peers.push(raw_peer(port, bytes));
         peers.push(raw_peer(port, vec![i; 200]));

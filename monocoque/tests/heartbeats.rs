@@ -14,7 +14,7 @@ mod common;
 use bytes::Bytes;
 use common::*;
 use monocoque::{
-    ConnectionError, Context, Message, Monitor, PullSocket, PushSocket, SocketEvent, SocketOption,
+    ConnectionError, Context, Monitor, PullSocket, PushSocket, SocketEvent, SocketOption,
 };
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -205,22 +205,13 @@ async fn silent_raw_peer_is_given_up(ctx: Context) -> TestResult {
     let mut events = pull.monitor();
     pull.set_option(SocketOption::HeartbeatIvl(ms(30)))?;
     let ep = pull.bind("tcp://127.0.0.1:*").await?;
-    let port: u16 = ep.to_string().rsplit(':').next().unwrap().parse().unwrap();
+    let port = port_of(&ep);
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let silent = std::thread::spawn(move || {
         use std::io::Write;
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let mut hello = vec![0u8; 64];
-        hello[0] = 0xff;
-        hello[9] = 0x7f;
-        hello[10] = 3;
-        hello[11] = 1;
-        hello[12..16].copy_from_slice(b"NULL");
-        let mut body = b"\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH".to_vec();
-        let mut frame = vec![0x04, body.len() as u8];
-        frame.append(&mut body);
-        hello.extend(frame);
-        s.write_all(&hello).unwrap();
+        s.write_all(&[null_greeting(), ready_command("PUSH")].concat())
+            .unwrap();
         // Hold the connection open, unread, until the test is done.
         let _ = done_rx.recv_timeout(Duration::from_secs(20));
     });
@@ -273,10 +264,6 @@ enum Frozen {
     Ours,
 }
 
-fn seq(msg: &Message) -> u32 {
-    u32::from_be_bytes(msg.frames()[0][..4].try_into().unwrap())
-}
-
 /// A PUSH (binding, heartbeats IVL 50 ms, TIMEOUT 250 ms) with two PULL peers: one is frozen
 /// with SIGSTOP, then 2,500 messages of 64 KiB are sent. Once the heartbeat gives the frozen
 /// peer up, what was queued for it and never written goes to the other peer: only what the
@@ -317,32 +304,7 @@ async fn frozen_peer_backlog_reaches_the_other_peer(ctx: Context, frozen: Frozen
     let frozen_at = Instant::now();
     let payload = Bytes::from(vec![7u8; 64 * 1024]);
     let mut received = HashSet::new();
-    let send_all = async {
-        for i in 0..COUNT {
-            let msg =
-                Message::from_frames([Bytes::copy_from_slice(&i.to_be_bytes()), payload.clone()]);
-            push.send(msg).await.map_err(|e| e.to_string())?;
-        }
-        Ok::<_, String>(())
-    };
-    // The good peer reads meanwhile, so that its queue never holds the sender up.
-    let receive = async {
-        loop {
-            match good.recv().await {
-                Ok(msg) => {
-                    received.insert(seq(&msg));
-                }
-                Err(e) => return e,
-            }
-        }
-    };
-    match futures::future::select(Box::pin(bounded(send_all)), Box::pin(receive)).await {
-        futures::future::Either::Left((sent, receiving)) => {
-            drop(receiving);
-            sent?;
-        }
-        futures::future::Either::Right((error, _)) => return Err(error.into()),
-    }
+    backlog::send_while_receiving(&mut push, &mut good, COUNT, &payload, &mut received).await?;
     let error = wait_disconnected(&mut events).await;
     let detected = frozen_at.elapsed();
     assert!(
@@ -350,24 +312,7 @@ async fn frozen_peer_backlog_reaches_the_other_peer(ctx: Context, frozen: Frozen
         "{error:?}"
     );
     // The next send takes the frozen peer's messages along, ahead of itself.
-    let probe = Message::from_frames([Bytes::copy_from_slice(&u32::MAX.to_be_bytes())]);
-    let send_probe = async { push.send(probe).await.map_err(|e| e.to_string()) };
-    let receive_rest = async {
-        loop {
-            let msg = good.recv().await.map_err(|e| e.to_string())?;
-            let n = seq(&msg);
-            if n == u32::MAX {
-                return Ok::<_, String>(());
-            }
-            if !received.insert(n) {
-                return Err(format!("message {n} delivered twice"));
-            }
-        }
-    };
-    let (sent, rest) = bounded(async { futures::join!(send_probe, receive_rest) }).await;
-    sent?;
-    rest?;
-    let lost = COUNT - received.len() as u32;
+    let lost = backlog::probe_and_count_lost(&mut push, &mut good, COUNT, &mut received).await?;
     eprintln!(
         "frozen {frozen:?} peer given up {detected:?} after the freeze (IVL 50 ms, TIMEOUT \
          250 ms; sending meanwhile); {lost} of {COUNT} messages lost with it (in its kernel \

@@ -14,8 +14,7 @@ mod common;
 
 use common::*;
 use monocoque::{
-    ConnectionError, Context, Endpoint, Message, PullSocket, PushSocket, SocketEvent, SocketOption,
-    ZmtpError,
+    ConnectionError, Context, Message, PullSocket, PushSocket, SocketEvent, SocketOption, ZmtpError,
 };
 use std::io::Write;
 use std::net::TcpStream;
@@ -23,21 +22,7 @@ use std::time::Duration;
 
 /// A ZMTP 3.1 NULL greeting followed by a READY announcing a PUSH.
 fn push_handshake() -> Vec<u8> {
-    let mut bytes = vec![0u8; 64];
-    bytes[0] = 0xff;
-    bytes[9] = 0x7f;
-    bytes[10] = 3;
-    bytes[11] = 1;
-    bytes[12..16].copy_from_slice(b"NULL");
-    let mut body = vec![5u8];
-    body.extend_from_slice(b"READY");
-    body.push(11);
-    body.extend_from_slice(b"Socket-Type");
-    body.extend_from_slice(&4u32.to_be_bytes());
-    body.extend_from_slice(b"PUSH");
-    bytes.extend([0x04, body.len() as u8]);
-    bytes.extend(body);
-    bytes
+    [null_greeting(), ready_command("PUSH")].concat()
 }
 
 /// The header of a final message frame with a long (8-octet) size.
@@ -45,11 +30,6 @@ fn long_frame_header(size: u64) -> Vec<u8> {
     let mut header = vec![0x02];
     header.extend_from_slice(&size.to_be_bytes());
     header
-}
-
-fn port_of(endpoint: &Endpoint) -> u16 {
-    let s = endpoint.to_string();
-    s.rsplit(':').next().unwrap().parse().unwrap()
 }
 
 /// Resident memory of this process, in KiB.
@@ -62,22 +42,6 @@ fn resident_kib() -> u64 {
 /// Whether this process runs one test only, so that its resident memory is this test's.
 fn alone_in_process() -> bool {
     std::env::var("NEXTEST_EXECUTION_MODE").is_ok_and(|mode| mode == "process-per-test")
-}
-
-/// Raises the soft limit on open files to `want` (or the hard limit, if lower).
-fn raise_open_files_limit(want: u64) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit read and write only the struct passed.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
-        if limit.rlim_cur < want {
-            limit.rlim_cur = want.min(limit.rlim_max);
-            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
-        }
-    }
 }
 
 /// Sends a probe through the good peer and waits for it, taking whatever else arrives first.
@@ -109,7 +73,7 @@ const PER_CONNECTION_KIB: u64 = 64;
 /// body a hundred bytes at a time: memory grows with what arrived, not with what was announced,
 /// and a good peer's messages keep arriving between the rounds.
 async fn trickling_connections_announcing_huge_frames(ctx: Context) {
-    raise_open_files_limit(2 * TRICKLERS as u64 + 256);
+    set_soft_open_files(soft_open_files().max(2 * TRICKLERS as u64 + 256));
     let mut pull = PullSocket::new(&ctx);
     let mut events = pull.monitor();
     let endpoint = pull.bind("tcp://127.0.0.1:*").await.unwrap();

@@ -838,9 +838,9 @@ async fn netem_stream(ctx: &Context, hosts: &Hosts, test: &str) -> TestResult {
     Ok(())
 }
 
-/// The fault proxy in our namespace, forwarding to the far host: a short stall (a delay
-/// heartbeats must bear), a long one (everything lost: heartbeats give up, the connection is
-/// made again once it ends) and a cut (the connection lost).
+/// The fault proxy in our namespace, forwarding to the far host: a short stall (a pause
+/// heartbeats must bear), a fixed delay (a long link), a long stall (everything lost: heartbeats
+/// give up, the connection is made again once it ends) and a cut (the connection lost).
 async fn proxy_faults(ctx: &Context, hosts: &Hosts, test: &str) -> TestResult {
     let timeout = ms(1000);
     let mut pull = PullSocket::new(ctx);
@@ -869,6 +869,28 @@ async fn proxy_faults(ctx: &Context, hosts: &Hosts, test: &str) -> TestResult {
     }
     never_disconnected(&mut near, "near side, after a 150 ms delay")?;
     never_disconnected(&mut far, "far side, after a 150 ms delay")?;
+
+    // A long link: every chunk held back 80 ms each way (more than the heartbeat interval);
+    // a stream crosses whole and in order, and the heartbeats bear the round trip.
+    proxy.delay(ms(80));
+    let delayed = Instant::now();
+    let mut first = None;
+    for i in 0..50 {
+        push.send(canonical_message(1000 + i)).await?;
+    }
+    for i in 0..50 {
+        check_canonical(1000 + i, &bounded(pull.recv()).await?)?;
+        first.get_or_insert_with(|| delayed.elapsed());
+    }
+    proxy.delay(Duration::ZERO);
+    eprintln!(
+        "netns {test}: through an 80 ms-each-way link: the first message after {:?}, all 50 \
+         after {:?}",
+        first.unwrap_or_default(),
+        delayed.elapsed()
+    );
+    never_disconnected(&mut near, "near side, on a long link")?;
+    never_disconnected(&mut far, "far side, on a long link")?;
 
     // Everything lost until heartbeats give up on both sides. First a pause (pacing only):
     // the PONG to a PING held up by the delay may still be on its way, and caught in this

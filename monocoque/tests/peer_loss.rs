@@ -25,21 +25,11 @@ fn stalled_pull(port: u16) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHan
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::spawn(move || {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let mut hello = vec![0u8; 64];
-        hello[0] = 0xff;
-        hello[9] = 0x7f;
-        hello[10] = 3;
-        hello[11] = 1;
-        hello[12..16].copy_from_slice(b"NULL");
-        hello.extend(b"\x04\x1a\x05READY\x0bSocket-Type\x00\x00\x00\x04PULL");
-        s.write_all(&hello).unwrap();
+        s.write_all(&[null_greeting(), ready_command("PULL")].concat())
+            .unwrap();
         let _ = rx.recv_timeout(std::time::Duration::from_secs(60));
     });
     (tx, thread)
-}
-
-fn seq(msg: &Message) -> u32 {
-    u32::from_be_bytes(msg.frames()[0][..].try_into().unwrap())
 }
 
 async fn messages_of_a_dead_peer_go_to_the_others(ctx: Context) -> TestResult {
@@ -47,40 +37,14 @@ async fn messages_of_a_dead_peer_go_to_the_others(ctx: Context) -> TestResult {
     let mut events = push.monitor();
     push.set_option(SocketOption::SndHwm(SNDHWM))?;
     let ep = push.bind("tcp://127.0.0.1:*").await?;
-    let port: u16 = ep.to_string().rsplit(':').next().unwrap().parse().unwrap();
-    let (kill, stalled) = stalled_pull(port);
+    let (kill, stalled) = stalled_pull(port_of(&ep));
     wait_handshakes(&mut events, 1).await;
     let mut pull = PullSocket::new(&ctx);
     pull.connect(&ep).await?;
     wait_handshakes(&mut events, 1).await;
     let payload = Bytes::from(vec![7u8; SIZE]);
     let mut received = HashSet::new();
-    let send_all = async {
-        for i in 0..COUNT {
-            let msg =
-                Message::from_frames([Bytes::copy_from_slice(&i.to_be_bytes()), payload.clone()]);
-            push.send(msg).await.map_err(|e| e.to_string())?;
-        }
-        Ok::<_, String>(())
-    };
-    // The good peer reads meanwhile, so that its queue never holds the sender up.
-    let receive = async {
-        loop {
-            match pull.recv().await {
-                Ok(msg) => {
-                    received.insert(seq(&msg));
-                }
-                Err(e) => return e,
-            }
-        }
-    };
-    match futures::future::select(Box::pin(bounded(send_all)), Box::pin(receive)).await {
-        futures::future::Either::Left((sent, receiving)) => {
-            drop(receiving);
-            sent?;
-        }
-        futures::future::Either::Right((error, _)) => return Err(error.into()),
-    }
+    backlog::send_while_receiving(&mut push, &mut pull, COUNT, &payload, &mut received).await?;
     // The stalled peer dies with its queue full.
     kill.send(()).unwrap();
     stalled.join().unwrap();
@@ -88,26 +52,8 @@ async fn messages_of_a_dead_peer_go_to_the_others(ctx: Context) -> TestResult {
         matches!(e, SocketEvent::Disconnected { .. }).then_some(())
     })
     .await;
-    // The next send takes the dead peer's messages along, ahead of itself (into the good
-    // peer's queue, past its HWM: the probe may wait for room, so receive meanwhile).
-    let probe = Message::from_frames([Bytes::copy_from_slice(&u32::MAX.to_be_bytes())]);
-    let send_probe = async { push.send(probe).await.map_err(|e| e.to_string()) };
-    let receive_rest = async {
-        loop {
-            let msg = pull.recv().await.map_err(|e| e.to_string())?;
-            let n = seq(&msg);
-            if n == u32::MAX {
-                return Ok::<_, String>(());
-            }
-            if !received.insert(n) {
-                return Err(format!("message {n} delivered twice"));
-            }
-        }
-    };
-    let (sent, rest) = bounded(async { futures::join!(send_probe, receive_rest) }).await;
-    sent?;
-    rest?;
-    let lost = COUNT - received.len() as u32;
+    // The next send takes the dead peer's messages along, ahead of itself.
+    let lost = backlog::probe_and_count_lost(&mut push, &mut pull, COUNT, &mut received).await?;
     eprintln!("{lost} of {COUNT} messages lost with the dead peer (its queue held {SNDHWM})");
     // Lost: what the kernel took for the dead peer (its buffers, a few MiB: some dozens of
     // 64 KiB messages) and one write batch; not its queue.

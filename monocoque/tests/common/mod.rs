@@ -11,7 +11,9 @@
 //!   install it: an interop test never passes without libzmq;
 //! * [`messages`]: the canonical message stream (identical to `canonical()` in `zmq_peer.py`),
 //!   request/reply and pub/sub messages, hex frames;
-//! * [`matrix`]: one row of the interop matrix table that `cargo xtask test` prints.
+//! * [`matrix`]: one row of the interop matrix table that `cargo xtask test` prints;
+//! * [`backlog`]: a PUSH's numbered backlog through a peer that goes away, and what was lost;
+//! * [`raw`]: raw peers' hand-built greeting and READY, and the process's file limit.
 //! * [`netns`]: two hosts (network namespaces joined by a veth pair) for the multi-host tests.
 //!
 //! Set `PYTHON` to choose the interpreter (default `python3`).
@@ -19,6 +21,7 @@
 // Each test file uses its own part of the harness.
 #![allow(dead_code, unused_macros, unused_imports)]
 
+pub mod backlog;
 pub mod endpoints;
 pub mod events;
 pub mod fault_proxy;
@@ -26,6 +29,7 @@ pub mod matrix;
 pub mod messages;
 pub mod netns;
 pub mod peer;
+pub mod raw;
 pub mod runner;
 pub mod time;
 
@@ -35,6 +39,7 @@ pub use fault_proxy::FaultProxy;
 pub use matrix::*;
 pub use messages::*;
 pub use peer::*;
+pub use raw::*;
 pub(crate) use runner::on_all_runtimes;
 pub use runner::*;
 pub use time::*;
