@@ -1,7 +1,8 @@
 //! Entry points of the perf tool binaries: libzmq's four perf tools (the
 //! throughput pair also with CURVE, `--curve`), the many-socket scenario
-//! tools (`pub_fanout`, `sub_fanout`, `router_echo`, `dealers`) and the
-//! CURVE handshake pair (`handshake_server`, `handshakes`). Each parses its command line ([`args`]),
+//! tools (`pub_fanout`, `sub_fanout`, `router_echo`, `dealers`), the
+//! connection set-up pair (`connect_server`, `connects`) and the CURVE
+//! handshake pair (`handshake_server`, `handshakes`). Each parses its command line ([`args`]),
 //! finds its implementation ([`implementation`]), runs the tool's method
 //! of [`Implementation`] and prints the result lines ([`output`]).
 //!
@@ -76,6 +77,21 @@ fn run_tool(name: &str, args: Vec<String>) -> i32 {
                 };
                 Ok(imp.handshakes(job, progress)?.render())
             },
+        ),
+        "connect_server" => scenario(
+            (name, RTR),
+            args,
+            never,
+            |a: ScenarioArgs, imp, progress| {
+                imp.connect_server(job_of(&a), progress)
+                    .map(|()| String::new())
+            },
+        ),
+        "connects" => scenario(
+            (name, RTR),
+            args,
+            never,
+            |a: ScenarioArgs, imp, progress| Ok(imp.connects(job_of(&a), progress)?.render()),
         ),
         "pub_fanout" => scenario((name, FAN), args, never, |a: FanoutArgs, imp, progress| {
             let job = scenario_job(&a.scenario)?;

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use super::{Implementation, Job};
 use crate::Result;
+use crate::curve::Handshakes;
 use crate::fanout::sync::{FINISHED, READY, SyncClient, SyncServer};
 use crate::fanout::{DATA, END, HELLO, RESEND_INTERVAL, Seen, SubState};
 use crate::idle::Report;
@@ -264,6 +265,62 @@ impl Implementation for Libzmq {
         drop(router);
         drop(ctx);
         Ok(())
+    }
+
+    fn connect_server(&self, job: Job<'_>, progress: Progress) -> Result<()> {
+        let ctx = zmq::Context::new();
+        let router = ctx.socket(zmq::ROUTER)?;
+        router.bind(job.endpoint)?;
+        let (mut id, mut body) = (zmq::Message::new(), zmq::Message::new());
+        progress.phase("echoing each connection's message");
+        for _ in 0..job.count * job.peers as u64 {
+            router.recv(&mut id, 0)?;
+            if !id.get_more() {
+                return Err("a message without a payload frame".into());
+            }
+            router.recv(&mut body, 0)?;
+            crate::check_size(body.len(), job.size)?;
+            router.send(
+                std::mem::replace(&mut id, zmq::Message::new()),
+                zmq::SNDMORE,
+            )?;
+            router.send(std::mem::replace(&mut body, zmq::Message::new()), 0)?;
+            progress.tick();
+        }
+        progress.phase("closing the ROUTER socket (delivering the last echoes)");
+        drop(router);
+        drop(ctx);
+        Ok(())
+    }
+
+    fn connects(&self, job: Job<'_>, progress: Progress) -> Result<Handshakes> {
+        let (size, count, peers) = (job.size, job.count, job.peers);
+        progress.phase("making connections");
+        let start = Instant::now();
+        for _ in 0..count {
+            // A context per round: libzmq counts a closed socket against ZMQ_MAX_SOCKETS (1023,
+            // which the `zmq` crate cannot raise) until its reaper has destroyed it, so sockets
+            // closed in one round could refuse the next round's. Dropping the context waits for
+            // that, inside the timing.
+            let ctx = zmq::Context::new();
+            // Every DEALER of the round at once: connected and sent on, then each echo awaited
+            // (libzmq's I/O thread makes the connections meanwhile).
+            let mut dealers = Vec::with_capacity(peers);
+            for _ in 0..peers {
+                let dealer = ctx.socket(zmq::DEALER)?;
+                dealer.connect(job.endpoint)?;
+                dealer.send(zmq::Message::with_size(size), 0)?;
+                dealers.push(dealer);
+            }
+            for dealer in &dealers {
+                crate::check_size(dealer.recv_msg(0)?.len(), size)?;
+                progress.tick();
+            }
+            drop(dealers);
+            drop(ctx);
+        }
+        let elapsed = start.elapsed();
+        Ok(Handshakes::new(size, count, peers, elapsed))
     }
 
     fn dealers(&self, job: Job<'_>, progress: Progress) -> Result<Roundtrips> {

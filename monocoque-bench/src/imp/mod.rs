@@ -142,6 +142,19 @@ pub trait Implementation {
     fn handshakes(&self, _job: Job<'_>, _progress: Progress) -> Result<Handshakes> {
         missing("handshakes")
     }
+
+    /// `connect_server`: binds a ROUTER (NULL) and echoes `peers * count` messages, one per
+    /// connection the `connects` tool makes, then closes.
+    fn connect_server(&self, _job: Job<'_>, _progress: Progress) -> Result<()> {
+        missing("connect_server")
+    }
+
+    /// `connects`: `count` rounds, each making `peers` fresh DEALER sockets at once, connecting
+    /// them, one roundtrip of a `size`-byte message on each (its connection is set up once the
+    /// echo is in) and closing them; the rate is connections per second over all rounds.
+    fn connects(&self, _job: Job<'_>, _progress: Progress) -> Result<Handshakes> {
+        missing("connects")
+    }
 }
 
 /// Whether this build has `imp` (its cargo feature is on).

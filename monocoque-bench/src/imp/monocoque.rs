@@ -391,6 +391,56 @@ impl Implementation for Monocoque {
         })
     }
 
+    fn connect_server(&self, job: Job<'_>, progress: Progress) -> Result<()> {
+        block_on(self.0, |ctx| async move {
+            let mut router = RouterSocket::new(&ctx);
+            router.bind(job.endpoint).await?;
+            progress.phase("echoing each connection's message");
+            for _ in 0..job.count * job.peers as u64 {
+                let msg = router.recv().await?;
+                check_frames(msg.len())?;
+                crate::check_size(msg.frames()[1].len(), job.size)?;
+                router.send(msg).await?;
+                progress.tick();
+            }
+            progress.phase("closing the ROUTER socket (delivering the last echoes)");
+            router.close().await;
+            Ok(())
+        })
+    }
+
+    fn connects(&self, job: Job<'_>, progress: Progress) -> Result<Handshakes> {
+        let runtime = self.0;
+        let (endpoint, size) = (job.endpoint.to_owned(), job.size);
+        block_on(runtime, |ctx| async move {
+            progress.phase("making connections");
+            let barrier = Barrier::new();
+            let start = Instant::now();
+            // Each round: every DEALER of it at once, as libzmq's tool does.
+            for _ in 0..job.count {
+                let dealers: Vec<_> = (0..job.peers)
+                    .map(|_| {
+                        let (ctx, endpoint, progress) =
+                            (ctx.clone(), endpoint.clone(), progress.clone());
+                        let body = async move {
+                            let mut dealer = DealerSocket::new(&ctx);
+                            dealer.connect(endpoint.as_str()).await?;
+                            dealer.send(payload(size)).await?;
+                            crate::check_size(dealer.recv().await?.payload_len(), size)?;
+                            drop(dealer);
+                            progress.tick();
+                            Ok(())
+                        };
+                        tasks::spawn(runtime, barrier.reporter(), body)
+                    })
+                    .collect();
+                tasks::join_all(dealers).await?;
+            }
+            let elapsed = start.elapsed();
+            Ok(Handshakes::new(size, job.count, job.peers, elapsed))
+        })
+    }
+
     fn handshakes(&self, job: Job<'_>, progress: Progress) -> Result<Handshakes> {
         let runtime = self.0;
         let one = HandshakeJob {

@@ -44,6 +44,7 @@
 //! [`chart`] (SVG), [`progress`] (the bar) and [`machine`] (what it ran on).
 
 mod chart;
+mod connect;
 mod fanout;
 mod handshake;
 mod latency;
@@ -150,6 +151,7 @@ fn run(opts: &Options) -> Result<(), String> {
         (Which::Latency, latency::TOOLS),
         (Which::Fanout, fanout::TOOLS),
         (Which::Router, router::TOOLS),
+        (Which::Router, connect::TOOLS),
         (Which::Curve, throughput::TOOLS),
         (Which::Curve, handshake::TOOLS),
     ];
@@ -175,7 +177,7 @@ fn run(opts: &Options) -> Result<(), String> {
                 .collect(),
             Which::Latency => vec![latency::part(&ctx)],
             Which::Fanout => vec![fanout::part(&ctx)],
-            Which::Router => vec![router::part(&ctx)],
+            Which::Router => vec![router::part(&ctx), connect::part(&ctx)],
             Which::Curve => vec![throughput::curve_part(&ctx), handshake::part(&ctx)],
         });
     }

@@ -156,6 +156,20 @@ pub struct Options {
     /// peers.
     #[arg(long, value_name = "N", value_parser = at_least_1(), default_value_t = 100)]
     pub router_peers: usize,
+    /// DEALERs at once in the connection set-up scenario (part of `router`),
+    /// one point each.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = at_least_1(), default_value = "100,1000")]
+    pub connect_clients: Vec<usize>,
+    /// Connections per run of the connection set-up scenario, over all
+    /// rounds and clients (--quick: 1000).
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..),
+        default_value_t = 3000,
+        default_value_if("quick", "true", "1000")
+    )]
+    pub connects: u64,
     /// Message sizes of the CURVE throughput scenario (tcp), with the
     /// throughput scenario's probe and `--target-secs`.
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_size, default_value = "64,1K,64K")]
@@ -188,6 +202,7 @@ impl Options {
         let given = |id| matches.value_source(id) == Some(ValueSource::CommandLine);
         opts.transports.dedup();
         opts.handshake_clients.dedup();
+        opts.connect_clients.dedup();
         let mut seen = Vec::new();
         opts.fanout_subs.retain(|n| {
             !seen.contains(n) && {

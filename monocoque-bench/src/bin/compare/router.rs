@@ -191,6 +191,11 @@ impl Scenario for Router<'_> {
                     fmt_int(count as f64)
                 ),
                 "columns: median, min and max over the runs of `dealers`' roundtrips per second, all peers together (end of the warm-up barrier to the last echo); `vs libzmq` = median / libzmq's median; chart: bars are medians, whiskers span min to max".into(),
+                format!(
+                    "connection set-up (second section): `connect_server` (ROUTER, binds) echoes one message per connection; `connects` (one process) makes rounds of DEALERs at once ({} clients; {} connections per run), each connecting, making one roundtrip and closing; the sample is connections per second over all rounds",
+                    opts.connect_clients.iter().map(|c| fmt_int(*c as f64)).collect::<Vec<_>>().join(" and "),
+                    fmt_int(opts.connects as f64)
+                ),
             ],
             json: json!({
                 "unit": "roundtrips per second",

@@ -1,0 +1,5 @@
+//! `connects`: a perf tool; see `monocoque_bench::tools`.
+
+fn main() {
+    monocoque_bench::tools::main("connects");
+}
