@@ -42,6 +42,10 @@ pub struct SocketOptions {
     pub handshake_ivl: Option<Duration>,
     /// ZMQ_TCP_KEEPALIVE, _IDLE, _CNT, _INTVL (default: the OS's).
     pub tcp_keepalive: crate::transport::TcpKeepalive,
+    /// ZMQ_BACKLOG: connections the kernel holds for a bound tcp endpoint until they are
+    /// accepted (the `listen` backlog; the kernel caps it at `net.core.somaxconn`). Default
+    /// 100, as libzmq's. A burst of connects past it waits for the SYN's retry (a second).
+    pub backlog: u32,
     /// ZMQ_HEARTBEAT_IVL: send a PING this often on every connection; `None` (default): never.
     pub heartbeat_ivl: Option<Duration>,
     /// ZMQ_HEARTBEAT_TTL: how long the peer may wait for traffic after our PING before it
@@ -107,6 +111,7 @@ impl Default for SocketOptions {
             connect_timeout: None,
             handshake_ivl: Some(Duration::from_secs(30)),
             tcp_keepalive: crate::transport::TcpKeepalive::default(),
+            backlog: 100,
             heartbeat_ivl: None,
             heartbeat_ttl: None,
             heartbeat_timeout: None,
@@ -150,6 +155,8 @@ pub enum SocketOption {
     RcvTimeo(Option<Duration>),
     /// ZMQ_CONNECT_TIMEOUT (`None` = OS default).
     ConnectTimeout(Option<Duration>),
+    /// ZMQ_BACKLOG (default 100), for endpoints bound after it is set.
+    Backlog(u32),
     /// ZMQ_HANDSHAKE_IVL (`None` = no limit).
     HandshakeIvl(Option<Duration>),
     /// ZMQ_TCP_KEEPALIVE: `Some(true)` on, `Some(false)` off, `None` the OS default (libzmq's
@@ -233,6 +240,7 @@ impl SocketOptions {
             SocketOption::SndTimeo(v) => self.sndtimeo = v,
             SocketOption::RcvTimeo(v) => self.rcvtimeo = v,
             SocketOption::ConnectTimeout(v) => self.connect_timeout = v,
+            SocketOption::Backlog(v) => self.backlog = v,
             SocketOption::HandshakeIvl(v) => self.handshake_ivl = v,
             SocketOption::TcpKeepalive(v) => self.tcp_keepalive.enabled = v,
             SocketOption::TcpKeepaliveIdle(v) => self.tcp_keepalive.idle = v,

@@ -63,6 +63,8 @@ pub struct ConnectOptions {
 pub struct BindOptions {
     /// TCP keepalive for accepted connections (transports without TCP ignore it).
     pub keepalive: TcpKeepalive,
+    /// The `listen` backlog (ZMQ_BACKLOG); `None`: the transport's default.
+    pub backlog: Option<u32>,
 }
 
 /// A transport for one endpoint scheme on one runtime.

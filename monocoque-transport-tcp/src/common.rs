@@ -68,6 +68,23 @@ pub(crate) fn bind_target(addr: &TcpAddr) -> Target<'_> {
     }
 }
 
+/// A non-blocking std listener bound to `addr` with `backlog` (`None`: 1,024) and
+/// SO_REUSEADDR (as the runtimes' own binds set it on Unix), for a runtime to adopt.
+pub(crate) fn std_listener(
+    addr: SocketAddr,
+    backlog: Option<u32>,
+) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    let backlog = backlog.unwrap_or(1024).min(i32::MAX as u32) as i32;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
 /// What `connect` has to resolve; `*` and port 0 name no peer.
 pub(crate) fn connect_target(addr: &TcpAddr) -> io::Result<Target<'_>> {
     if addr.port == 0 {

@@ -20,10 +20,16 @@ pub struct TcpTransport;
 
 impl TcpTransport {
     /// Binds `endpoint` and returns the concrete listener.
-    pub(crate) async fn bind_tcp(&self, endpoint: &Endpoint) -> io::Result<SmolTcpListener> {
+    pub(crate) async fn bind_tcp(
+        &self,
+        endpoint: &Endpoint,
+        backlog: Option<u32>,
+    ) -> io::Result<SmolTcpListener> {
         let addrs = resolve(common::bind_target(common::tcp_addr(endpoint)?)).await?;
-        // smol binds through async-io and std, which sets SO_REUSEADDR on non-Windows.
-        let inner = common::first_ok(addrs, TcpListener::bind).await?;
+        let inner = common::first_ok(addrs, |addr| async move {
+            TcpListener::try_from(common::std_listener(addr, backlog)?)
+        })
+        .await?;
         let local = common::bound_endpoint(inner.local_addr()?);
         Ok(SmolTcpListener {
             inner,
@@ -70,7 +76,7 @@ impl Transport for TcpTransport {
     }
 
     async fn bind(&self, endpoint: &Endpoint) -> io::Result<Box<dyn Listener>> {
-        Ok(Box::new(self.bind_tcp(endpoint).await?))
+        Ok(Box::new(self.bind_tcp(endpoint, None).await?))
     }
 
     async fn bind_with(
@@ -78,7 +84,7 @@ impl Transport for TcpTransport {
         endpoint: &Endpoint,
         options: &BindOptions,
     ) -> io::Result<Box<dyn Listener>> {
-        let mut listener = self.bind_tcp(endpoint).await?;
+        let mut listener = self.bind_tcp(endpoint, options.backlog).await?;
         listener.keepalive = options.keepalive;
         Ok(Box::new(listener))
     }
@@ -164,7 +170,7 @@ mod tests {
     async fn nodelay_check() {
         let transport = TcpTransport;
         let mut listener = transport
-            .bind_tcp(&"tcp://127.0.0.1:*".parse().unwrap())
+            .bind_tcp(&"tcp://127.0.0.1:*".parse().unwrap(), None)
             .await
             .unwrap();
         let endpoint = listener.local_endpoint();

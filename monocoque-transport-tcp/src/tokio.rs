@@ -24,10 +24,16 @@ pub struct TcpTransport;
 
 impl TcpTransport {
     /// Binds `endpoint` and returns the concrete listener.
-    pub(crate) async fn bind_tcp(&self, endpoint: &Endpoint) -> io::Result<TokioTcpListener> {
+    pub(crate) async fn bind_tcp(
+        &self,
+        endpoint: &Endpoint,
+        backlog: Option<u32>,
+    ) -> io::Result<TokioTcpListener> {
         let addrs = resolve(common::bind_target(common::tcp_addr(endpoint)?)).await?;
-        // tokio's bind goes through mio, which sets SO_REUSEADDR on non-Windows platforms.
-        let inner = common::first_ok(addrs, TcpListener::bind).await?;
+        let inner = common::first_ok(addrs, |addr| async move {
+            TcpListener::from_std(common::std_listener(addr, backlog)?)
+        })
+        .await?;
         let local = common::bound_endpoint(inner.local_addr()?);
         Ok(TokioTcpListener {
             inner,
@@ -70,7 +76,7 @@ impl Transport for TcpTransport {
     }
 
     async fn bind(&self, endpoint: &Endpoint) -> io::Result<Box<dyn Listener>> {
-        Ok(Box::new(self.bind_tcp(endpoint).await?))
+        Ok(Box::new(self.bind_tcp(endpoint, None).await?))
     }
 
     async fn bind_with(
@@ -78,7 +84,7 @@ impl Transport for TcpTransport {
         endpoint: &Endpoint,
         options: &BindOptions,
     ) -> io::Result<Box<dyn Listener>> {
-        let mut listener = self.bind_tcp(endpoint).await?;
+        let mut listener = self.bind_tcp(endpoint, options.backlog).await?;
         listener.keepalive = options.keepalive;
         Ok(Box::new(listener))
     }
@@ -234,7 +240,7 @@ mod tests {
     async fn nodelay_on_both_sides() {
         let transport = TcpTransport;
         let mut listener = transport
-            .bind_tcp(&"tcp://127.0.0.1:*".parse().unwrap())
+            .bind_tcp(&"tcp://127.0.0.1:*".parse().unwrap(), None)
             .await
             .unwrap();
         let endpoint = listener.local_endpoint();

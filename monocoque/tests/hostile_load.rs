@@ -59,8 +59,9 @@ async fn probe(good: &mut PushSocket, pull: &mut PullSocket, round: u32) -> usiz
 }
 
 const TRICKLERS: usize = 1000;
-/// Connections made (and handshakes awaited) at a time: within the listen backlog.
-const CONNECT_BATCH: usize = 100;
+/// Connections made (and handshakes awaited) at a time: within the listen backlog (ZMQ_BACKLOG,
+/// 100 by default).
+const CONNECT_BATCH: usize = 50;
 /// What each trickling connection announces: a 1 GiB frame (libzmq would allocate it at once).
 const ANNOUNCED: u64 = 1 << 30;
 const TRICKLE_ROUNDS: u32 = 10;

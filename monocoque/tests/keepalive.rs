@@ -1,6 +1,6 @@
 //! ZMQ_TCP_KEEPALIVE, _IDLE, _INTVL and _CNT reach the kernel, on connected and on accepted
 //! connections: read back with `ss -o` (iproute2), which shows a keepalive timer counting down
-//! from TCP_KEEPIDLE.
+//! from TCP_KEEPIDLE. And ZMQ_BACKLOG: `ss -l` shows a listening socket's backlog.
 
 mod common;
 
@@ -147,7 +147,38 @@ async fn keepalive_options_reach_both_ends(ctx: Context) -> TestResult {
     Ok(())
 }
 
-on_all_runtimes!(keepalive_options_reach_both_ends);
+/// The backlog `ss` shows for the tcp listener on `port` (its Send-Q column).
+fn listen_backlog(port: u16) -> u64 {
+    let out = std::process::Command::new("ss")
+        .args(["-ltnH"])
+        .arg(format!("( sport = :{port} )"))
+        .output()
+        .expect("ss (iproute2) is needed: .ci/run installs it");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .next()
+        .unwrap_or_else(|| panic!("no listener on {port}"));
+    line.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+/// ZMQ_BACKLOG: 100 by default, as libzmq's; set, for endpoints bound after it.
+async fn backlog_reaches_the_listener(ctx: Context) -> TestResult {
+    let mut pull = PullSocket::new(&ctx);
+    let default = pull.bind("tcp://127.0.0.1:*").await?.to_string();
+    pull.set_option(SocketOption::Backlog(7))?;
+    let seven = pull.bind("tcp://127.0.0.1:*").await?.to_string();
+    assert_eq!(listen_backlog(port(&default)), 100);
+    assert_eq!(listen_backlog(port(&seven)), 7);
+    pull.close().await;
+    Ok(())
+}
+
+on_all_runtimes!(
+    keepalive_options_reach_both_ends,
+    backlog_reaches_the_listener
+);
 
 #[test]
 fn ss_times_parse() {

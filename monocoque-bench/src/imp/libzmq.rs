@@ -270,6 +270,8 @@ impl Implementation for Libzmq {
     fn connect_server(&self, job: Job<'_>, progress: Progress) -> Result<()> {
         let ctx = zmq::Context::new();
         let router = ctx.socket(zmq::ROUTER)?;
+        // Room in the listen queue for a whole round (see `Implementation::connect_server`).
+        router.set_backlog(job.peers as i32)?;
         router.bind(job.endpoint)?;
         let (mut id, mut body) = (zmq::Message::new(), zmq::Message::new());
         progress.phase("echoing each connection's message");

@@ -143,8 +143,10 @@ pub trait Implementation {
         missing("handshakes")
     }
 
-    /// `connect_server`: binds a ROUTER (NULL) and echoes `peers * count` messages, one per
-    /// connection the `connects` tool makes, then closes.
+    /// `connect_server`: binds a ROUTER (NULL) with ZMQ_BACKLOG set to `peers` (a round's
+    /// connects all fit the listen queue: with the default 100, a burst of 1,000 mostly waits
+    /// for the kernel's SYN retry, a second later, whatever the implementation) and echoes
+    /// `peers * count` messages, one per connection the `connects` tool makes, then closes.
     fn connect_server(&self, _job: Job<'_>, _progress: Progress) -> Result<()> {
         missing("connect_server")
     }

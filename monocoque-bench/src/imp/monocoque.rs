@@ -394,6 +394,8 @@ impl Implementation for Monocoque {
     fn connect_server(&self, job: Job<'_>, progress: Progress) -> Result<()> {
         block_on(self.0, |ctx| async move {
             let mut router = RouterSocket::new(&ctx);
+            // Room in the listen queue for a whole round (see `Implementation::connect_server`).
+            router.set_option(SocketOption::Backlog(job.peers as u32))?;
             router.bind(job.endpoint).await?;
             progress.phase("echoing each connection's message");
             for _ in 0..job.count * job.peers as u64 {

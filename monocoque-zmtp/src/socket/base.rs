@@ -173,6 +173,7 @@ impl SocketBase {
         let transport = self.transport_for(&requested)?;
         let bind_options = BindOptions {
             keepalive: self.options.tcp_keepalive,
+            backlog: Some(self.options.backlog),
         };
         let listener = match transport.bind_with(&requested, &bind_options).await {
             Ok(listener) => listener,

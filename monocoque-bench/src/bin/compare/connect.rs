@@ -2,7 +2,10 @@
 //! echoes one message per connection) and `connects` (one process, rounds
 //! of N fresh DEALER sockets at once: connect, one roundtrip of a
 //! [`SIZE`]-byte message, close) as two processes over tcp loopback, both
-//! on the same implementation with default options. A connection counts as
+//! on the same implementation with default options but for the ROUTER's
+//! ZMQ_BACKLOG, set to the clients of a round (with libzmq's default of
+//! 100, a burst of 1,000 mostly measures the kernel's one-second SYN
+//! retry). A connection counts as
 //! set up once its echo is in (connect, ZMTP handshake, one message each
 //! way). The sample is `connects`' connections per second over all rounds.
 //!
@@ -136,7 +139,7 @@ impl Scenario for Connect<'_> {
             id: "connect".into(),
             title: format!("Connection set-up, DEALERs to one ROUTER, {t}"),
             headline: format!(
-                "Connection set-up: ROUTER (connect_server) and rounds of DEALERs at once (connects, one process): each connects, makes one {SIZE} B roundtrip and closes, {t}, both on the same implementation with default options (libzmq's listen backlog is 100: a burst past it waits for the kernel's SYN retry); {runs} run(s) per row; connections/s over all rounds"
+                "Connection set-up: ROUTER (connect_server) and rounds of DEALERs at once (connects, one process): each connects, makes one {SIZE} B roundtrip and closes, {t}, both on the same implementation with default options but the ROUTER's ZMQ_BACKLOG (set to the clients at once on both, so that a burst is not mostly the kernel's one-second SYN retry); {runs} run(s) per row; connections/s over all rounds"
             ),
             figures: vec![Figure {
                 file: "router-connect.svg".into(),
