@@ -387,6 +387,88 @@ mod tests {
         assert!(stream_frames(2000, 100, usize::MAX).copied < 2000 * 100 / 10);
     }
 
+    /// Random frame sizes (announced by 9-byte headers, some of them huge and never sent, as
+    /// a hostile peer's last frame), random read sizes, frames held a while by the
+    /// application: every frame comes out intact, and what the buffer has allocated stays
+    /// within a small multiple of what was received.
+    #[test]
+    fn random_streams_are_received_intact_within_what_arrived() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |bound: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % bound
+        };
+        for round in 0..40 {
+            let mut buf = ReadBuffer::new();
+            let mut held = std::collections::VecDeque::new();
+            let frames: Vec<usize> = (0..30)
+                .map(|_| match next(4) {
+                    0 => next(64) as usize,
+                    1 => next(5_000) as usize,
+                    2 => next(100_000) as usize,
+                    _ => next(1_500_000) as usize,
+                })
+                .collect();
+            let mut wire = Vec::new();
+            for (k, &len) in frames.iter().enumerate() {
+                wire.extend_from_slice(&(len as u64).to_be_bytes());
+                wire.push(k as u8);
+                wire.extend(std::iter::repeat_n(k as u8, len));
+            }
+            // A last frame announced as 1 GiB of which only a little arrives.
+            wire.extend_from_slice(&(1u64 << 30).to_be_bytes());
+            wire.push(0xee);
+            wire.extend([0xee; 777]);
+            let (mut sent, mut got, mut pending) = (0, 0, None::<usize>);
+            loop {
+                loop {
+                    let data = buf.data();
+                    match pending {
+                        None if data.len() >= 9 => {
+                            let len = u64::from_be_bytes(data[..8].try_into().unwrap());
+                            drop(data.split_to(9));
+                            pending = Some(len as usize);
+                        }
+                        Some(len) if data.len() >= len => {
+                            let frame = data.split_to(len).freeze();
+                            assert!(frame.iter().all(|&b| b == got as u8), "round {round}");
+                            assert_eq!(frame.len(), frames[got]);
+                            held.push_back(frame);
+                            if held.len() > 3 {
+                                held.pop_front();
+                            }
+                            (pending, got) = (None, got + 1);
+                        }
+                        _ => break,
+                    }
+                }
+                if sent == wire.len() {
+                    break;
+                }
+                let awaited = pending.map_or(0, |len| len.saturating_sub(buf.data().len()));
+                let room = buf.spare_for(awaited, pending.unwrap_or(0));
+                let n = room
+                    .len()
+                    .min(1 + next(200_000) as usize)
+                    .min(wire.len() - sent);
+                room[..n].copy_from_slice(&wire[sent..sent + n]);
+                buf.commit(n);
+                sent += n;
+                assert!(
+                    buf.allocated <= 3 * buf.received + MAX_CHUNK + 2 * MIN_READ,
+                    "round {round}: {} allocated for {} received",
+                    buf.allocated,
+                    buf.received
+                );
+            }
+            assert_eq!(got, frames.len(), "round {round}");
+            // The huge last frame: never more room ahead than its bytes earned.
+            assert!(buf.allocated <= 3 * buf.received + MAX_CHUNK + 2 * MIN_READ);
+        }
+    }
+
     #[test]
     fn blocks_for_one_frame_size_serve_either_kind_of_allocation() {
         let mut buf = warmed();
