@@ -52,6 +52,8 @@ const POLL_BUDGET: usize = 32;
 const OUT_BATCH: usize = usize::MAX;
 /// Received messages handed to the socket at once (one lock, at most one wake-up).
 const IN_BATCH: usize = 256;
+/// Room of the first read of a connection whose receive buffer was let go of (on the stack).
+const FIRST_READ: usize = 512;
 
 /// Who decides on a server's clients, and what the engine adds to each request.
 pub(crate) struct Authentication {
@@ -135,8 +137,8 @@ impl Engine {
         let mut peer = None;
         let info = std::future::poll_fn(|cx| self.poll_handshake(cx, &mut peer)).await?;
         // Many connections sit idle for long after their handshake: they hold no receive
-        // memory meanwhile.
-        self.input.release_if_drained();
+        // memory meanwhile (unless bytes came after the peer's READY).
+        self.input.handshake_done();
         Ok(info)
     }
 
@@ -457,6 +459,23 @@ impl Run {
         let awaited = (engine.session.pending_frame_len())
             .map_or(0, |len| len.saturating_sub(engine.input.data().len()));
         let largest_frame = engine.session.take_largest_frame_len();
+        // A connection that let go of its receive buffer (idle since its handshake) first reads
+        // into a little room on the stack, so that waiting allocates nothing; what arrives
+        // moves into an allocation of its size.
+        if engine.input.is_released() && awaited == 0 {
+            let mut first = [0u8; FIRST_READ];
+            let read = Pin::new(&mut engine.stream).poll_read(cx, &mut first);
+            return match read {
+                Poll::Ready(Ok(0)) => Err(ConnectionError::PeerClosed),
+                Poll::Ready(Ok(n)) => {
+                    engine.input.adopt(&first[..n]);
+                    engine.session.received_at(Instant::now());
+                    Ok(true)
+                }
+                Poll::Ready(Err(e)) => Err(e.into()),
+                Poll::Pending => Ok(progress),
+            };
+        }
         let room = engine.input.spare_for(awaited, largest_frame);
         match Pin::new(&mut engine.stream).poll_read(cx, room) {
             Poll::Ready(Ok(0)) => Err(ConnectionError::PeerClosed),

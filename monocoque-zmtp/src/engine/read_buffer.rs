@@ -20,8 +20,11 @@
 use crate::proto::frame::MAX_HEADER_LEN;
 use bytes::BytesMut;
 
-/// The first allocation's room, and the smallest.
+/// The smallest room of a running connection's allocations.
 const MIN_CHUNK: usize = 4 * 1024;
+/// The room of the first allocation, for the handshake (a few commands of a few hundred octets
+/// at most): what it leaves behind stays with an idle connection until the idle release.
+const HANDSHAKE_CHUNK: usize = 1024;
 /// Largest room offered to a read by growth alone.
 const MAX_CHUNK: usize = 64 * 1024;
 /// Less room than this left: start a new allocation before reading (unless the rest of a
@@ -76,7 +79,7 @@ impl ReadBuffer {
         Self {
             data: BytesMut::new(),
             spare: BytesMut::new(),
-            chunk: MIN_CHUNK,
+            chunk: HANDSHAKE_CHUNK,
             allocated: 0,
             received: 0,
             large_frame: 0,
@@ -116,10 +119,10 @@ impl ReadBuffer {
         let enough = if ahead < announced {
             // More is announced than the peer has earned room for: a new allocation would not
             // hold the rest either, so read on where we are while the room left is not small.
-            self.spare.len() >= MIN_READ
+            self.spare.len() >= self.min_read()
         } else {
             self.spare.len() >= ahead
-                && (self.spare.len() >= MIN_READ || self.large_frame_in_progress(ahead))
+                && (self.spare.len() >= self.min_read() || self.large_frame_in_progress(ahead))
         };
         if !enough {
             self.reallocate(ahead, announced);
@@ -138,16 +141,50 @@ impl ReadBuffer {
         self.chunk.max(self.received.saturating_mul(2))
     }
 
+    /// Less room left than this: a new allocation before the next read ([`MIN_READ`], or half
+    /// the chunk while it is smaller than that, during the handshake).
+    fn min_read(&self) -> usize {
+        MIN_READ.min(self.chunk / 2)
+    }
+
+    /// The handshake is over: allocations are at least [`MIN_CHUNK`] from now on, and the
+    /// buffer is let go of if drained (see [`release_if_drained`](Self::release_if_drained)).
+    pub fn handshake_done(&mut self) {
+        self.chunk = self.chunk.max(MIN_CHUNK);
+        self.release_if_drained();
+    }
+
     /// Lets go of the allocation when nothing undecoded is in it (frames split off it keep
     /// their part alive): an idle connection then holds no receive memory until its next read.
-    /// Used where going idle is likely and a new allocation cheap: after the handshake.
+    /// Used where going idle is likely and a new allocation cheap: after the handshake, and
+    /// once a running connection has read nothing for a while.
     pub fn release_if_drained(&mut self) {
         if self.data.is_empty() {
             self.data = BytesMut::new();
             self.spare = BytesMut::new();
             self.allocated = 0;
             self.recycled = None;
+            // The next allocation is small again; room grows back with the traffic.
+            self.chunk = MIN_CHUNK;
         }
+    }
+
+    /// Whether no allocation is held (before the first read, or after
+    /// [`release_if_drained`](Self::release_if_drained)); [`spare`](Self::spare) then has room
+    /// for at least a chunk ([`MIN_CHUNK`]).
+    pub fn is_released(&self) -> bool {
+        self.allocated == 0
+    }
+
+    /// Takes `received`, read elsewhere while no allocation was held, into an allocation of
+    /// just its size: a connection that wakes for a few bytes (a PING, one small message)
+    /// does not take a whole chunk for them. The next read makes a chunk as usual.
+    pub fn adopt(&mut self, received: &[u8]) {
+        debug_assert!(self.is_released() && self.data.is_empty());
+        self.data = BytesMut::from(received);
+        self.spare = BytesMut::new();
+        self.allocated = received.len();
+        self.received = self.received.saturating_add(received.len());
     }
 
     /// Marks the first `n` bytes of [`spare`](Self::spare) as received.
@@ -241,10 +278,32 @@ impl ReadBuffer {
 mod tests {
     use super::*;
 
+    impl ReadBuffer {
+        /// A buffer past the handshake (allocations of at least [`MIN_CHUNK`]).
+        fn running() -> Self {
+            let mut buf = Self::new();
+            buf.chunk = MIN_CHUNK;
+            buf
+        }
+    }
+
+    #[test]
+    fn the_handshake_takes_a_small_allocation() {
+        let mut buf = ReadBuffer::new();
+        assert_eq!(buf.spare().len(), HANDSHAKE_CHUNK);
+        receive(&mut buf, &[1; 100]);
+        // Half the chunk left is room enough: no new allocation for the next command.
+        assert_eq!(buf.spare().len(), HANDSHAKE_CHUNK - 100);
+        buf.data().clear();
+        buf.handshake_done();
+        assert!(buf.is_released());
+        assert_eq!(buf.spare().len(), MIN_CHUNK);
+    }
+
     /// A buffer whose peer has sent [`MAX_AHEAD`] octets already, so that its announcements
     /// are trusted as far as they can be.
     fn warmed() -> ReadBuffer {
-        let mut buf = ReadBuffer::new();
+        let mut buf = ReadBuffer::running();
         buf.received = MAX_AHEAD;
         buf
     }
@@ -262,7 +321,7 @@ mod tests {
 
     #[test]
     fn room_for_an_announced_frame_is_made_at_once_within_limits() {
-        let mut buf = ReadBuffer::new();
+        let mut buf = ReadBuffer::running();
         receive(&mut buf, &[1; 200_000]);
         assert!(buf.spare_for(300_000, 0).len() >= 300_000);
         assert_eq!(buf.data().len(), 200_000);
@@ -273,7 +332,7 @@ mod tests {
 
     #[test]
     fn room_for_an_announced_frame_is_earned_by_the_bytes_that_arrive() {
-        let mut buf = ReadBuffer::new();
+        let mut buf = ReadBuffer::running();
         // A huge frame announced, a few bytes of it trickling in: one chunk holds them all.
         receive(&mut buf, b"partial");
         for _ in 0..100 {
@@ -286,7 +345,7 @@ mod tests {
         // 1 MiB that arrives as fast as it is read is copied O(1) times, while memory stays
         // within a small multiple of what arrived.
         let frame = 1 << 20;
-        let mut buf = ReadBuffer::new();
+        let mut buf = ReadBuffer::running();
         receive(&mut buf, b"x");
         while buf.data().len() < frame {
             let rest = frame - buf.data().len();
@@ -332,7 +391,7 @@ mod tests {
     /// buffer.
     fn stream_frames(count: usize, body: usize, read_max: usize) -> ReadBuffer {
         const HEADER: usize = 9;
-        let mut buf = ReadBuffer::new();
+        let mut buf = ReadBuffer::running();
         let mut wire = Vec::new();
         for k in 0..count {
             wire.extend_from_slice(&[k as u8; HEADER]);
@@ -401,7 +460,7 @@ mod tests {
             seed % bound
         };
         for round in 0..40 {
-            let mut buf = ReadBuffer::new();
+            let mut buf = ReadBuffer::running();
             let mut held = std::collections::VecDeque::new();
             let frames: Vec<usize> = (0..30)
                 .map(|_| match next(4) {
@@ -527,7 +586,7 @@ mod tests {
 
     #[test]
     fn little_room_left_means_a_new_allocation_unless_a_large_frame_ends_there() {
-        let mut buf = ReadBuffer::new();
+        let mut buf = ReadBuffer::running();
         let room = buf.spare().len();
         receive(&mut buf, &vec![1; room - 100]);
         // A small frame awaits 50 more bytes: 100 would do, but reads stay large.
@@ -543,7 +602,7 @@ mod tests {
 
     #[test]
     fn released_when_drained_and_allocated_again_on_the_next_read() {
-        let mut buf = ReadBuffer::new();
+        let mut buf = ReadBuffer::running();
         receive(&mut buf, b"greeting");
         buf.release_if_drained();
         assert_eq!(buf.allocated, MIN_CHUNK, "undecoded bytes are kept");
@@ -556,7 +615,7 @@ mod tests {
 
     #[test]
     fn nothing_allocated_until_read() {
-        let mut buf = ReadBuffer::new();
+        let mut buf = ReadBuffer::running();
         assert!(buf.data().is_empty());
         assert_eq!(buf.spare.capacity(), 0);
         assert_eq!(buf.spare().len(), MIN_CHUNK);
@@ -564,7 +623,7 @@ mod tests {
 
     #[test]
     fn reads_join_without_copy_and_frames_split_off() {
-        let mut buf = ReadBuffer::new();
+        let mut buf = ReadBuffer::running();
         receive(&mut buf, b"hello ");
         let start = buf.data().as_ptr();
         receive(&mut buf, b"world");
@@ -577,7 +636,7 @@ mod tests {
 
     #[test]
     fn room_grows_while_reads_fill_it_and_with_large_frames() {
-        let mut buf = ReadBuffer::new();
+        let mut buf = ReadBuffer::running();
         let big = vec![7u8; 3 * 1024 * 1024];
         receive(&mut buf, &big);
         assert_eq!(buf.chunk, MAX_CHUNK);
