@@ -239,60 +239,13 @@ impl Implementation for Libzmq {
     }
 
     fn router_echo(&self, job: Job<'_>, progress: Progress) -> Result<()> {
-        let ctx = zmq::Context::new();
-        let router = ctx.socket(zmq::ROUTER)?;
-        router.bind(job.endpoint)?;
-        let (mut id, mut body) = (zmq::Message::new(), zmq::Message::new());
-        progress.phase("echoing");
-        for _ in 0..echoes(job.peers, job.count) {
-            router.recv(&mut id, 0)?;
-            if !id.get_more() {
-                return Err("a message without a payload frame".into());
-            }
-            router.recv(&mut body, 0)?;
-            if body.get_more() {
-                return Err("a message with more than one payload frame".into());
-            }
-            crate::check_size(body.len(), job.size)?;
-            router.send(
-                std::mem::replace(&mut id, zmq::Message::new()),
-                zmq::SNDMORE,
-            )?;
-            router.send(std::mem::replace(&mut body, zmq::Message::new()), 0)?;
-            progress.tick();
-        }
-        progress.phase("closing the ROUTER socket (delivering the last echoes)");
-        drop(router);
-        drop(ctx);
-        Ok(())
+        echo_server(&job, echoes(job.peers, job.count), None, progress)
     }
 
     fn connect_server(&self, job: Job<'_>, progress: Progress) -> Result<()> {
-        let ctx = zmq::Context::new();
-        let router = ctx.socket(zmq::ROUTER)?;
         // Room in the listen queue for a whole round (see `Implementation::connect_server`).
-        router.set_backlog(job.peers as i32)?;
-        router.bind(job.endpoint)?;
-        let (mut id, mut body) = (zmq::Message::new(), zmq::Message::new());
-        progress.phase("echoing each connection's message");
-        for _ in 0..job.count * job.peers as u64 {
-            router.recv(&mut id, 0)?;
-            if !id.get_more() {
-                return Err("a message without a payload frame".into());
-            }
-            router.recv(&mut body, 0)?;
-            crate::check_size(body.len(), job.size)?;
-            router.send(
-                std::mem::replace(&mut id, zmq::Message::new()),
-                zmq::SNDMORE,
-            )?;
-            router.send(std::mem::replace(&mut body, zmq::Message::new()), 0)?;
-            progress.tick();
-        }
-        progress.phase("closing the ROUTER socket (delivering the last echoes)");
-        drop(router);
-        drop(ctx);
-        Ok(())
+        let backlog = Some(job.peers);
+        echo_server(&job, job.count * job.peers as u64, backlog, progress)
     }
 
     fn connects(&self, job: Job<'_>, progress: Progress) -> Result<Handshakes> {
@@ -413,4 +366,44 @@ impl Implementation for Libzmq {
         drop(ctx);
         Ok(report)
     }
+}
+
+/// A ROUTER bound to the job's endpoint (with `backlog`, ZMQ_BACKLOG, if given) that sends
+/// `count` messages back to their senders, each one payload frame of the job's size, then
+/// closes: the server of `router_echo` and `connect_server`.
+fn echo_server(
+    job: &Job<'_>,
+    count: u64,
+    backlog: Option<usize>,
+    progress: Progress,
+) -> Result<()> {
+    let ctx = zmq::Context::new();
+    let router = ctx.socket(zmq::ROUTER)?;
+    if let Some(backlog) = backlog {
+        router.set_backlog(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+    }
+    router.bind(job.endpoint)?;
+    let (mut id, mut body) = (zmq::Message::new(), zmq::Message::new());
+    progress.phase("echoing");
+    for _ in 0..count {
+        router.recv(&mut id, 0)?;
+        if !id.get_more() {
+            return Err("a message without a payload frame".into());
+        }
+        router.recv(&mut body, 0)?;
+        if body.get_more() {
+            return Err("a message with more than one payload frame".into());
+        }
+        crate::check_size(body.len(), job.size)?;
+        router.send(
+            std::mem::replace(&mut id, zmq::Message::new()),
+            zmq::SNDMORE,
+        )?;
+        router.send(std::mem::replace(&mut body, zmq::Message::new()), 0)?;
+        progress.tick();
+    }
+    progress.phase("closing the ROUTER socket (delivering the last echoes)");
+    drop(router);
+    drop(ctx);
+    Ok(())
 }

@@ -309,21 +309,8 @@ impl Implementation for Monocoque {
     }
 
     fn router_echo(&self, job: Job<'_>, progress: Progress) -> Result<()> {
-        block_on(self.0, |ctx| async move {
-            let mut router = RouterSocket::new(&ctx);
-            router.bind(job.endpoint).await?;
-            progress.phase("echoing");
-            for _ in 0..echoes(job.peers, job.count) {
-                let msg = router.recv().await?;
-                check_frames(msg.len())?;
-                crate::check_size(msg.frames()[1].len(), job.size)?;
-                router.send(msg).await?;
-                progress.tick();
-            }
-            progress.phase("closing the ROUTER socket (delivering the last echoes)");
-            router.close().await;
-            Ok(())
-        })
+        let count = echoes(job.peers, job.count);
+        block_on(self.0, |ctx| echo_server(ctx, job, count, None, progress))
     }
 
     fn dealers(&self, job: Job<'_>, progress: Progress) -> Result<Roundtrips> {
@@ -392,22 +379,10 @@ impl Implementation for Monocoque {
     }
 
     fn connect_server(&self, job: Job<'_>, progress: Progress) -> Result<()> {
-        block_on(self.0, |ctx| async move {
-            let mut router = RouterSocket::new(&ctx);
-            // Room in the listen queue for a whole round (see `Implementation::connect_server`).
-            router.set_option(SocketOption::Backlog(job.peers as u32))?;
-            router.bind(job.endpoint).await?;
-            progress.phase("echoing each connection's message");
-            for _ in 0..job.count * job.peers as u64 {
-                let msg = router.recv().await?;
-                check_frames(msg.len())?;
-                crate::check_size(msg.frames()[1].len(), job.size)?;
-                router.send(msg).await?;
-                progress.tick();
-            }
-            progress.phase("closing the ROUTER socket (delivering the last echoes)");
-            router.close().await;
-            Ok(())
+        // Room in the listen queue for a whole round (see `Implementation::connect_server`).
+        let (count, backlog) = (job.count * job.peers as u64, Some(job.peers));
+        block_on(self.0, |ctx| {
+            echo_server(ctx, job, count, backlog, progress)
         })
     }
 
@@ -471,4 +446,33 @@ impl Implementation for Monocoque {
 /// The keys of a CURVE job (the handshake tools always have some).
 fn curve_keys<'a>(job: &Job<'a>) -> Result<&'a CurveKeys> {
     (job.curve).ok_or_else(|| "the handshake tools run CURVE jobs only".into())
+}
+
+/// A ROUTER bound to the job's endpoint (with `backlog`, ZMQ_BACKLOG, if given) that sends
+/// `count` messages back to their senders, each one payload frame of the job's size, then
+/// closes: the server of `router_echo` and `connect_server`.
+async fn echo_server(
+    ctx: Context,
+    job: Job<'_>,
+    count: u64,
+    backlog: Option<usize>,
+    progress: Progress,
+) -> Result<()> {
+    let mut router = RouterSocket::new(&ctx);
+    if let Some(backlog) = backlog {
+        let backlog = u32::try_from(backlog).unwrap_or(u32::MAX);
+        router.set_option(SocketOption::Backlog(backlog))?;
+    }
+    router.bind(job.endpoint).await?;
+    progress.phase("echoing");
+    for _ in 0..count {
+        let msg = router.recv().await?;
+        check_frames(msg.len())?;
+        crate::check_size(msg.frames()[1].len(), job.size)?;
+        router.send(msg).await?;
+        progress.tick();
+    }
+    progress.phase("closing the ROUTER socket (delivering the last echoes)");
+    router.close().await;
+    Ok(())
 }
