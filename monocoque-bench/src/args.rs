@@ -59,6 +59,11 @@ impl Impl {
             other => other.name(),
         }
     }
+
+    /// Whether its `remote_thr` takes `--batch` (a batched sending path in its API).
+    pub fn batches(self) -> bool {
+        matches!(self, Impl::Monocoque)
+    }
 }
 
 impl fmt::Display for Impl {
@@ -150,6 +155,11 @@ pub struct ToolArgs {
     /// Throughput tools only.
     #[arg(long)]
     pub curve: bool,
+    /// Messages per batch (`remote_thr`): hand this many to the socket, then wait for room
+    /// once (monocoque: `Sink` feed, then flush); only the implementations with a batch path
+    /// take more than 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: u64,
 }
 
 /// Arguments of the many-socket scenario tools (`pub_fanout`,

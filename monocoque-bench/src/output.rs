@@ -279,6 +279,7 @@ mod tests {
             count,
             peers,
             curve: None,
+            batch: 1,
         }
     }
 

@@ -43,6 +43,9 @@ fn run_tool(name: &str, args: Vec<String>) -> i32 {
             Ok(imp.local_thr(job(&a, keys.as_ref()))?.render())
         }),
         "remote_thr" => run((name, THR), args, thr_curve, |a: ToolArgs, imp, _| {
+            if a.batch > 1 && !a.on.imp.batches() {
+                return Err(Unavailable("it has no batched sending (--batch)".into()).into());
+            }
             let keys = curve_keys(a.curve)?;
             imp.remote_thr(job(&a, keys.as_ref()))
                 .map(|()| String::new())
@@ -144,6 +147,7 @@ fn job<'a>(a: &'a ToolArgs, keys: Option<&'a CurveKeys>) -> Job<'a> {
         count: a.count,
         peers: 1,
         curve: keys,
+        batch: usize::try_from(a.batch).unwrap_or(usize::MAX),
     }
 }
 
@@ -168,6 +172,7 @@ fn job_of(a: &ScenarioArgs) -> Job<'_> {
         count: a.count,
         peers: a.peers,
         curve: None,
+        batch: 1,
     }
 }
 

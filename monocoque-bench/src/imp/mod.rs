@@ -57,6 +57,11 @@ pub struct Job<'a> {
     /// Only implementations from [`implementation`] with `curve` set get
     /// such a job.
     pub curve: Option<&'a CurveKeys>,
+    /// Messages per batch of `remote_thr --batch` (1 otherwise): the sender hands this many
+    /// to the socket before it waits for any of them (monocoque: the `Sink`'s feed, then one
+    /// flush). Only implementations with a batch path
+    /// ([`Impl::batches`](crate::args::Impl::batches)) take more than 1.
+    pub batch: usize,
 }
 
 /// One ZeroMQ implementation, as the perf tools drive it: one method per

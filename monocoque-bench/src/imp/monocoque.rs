@@ -7,6 +7,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures::SinkExt;
 use monocoque::{
     Context, CurvePublicKey, CurveSecretKey, DealerSocket, Endpoint, Kind, Message, PubSocket,
     PullSocket, PushSocket, RepSocket, ReqSocket, RouterSocket, Socket, SocketOption, SubSocket,
@@ -214,8 +215,21 @@ impl Implementation for Monocoque {
             let mut push = PushSocket::new(&ctx);
             curve_client(&mut push, job.curve)?;
             push.connect(job.endpoint).await?;
-            for _ in 0..job.count {
-                push.send(payload(job.size)).await?;
+            if job.batch > 1 {
+                // Feeds a batch without waiting for any of it, then waits once.
+                let mut left = job.count;
+                while left > 0 {
+                    let batch = left.min(job.batch as u64);
+                    for _ in 0..batch {
+                        push.feed(payload(job.size)).await?;
+                    }
+                    push.flush().await?;
+                    left -= batch;
+                }
+            } else {
+                for _ in 0..job.count {
+                    push.send(payload(job.size)).await?;
+                }
             }
             push.close().await;
             Ok(())

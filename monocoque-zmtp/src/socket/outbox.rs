@@ -10,6 +10,11 @@
 //! fails (SNDTIMEO, unreachable peer) or is dropped before it completes gives its message back
 //! to the socket, where `take_unsent` returns it; a message the [`Sink`](futures::Sink)
 //! accepted is held until a peer takes it and goes out before any later one.
+//!
+//! Batching: a round-robin sink accepts up to [`SINK_BATCH`] messages before it places any,
+//! and places them together on flush (or when the batch is full): with one peer, under one
+//! lock of its queue and with at most one wake-up of its connection. That is the
+//! feed-then-flush path of a producer with many messages.
 
 use super::peers::{PeerTx, PeerView, Peers};
 use crate::link::queue;
@@ -18,6 +23,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use monocoque_core::runtime::RuntimeHandle;
 use monocoque_core::{Error, Message, SendError, SocketOptions};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -53,13 +59,23 @@ enum NotPlaced {
     Unreachable(Message),
 }
 
+/// How many messages a round-robin [`Sink`](futures::Sink) takes before `poll_ready` places
+/// them (waiting for room if need be): enough that the lock and the wake-up of the peer's
+/// queue are paid once per batch, few enough that what the socket holds beyond SNDHWM stays
+/// small.
+pub(crate) const SINK_BATCH: usize = 256;
+
 /// A socket's sending side.
 pub(crate) struct Outbox {
     peers: Arc<Peers>,
     view: PeerView,
     runtime: RuntimeHandle,
-    /// Accepted by the `Sink`, not yet in a peer's queue.
-    accepted: Option<(Message, Destination)>,
+    /// Accepted by the `Sink`, not yet in a peer's queue, oldest first, all for
+    /// `accepted_to`: up to [`SINK_BATCH`] for any peer, or one for a given peer (ROUTER).
+    accepted: VecDeque<Outbound>,
+    accepted_to: Destination,
+    /// The ZMQ_IMMEDIATE of the last look at the peers, for the look on drop.
+    immediate: bool,
     /// Given back by a cancelled `send`.
     unsent: Option<Message>,
     /// Frames the socket puts in front of what the application sends (REQ's envelope), taken
@@ -74,7 +90,9 @@ impl Outbox {
             peers,
             view: PeerView::default(),
             runtime,
-            accepted: None,
+            accepted: VecDeque::new(),
+            accepted_to: Destination::AnyPeer,
+            immediate: false,
             unsent: None,
             envelope_frames: 0,
             outcome: None,
@@ -89,6 +107,7 @@ impl Outbox {
     /// The view of the peers, up to date.
     #[inline]
     pub fn view(&mut self, immediate: bool) -> &mut PeerView {
+        self.immediate = immediate;
         self.view.refresh(&self.peers, immediate);
         &mut self.view
     }
@@ -201,7 +220,7 @@ impl Outbox {
     ) -> SendFuture<'_> {
         let immediate = options.immediate;
         // What the Sink accepted must go first: only then may this one be placed.
-        let msg = if self.accepted.is_some() {
+        let msg = if !self.accepted.is_empty() {
             msg
         } else {
             match self.place(msg, to, immediate) {
@@ -259,34 +278,101 @@ impl Outbox {
     }
 
     /// The `Sink`'s `start_send`: holds `msg` until a peer takes it. Call only after
-    /// [`poll_flush`](Self::poll_flush) was ready.
+    /// [`poll_ready`](Self::poll_ready) (round-robin sinks) or [`poll_flush`](Self::poll_flush)
+    /// (sinks to one peer) was ready.
     pub fn accept(&mut self, msg: Message, to: Destination) {
-        debug_assert!(self.accepted.is_none(), "start_send without poll_ready");
-        self.accepted = Some((msg, to));
+        debug_assert!(
+            self.accepted.is_empty() || (to == Destination::AnyPeer && self.accepted_to == to),
+            "start_send without poll_ready"
+        );
+        self.accepted_to = to;
+        self.accepted.push_back(Outbound::Message(msg));
     }
 
-    /// The `Sink`'s `poll_ready`/`poll_flush`: hands the accepted message to a peer, waiting
-    /// for room. An unreachable peer fails it (given back in the error).
+    /// A round-robin `Sink`'s `poll_ready`: ready at once while the batch has room, else
+    /// places the batch as [`poll_flush`](Self::poll_flush) does.
+    pub fn poll_ready(
+        &mut self,
+        immediate: bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError>> {
+        if self.accepted.len() < SINK_BATCH {
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_flush(immediate, cx)
+    }
+
+    /// The `Sink`'s `poll_flush` (and a one-peer sink's `poll_ready`): hands the accepted
+    /// messages to the peers, waiting for room. An unreachable peer fails its message (given
+    /// back in the error).
     pub fn poll_flush(
         &mut self,
         immediate: bool,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SendError>> {
-        while let Some((msg, to)) = self.accepted.take() {
-            match self.place(msg, to, immediate) {
-                Ok(_) => {}
-                Err(NotPlaced::Unreachable(msg)) => {
-                    return Poll::Ready(Err(self.error(Error::HostUnreachable, msg)));
+        while !self.accepted.is_empty() {
+            let to = self.accepted_to;
+            if to == Destination::AnyPeer {
+                self.immediate = immediate;
+                self.view.refresh(&self.peers, immediate);
+                self.view.offer_batch_round_robin(&mut self.accepted);
+                if self.accepted.is_empty() {
+                    break;
                 }
-                Err(NotPlaced::Full(msg)) => {
-                    self.accepted = Some((msg, to));
-                    if self.poll_room(to, immediate, cx).is_pending() {
-                        return Poll::Pending;
+            } else {
+                let msg = into_message(self.accepted.pop_front().expect("not empty"));
+                match self.place(msg, to, immediate) {
+                    Ok(_) => continue,
+                    Err(NotPlaced::Unreachable(msg)) => {
+                        return Poll::Ready(Err(self.error(Error::HostUnreachable, msg)));
+                    }
+                    Err(NotPlaced::Full(msg)) => {
+                        self.accepted.push_front(Outbound::Message(msg));
                     }
                 }
             }
+            if self.poll_room(to, immediate, cx).is_pending() {
+                return Poll::Pending;
+            }
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// On close: the messages the `Sink` accepted and no flush placed go into the peers'
+    /// queues now, past SNDHWM if need be (they are at most a batch), so that linger covers
+    /// them as it covers sent ones. With no peer to take them they are dropped, as libzmq
+    /// drops what is queued for no peer at close.
+    fn place_accepted_on_close(&mut self) {
+        if self.accepted.is_empty() {
+            return;
+        }
+        let immediate = self.immediate;
+        let waker = futures::task::noop_waker();
+        let _ = self.poll_flush(immediate, &mut Context::from_waker(&waker));
+        let accepted = std::mem::take(&mut self.accepted);
+        let to = self.accepted_to;
+        let view = self.view(immediate);
+        match to {
+            Destination::AnyPeer => {
+                let queues = view.rotation_queues();
+                if queues.is_empty() {
+                    return;
+                }
+                for (i, item) in accepted.into_iter().enumerate() {
+                    let _ = queues[i % queues.len()].force_send(item);
+                }
+            }
+            Destination::Peer(peer) | Destination::Routed(peer) => {
+                let Some(tx) = view.queue(peer) else { return };
+                for item in accepted {
+                    let mut msg = into_message(item);
+                    if matches!(to, Destination::Routed(_)) {
+                        msg.pop_front();
+                    }
+                    let _ = tx.force_send(Outbound::Message(msg));
+                }
+            }
+        }
     }
 
     /// Offers `item` to each of `peers` that has room; the others miss it (PUB, XPUB, XSUB).
@@ -313,6 +399,12 @@ impl Outbox {
     /// The peers whose connection is up.
     pub fn attached(&mut self) -> &[PeerId] {
         self.view(false).attached()
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        self.place_accepted_on_close();
     }
 }
 
@@ -379,7 +471,7 @@ impl Outbox {
             let Some(msg) = wait.msg.take() else {
                 panic!("SendFuture polled after completion");
             };
-            if self.accepted.is_some() {
+            if !self.accepted.is_empty() {
                 // Still waiting for room for the accepted message (registered above).
                 wait.msg = Some(msg);
             } else {

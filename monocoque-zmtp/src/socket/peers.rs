@@ -16,6 +16,7 @@ use bytes::Bytes;
 use hashbrown::{HashMap, HashSet};
 use monocoque_core::SocketType;
 use monocoque_core::routing::{LoadBalancer, RouterTable};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -556,6 +557,30 @@ impl PeerView {
             (None, Some(item)) => Err(item),
             (None, None) => unreachable!("the item is given back when no peer took it"),
         }
+    }
+
+    /// Places items from the front of `batch` round-robin while a peer has room, and leaves
+    /// the rest in `batch`. With one peer in rotation (the common case of a batch) they go
+    /// into its queue under one lock; with several, one at a time, each to the next peer in
+    /// rotation, as [`offer_round_robin`](Self::offer_round_robin).
+    pub fn offer_batch_round_robin(&mut self, batch: &mut VecDeque<Outbound>) {
+        if let [tx] = self.queues.as_slice() {
+            // False: the connection is going away; the message-at-a-time path below skips it.
+            if tx.send_batch(batch) {
+                return;
+            }
+        }
+        while let Some(item) = batch.pop_front() {
+            if let Err(item) = self.offer_round_robin(item) {
+                batch.push_front(item);
+                return;
+            }
+        }
+    }
+
+    /// The queues of the peers in rotation, in rotation order.
+    pub fn rotation_queues(&self) -> &[PeerTx] {
+        &self.queues
     }
 
     /// Whether some peer in rotation has room now.

@@ -89,15 +89,20 @@ impl<K: RoundRobin> SendHalf<K> {
     }
 }
 
-/// Messages fed to the sink go to the peers round-robin; `poll_ready` and `poll_flush` wait for
-/// room (SNDTIMEO does not apply). A message the sink accepted is held by the socket until a
-/// peer's queue takes it, ahead of any later `send`.
+/// Messages fed to the sink go to the peers round-robin. The sink takes up to 256 messages
+/// before it places any (`poll_ready` is ready at once until then), and places them together
+/// on `poll_flush`, or in `poll_ready` once the batch is full: with one peer, the whole batch
+/// goes into its queue under one lock, with one wake-up of its connection. `poll_ready` and
+/// `poll_flush` wait for room (SNDTIMEO does not apply). What the sink accepted is held by
+/// the socket until a peer's queue takes it, ahead of any later `send`; `close` places what
+/// no flush did (past SNDHWM: it is at most one batch). So a producer with many messages
+/// feeds them (`SinkExt::feed`, `send_all`) and flushes once.
 impl<K: RoundRobin> Sink<Message> for Socket<K> {
     type Error = SendError;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
         let this = self.get_mut();
-        this.outbox.poll_flush(this.base.options().immediate, cx)
+        this.outbox.poll_ready(this.base.options().immediate, cx)
     }
 
     fn start_send(self: Pin<&mut Self>, msg: Message) -> Result<(), SendError> {
@@ -105,11 +110,12 @@ impl<K: RoundRobin> Sink<Message> for Socket<K> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
-        self.poll_ready(cx)
+        let this = self.get_mut();
+        this.outbox.poll_flush(this.base.options().immediate, cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
-        self.poll_ready(cx)
+        self.poll_flush(cx)
     }
 }
 
@@ -119,7 +125,7 @@ impl<K: RoundRobin> Sink<Message> for SendHalf<K> {
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
         let this = self.get_mut();
-        this.outbox.poll_flush(this.base.options().immediate, cx)
+        this.outbox.poll_ready(this.base.options().immediate, cx)
     }
 
     fn start_send(self: Pin<&mut Self>, msg: Message) -> Result<(), SendError> {
@@ -127,10 +133,11 @@ impl<K: RoundRobin> Sink<Message> for SendHalf<K> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
-        self.poll_ready(cx)
+        let this = self.get_mut();
+        this.outbox.poll_flush(this.base.options().immediate, cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
-        self.poll_ready(cx)
+        self.poll_flush(cx)
     }
 }

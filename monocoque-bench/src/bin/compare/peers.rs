@@ -8,6 +8,9 @@ use serde_json::{Map, Value, json};
 
 use crate::options::Options;
 
+/// Messages per batch of the batched rows ([`Peer::MonocoqueBatched`]): the `Sink`'s batch.
+pub const BATCH: u64 = 256;
+
 /// One implementation, on one runtime where that matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Peer {
@@ -15,6 +18,10 @@ pub enum Peer {
     Libzmq,
     /// monocoque on a runtime.
     Monocoque(Runtime),
+    /// monocoque on a runtime, its PUSH fed [`BATCH`] messages at a time through the `Sink`
+    /// and flushed once per batch (`remote_thr --batch`): throughput rows of their own,
+    /// never the default figure.
+    MonocoqueBatched(Runtime),
     /// zmq.rs, always on tokio.
     Zeromq,
     /// omq (`omq-tokio`), always on tokio; throughput only.
@@ -27,8 +34,11 @@ impl Peer {
     /// The perf tools' `--impl`/`--runtime` options for this peer.
     pub fn tool_args(self) -> Vec<String> {
         let mut args = vec!["--impl".into(), self.imp().name().into()];
-        if let Peer::Monocoque(rt) = self {
+        if let Peer::Monocoque(rt) | Peer::MonocoqueBatched(rt) = self {
             args.extend(["--runtime".into(), rt.name().into()]);
+        }
+        if let Peer::MonocoqueBatched(_) = self {
+            args.extend(["--batch".into(), BATCH.to_string()]);
         }
         args
     }
@@ -37,7 +47,7 @@ impl Peer {
     pub fn imp(self) -> Impl {
         match self {
             Peer::Libzmq => Impl::Libzmq,
-            Peer::Monocoque(_) => Impl::Monocoque,
+            Peer::Monocoque(_) | Peer::MonocoqueBatched(_) => Impl::Monocoque,
             Peer::Zeromq => Impl::Zeromq,
             Peer::Omq => Impl::Omq,
             Peer::Raw => Impl::Raw,
@@ -47,7 +57,7 @@ impl Peer {
     /// The runtime, for the implementations that have one.
     pub fn runtime(self) -> Option<Runtime> {
         match self {
-            Peer::Monocoque(rt) => Some(rt),
+            Peer::Monocoque(rt) | Peer::MonocoqueBatched(rt) => Some(rt),
             Peer::Zeromq | Peer::Omq => Some(Runtime::Tokio),
             Peer::Libzmq | Peer::Raw => None,
         }
@@ -58,6 +68,7 @@ impl Peer {
         match self {
             Peer::Libzmq => "libzmq".into(),
             Peer::Monocoque(rt) => format!("monocoque/{rt}"),
+            Peer::MonocoqueBatched(rt) => format!("monocoque/{rt} batched"),
             Peer::Zeromq => "zmq.rs/tokio".into(),
             Peer::Omq => "omq/tokio".into(),
             Peer::Raw => "raw socket (limit)".into(),
@@ -73,16 +84,24 @@ impl Peer {
             Peer::Monocoque(Runtime::Smol) => "#2ca02c",
             Peer::Monocoque(Runtime::TokioCurrentThread) => "#aec7e8",
             Peer::Monocoque(Runtime::SmolSingleThread) => "#98df8a",
+            Peer::MonocoqueBatched(Runtime::Tokio) => "#393b79",
+            Peer::MonocoqueBatched(Runtime::AsyncStd) => "#6b6ecf",
+            Peer::MonocoqueBatched(Runtime::Smol) => "#637939",
+            Peer::MonocoqueBatched(Runtime::TokioCurrentThread) => "#9c9ede",
+            Peer::MonocoqueBatched(Runtime::SmolSingleThread) => "#b5cf6b",
             Peer::Zeromq => "#ff7f0e",
             Peer::Omq => "#8c564b",
             Peer::Raw => "#bcbcbc",
         }
     }
 
-    /// Who ran, as JSON fields: `impl` and `runtime`.
+    /// Who ran, as JSON fields: `impl` and `runtime`, and `batch` for the batched rows.
     pub fn json(self) -> Map<String, Value> {
-        let fields =
+        let mut fields =
             json!({"impl": self.imp().name(), "runtime": self.runtime().map(Runtime::name)});
+        if let Peer::MonocoqueBatched(_) = self {
+            fields["batch"] = json!(BATCH);
+        }
         fields.as_object().cloned().unwrap_or_default()
     }
 }
@@ -129,6 +148,20 @@ mod tests {
             m.tool_args(),
             ["--impl", "monocoque", "--runtime", "async-std"]
         );
+        let batched = Peer::MonocoqueBatched(Runtime::Tokio);
+        assert_eq!(batched.label(), "monocoque/tokio batched");
+        assert_eq!(
+            batched.tool_args(),
+            [
+                "--impl",
+                "monocoque",
+                "--runtime",
+                "tokio",
+                "--batch",
+                "256"
+            ]
+        );
+        assert_eq!(batched.json()["batch"], json!(256));
         assert_eq!(Peer::Omq.label(), "omq/tokio");
         assert_eq!(Peer::Omq.tool_args(), ["--impl", "omq"]);
         assert_ne!(Peer::Omq.color(), Peer::Zeromq.color());

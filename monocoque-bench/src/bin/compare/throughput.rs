@@ -66,7 +66,8 @@ pub struct Throughput<'a> {
 }
 
 /// The throughput scenario over `transport`: every implementation, at the
-/// sizes of that transport.
+/// sizes of that transport, and after monocoque's rows the batched ones
+/// ([`Peer::MonocoqueBatched`]) of its default set-ups.
 pub fn part<'a>(ctx: &'a Ctx<'a>, transport: Transport) -> Part<'a> {
     Part {
         scenario: Box::new(Throughput {
@@ -74,9 +75,26 @@ pub fn part<'a>(ctx: &'a Ctx<'a>, transport: Transport) -> Part<'a> {
             transport,
             curve: false,
         }),
-        series: peers(ctx.opts, Impl::value_variants(), true),
+        series: with_batched(peers(ctx.opts, Impl::value_variants(), true)),
         points: ctx.opts.sizes_for(transport).to_vec(),
     }
+}
+
+/// `series` with a batched row after the last monocoque row for each of its default
+/// (multi-thread) set-ups.
+fn with_batched(series: Vec<Peer>) -> Vec<Peer> {
+    let batched: Vec<Peer> = (series.iter())
+        .filter_map(|p| match p {
+            Peer::Monocoque(rt) if !rt.is_single_thread() => Some(Peer::MonocoqueBatched(*rt)),
+            _ => None,
+        })
+        .collect();
+    let after = (series.iter())
+        .rposition(|p| matches!(p, Peer::Monocoque(_)))
+        .map_or(series.len(), |i| i + 1);
+    let mut out = series;
+    out.splice(after..after, batched);
+    out
 }
 
 /// The CURVE throughput scenario over tcp: the implementations with CURVE
@@ -310,5 +328,27 @@ mod tests {
             let ratio = fig.chart.panels[1].bars[1][0].unwrap();
             assert_eq!((ratio.value, ratio.low, ratio.high), (2.0, 1.5, 2.5));
         });
+    }
+
+    #[test]
+    fn batched_rows_follow_monocoque_default_set_ups() {
+        let (tokio, one) = (Runtime::Tokio, Runtime::TokioCurrentThread);
+        let series = vec![
+            Peer::Libzmq,
+            Peer::Monocoque(tokio),
+            Peer::Monocoque(one),
+            Peer::Omq,
+        ];
+        assert_eq!(
+            with_batched(series),
+            [
+                Peer::Libzmq,
+                Peer::Monocoque(tokio),
+                Peer::Monocoque(one),
+                Peer::MonocoqueBatched(tokio),
+                Peer::Omq,
+            ]
+        );
+        assert_eq!(with_batched(vec![Peer::Libzmq]), [Peer::Libzmq]);
     }
 }
