@@ -33,6 +33,10 @@ pub enum Impl {
     /// omq, the `omq-tokio` crate (throughput tools only, on tokio).
     #[value(alias = "omq-tokio")]
     Omq,
+    /// monocoque-rs, the public `monocoque-rs` crate (vorjdux/monocoque, unrelated to this
+    /// project), on tokio (throughput tools over tcp only).
+    #[value(name = "monocoque-rs", alias = "vorjdux")]
+    MonocoqueRs,
     /// Plain blocking TCP with ZMTP framing, perfectly batched: the
     /// loopback limit (throughput tools only).
     Raw,
@@ -46,6 +50,7 @@ impl Impl {
             Impl::Libzmq => "libzmq",
             Impl::Zeromq => "zeromq",
             Impl::Omq => "omq",
+            Impl::MonocoqueRs => "monocoque-rs",
             Impl::Raw => "raw",
         }
     }
@@ -60,9 +65,10 @@ impl Impl {
         }
     }
 
-    /// Whether its `remote_thr` takes `--batch` (a batched sending path in its API).
+    /// Whether its `remote_thr` takes `--batch` (a batched sending path in its API: our
+    /// `Sink`, monocoque-rs's write coalescing).
     pub fn batches(self) -> bool {
-        matches!(self, Impl::Monocoque)
+        matches!(self, Impl::Monocoque | Impl::MonocoqueRs)
     }
 }
 

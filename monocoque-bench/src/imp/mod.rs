@@ -23,6 +23,8 @@ pub mod libzmq;
 pub mod libzmq_curve;
 #[cfg(feature = "monocoque-impl")]
 pub mod monocoque;
+#[cfg(feature = "monocoque-rs")]
+pub mod monocoque_rs;
 #[cfg(feature = "omq")]
 pub mod omq;
 pub mod raw;
@@ -197,6 +199,7 @@ pub fn curve_implementation(
         #[cfg(feature = "omq")]
         Impl::Omq => Ok(Box::new(omq::Omq)),
         Impl::Zeromq => no("zmq.rs 0.7 has no CURVE"),
+        Impl::MonocoqueRs => no("monocoque-rs is run without CURVE here"),
         Impl::Raw => no("the raw socket has no CURVE"),
         #[allow(unreachable_patterns)]
         other => Err(Unavailable(format!(
@@ -220,6 +223,8 @@ pub fn implementation(imp: Impl, runtime: Runtime) -> Result<Box<dyn Implementat
         Impl::Zeromq => Box::new(zeromq::Zeromq),
         #[cfg(feature = "omq")]
         Impl::Omq => Box::new(omq::Omq),
+        #[cfg(feature = "monocoque-rs")]
+        Impl::MonocoqueRs => Box::new(monocoque_rs::MonocoqueRs),
         Impl::Raw => Box::new(raw::Raw),
         #[allow(unreachable_patterns)]
         other => {

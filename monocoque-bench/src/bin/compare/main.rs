@@ -4,8 +4,9 @@
 //! Scenarios, in this order, each a report with one section (table and SVG
 //! chart) per transport:
 //! - PUSH/PULL throughput (`local_thr`/`remote_thr`) of libzmq, monocoque on
-//!   tokio, async-std and smol, zmq.rs, omq and a raw socket, over tcp at
-//!   16 B to 1 MiB and over ipc at 64 B, 1 KiB and 64 KiB:
+//!   tokio, async-std and smol (also batched: `remote_thr --batch`), zmq.rs,
+//!   omq, monocoque-rs (eager and coalescing; tcp only) and a raw socket, over
+//!   tcp at 16 B to 1 MiB and over ipc at 64 B, 1 KiB and 64 KiB:
 //!   `throughput.{md,json}`, `throughput-tcp.svg`, `throughput-ipc.svg`;
 //! - REQ/REP latency (`local_lat`/`remote_lat --histogram`, mean, p50, p99)
 //!   of libzmq and monocoque over tcp: `latency.{md,json}`, `latency.svg`;

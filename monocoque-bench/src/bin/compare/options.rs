@@ -15,8 +15,8 @@ use crate::process::Transport;
 const AFTER_HELP: &str = "\
 Progress goes to stderr: a bar redrawn in place on a terminal, one line per run otherwise. \
 The tables go to stdout; the reports (Markdown, JSON, SVG charts) to the report directory. \
-Scenarios (libzmq, monocoque on each runtime, zmq.rs, and for throughput omq and a raw \
-socket): PUSH/PULL throughput, REQ/REP latency (libzmq and monocoque only), PUB/SUB fan-out, \
+Scenarios (libzmq, monocoque on each runtime, zmq.rs, and for throughput omq, monocoque-rs \
+(tcp) and a raw socket; monocoque and monocoque-rs also batched): PUSH/PULL throughput, REQ/REP latency (libzmq and monocoque only), PUB/SUB fan-out, \
 ROUTER <-> DEALERs, and CURVE (throughput and handshakes/s of monocoque and of a libzmq with \
 CURVE loaded at run time: $MONOCOQUE_BENCH_LIBZMQ, else pyzmq's bundled libzmq, else the \
 system's libzmq.so.5).";
@@ -83,13 +83,14 @@ pub struct Options {
     pub transports: Vec<Transport>,
     /// Implementations (default: all, as built; zeromq = zmq.rs on tokio:
     /// throughput, fan-out and router; omq = omq-tokio on tokio, throughput
-    /// only; raw = plain socket with ZMTP framing and perfect batching, the
-    /// loopback limit, throughput only).
+    /// only; monocoque-rs = the public `monocoque-rs` crate on tokio, eager
+    /// and coalescing, tcp throughput only; raw = plain socket with ZMTP
+    /// framing and perfect batching, the loopback limit, throughput only).
     #[arg(
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "libzmq,monocoque,zeromq,omq,raw"
+        default_value = "libzmq,monocoque,zeromq,omq,monocoque-rs,raw"
     )]
     pub impls: Vec<Impl>,
     /// monocoque runtimes: tokio, async-std, smol (each in its default

@@ -26,6 +26,12 @@ pub enum Peer {
     Zeromq,
     /// omq (`omq-tokio`), always on tokio; throughput only.
     Omq,
+    /// monocoque-rs (the public `monocoque-rs` crate, vorjdux/monocoque), on tokio; tcp
+    /// throughput only.
+    MonocoqueRs,
+    /// monocoque-rs with write coalescing, flushed every [`BATCH`] messages: its batched
+    /// sending, next to [`Peer::MonocoqueBatched`].
+    MonocoqueRsCoalescing,
     /// Plain socket with ZMTP framing, perfectly batched: the loopback limit.
     Raw,
 }
@@ -37,7 +43,7 @@ impl Peer {
         if let Peer::Monocoque(rt) | Peer::MonocoqueBatched(rt) = self {
             args.extend(["--runtime".into(), rt.name().into()]);
         }
-        if let Peer::MonocoqueBatched(_) = self {
+        if let Peer::MonocoqueBatched(_) | Peer::MonocoqueRsCoalescing = self {
             args.extend(["--batch".into(), BATCH.to_string()]);
         }
         args
@@ -50,6 +56,7 @@ impl Peer {
             Peer::Monocoque(_) | Peer::MonocoqueBatched(_) => Impl::Monocoque,
             Peer::Zeromq => Impl::Zeromq,
             Peer::Omq => Impl::Omq,
+            Peer::MonocoqueRs | Peer::MonocoqueRsCoalescing => Impl::MonocoqueRs,
             Peer::Raw => Impl::Raw,
         }
     }
@@ -58,7 +65,9 @@ impl Peer {
     pub fn runtime(self) -> Option<Runtime> {
         match self {
             Peer::Monocoque(rt) | Peer::MonocoqueBatched(rt) => Some(rt),
-            Peer::Zeromq | Peer::Omq => Some(Runtime::Tokio),
+            Peer::Zeromq | Peer::Omq | Peer::MonocoqueRs | Peer::MonocoqueRsCoalescing => {
+                Some(Runtime::Tokio)
+            }
             Peer::Libzmq | Peer::Raw => None,
         }
     }
@@ -71,6 +80,8 @@ impl Peer {
             Peer::MonocoqueBatched(rt) => format!("monocoque/{rt} batched"),
             Peer::Zeromq => "zmq.rs/tokio".into(),
             Peer::Omq => "omq/tokio".into(),
+            Peer::MonocoqueRs => "monocoque-rs/tokio".into(),
+            Peer::MonocoqueRsCoalescing => "monocoque-rs/tokio coalescing".into(),
             Peer::Raw => "raw socket (limit)".into(),
         }
     }
@@ -91,6 +102,8 @@ impl Peer {
             Peer::MonocoqueBatched(Runtime::SmolSingleThread) => "#b5cf6b",
             Peer::Zeromq => "#ff7f0e",
             Peer::Omq => "#8c564b",
+            Peer::MonocoqueRs => "#e377c2",
+            Peer::MonocoqueRsCoalescing => "#f7b6d2",
             Peer::Raw => "#bcbcbc",
         }
     }
@@ -99,7 +112,7 @@ impl Peer {
     pub fn json(self) -> Map<String, Value> {
         let mut fields =
             json!({"impl": self.imp().name(), "runtime": self.runtime().map(Runtime::name)});
-        if let Peer::MonocoqueBatched(_) = self {
+        if let Peer::MonocoqueBatched(_) | Peer::MonocoqueRsCoalescing = self {
             fields["batch"] = json!(BATCH);
         }
         fields.as_object().cloned().unwrap_or_default()
@@ -109,13 +122,14 @@ impl Peer {
 /// The peers on the implementations `of` that the options ask for and the
 /// build has, in report order: libzmq, monocoque on each runtime of
 /// `--runtimes` (the one-thread set-ups only with `one_thread`), zmq.rs,
-/// omq, raw.
+/// omq, monocoque-rs, raw.
 pub fn peers(opts: &Options, of: &[Impl], one_thread: bool) -> Vec<Peer> {
     let order = [
         Impl::Libzmq,
         Impl::Monocoque,
         Impl::Zeromq,
         Impl::Omq,
+        Impl::MonocoqueRs,
         Impl::Raw,
     ];
     let wanted = |imp: &Impl| of.contains(imp) && opts.impls.contains(imp) && built_in(*imp);
@@ -130,6 +144,7 @@ pub fn peers(opts: &Options, of: &[Impl], one_thread: bool) -> Vec<Peer> {
             ),
             Impl::Zeromq => out.push(Peer::Zeromq),
             Impl::Omq => out.push(Peer::Omq),
+            Impl::MonocoqueRs => out.push(Peer::MonocoqueRs),
             Impl::Raw => out.push(Peer::Raw),
         }
     }

@@ -75,13 +75,28 @@ pub fn part<'a>(ctx: &'a Ctx<'a>, transport: Transport) -> Part<'a> {
             transport,
             curve: false,
         }),
-        series: with_batched(peers(ctx.opts, Impl::value_variants(), true)),
+        series: with_batched(peers(ctx.opts, of(transport), true)),
         points: ctx.opts.sizes_for(transport).to_vec(),
     }
 }
 
+/// The implementations whose tools run over `transport`: monocoque-rs's over tcp only.
+fn of(transport: Transport) -> &'static [Impl] {
+    const NOT_MONOCOQUE_RS: &[Impl] = &[
+        Impl::Monocoque,
+        Impl::Libzmq,
+        Impl::Zeromq,
+        Impl::Omq,
+        Impl::Raw,
+    ];
+    match transport {
+        Transport::Tcp => Impl::value_variants(),
+        Transport::Ipc => NOT_MONOCOQUE_RS,
+    }
+}
+
 /// `series` with a batched row after the last monocoque row for each of its default
-/// (multi-thread) set-ups.
+/// (multi-thread) set-ups, and monocoque-rs's coalescing row after its own.
 fn with_batched(series: Vec<Peer>) -> Vec<Peer> {
     let batched: Vec<Peer> = (series.iter())
         .filter_map(|p| match p {
@@ -94,6 +109,9 @@ fn with_batched(series: Vec<Peer>) -> Vec<Peer> {
         .map_or(series.len(), |i| i + 1);
     let mut out = series;
     out.splice(after..after, batched);
+    if let Some(i) = out.iter().position(|p| *p == Peer::MonocoqueRs) {
+        out.insert(i + 1, Peer::MonocoqueRsCoalescing);
+    }
     out
 }
 
@@ -338,6 +356,7 @@ mod tests {
             Peer::Monocoque(tokio),
             Peer::Monocoque(one),
             Peer::Omq,
+            Peer::MonocoqueRs,
         ];
         assert_eq!(
             with_batched(series),
@@ -347,6 +366,8 @@ mod tests {
                 Peer::Monocoque(one),
                 Peer::MonocoqueBatched(tokio),
                 Peer::Omq,
+                Peer::MonocoqueRs,
+                Peer::MonocoqueRsCoalescing,
             ]
         );
         assert_eq!(with_batched(vec![Peer::Libzmq]), [Peer::Libzmq]);
