@@ -65,6 +65,8 @@ pub enum EndpointError {
     InvalidIpv6(String),
     /// `ipc://` or `inproc://` with nothing after it.
     EmptyAddress(String),
+    /// A connect to `tcp://*:port`: `*` (every interface) is for bind only (libzmq: EINVAL).
+    ConnectToAnyHost(String),
 }
 
 impl fmt::Display for EndpointError {
@@ -95,6 +97,10 @@ impl fmt::Display for EndpointError {
                 "tcp endpoint {s:?} has an invalid IPv6 address in brackets"
             ),
             EndpointError::EmptyAddress(s) => write!(f, "endpoint {s:?} has an empty address"),
+            EndpointError::ConnectToAnyHost(s) => write!(
+                f,
+                "cannot connect to {s:?}: * (every interface) is for bind; connect needs an address or a name"
+            ),
         }
     }
 }
@@ -109,6 +115,17 @@ impl Endpoint {
             Endpoint::Tcp(_) => "tcp",
             Endpoint::Ipc(_) => "ipc",
             Endpoint::Inproc(_) => "inproc",
+        }
+    }
+
+    /// Checks that the endpoint names a peer to connect to: not `tcp://*:port`, which only
+    /// bind takes (libzmq refuses it with EINVAL).
+    pub fn check_connectable(&self) -> Result<(), EndpointError> {
+        match self {
+            Endpoint::Tcp(TcpAddr {
+                host: Host::Any, ..
+            }) => Err(EndpointError::ConnectToAnyHost(self.to_string())),
+            _ => Ok(()),
         }
     }
 
@@ -277,6 +294,17 @@ mod tests {
                 port: 9
             })
         );
+    }
+
+    #[test]
+    fn every_interface_is_for_bind_only() {
+        assert_eq!(
+            ep("tcp://*:5555").check_connectable(),
+            Err(EndpointError::ConnectToAnyHost("tcp://*:5555".into()))
+        );
+        for connectable in ["tcp://127.0.0.1:5555", "tcp://localhost:1", "ipc:///tmp/x"] {
+            assert_eq!(ep(connectable).check_connectable(), Ok(()), "{connectable}");
+        }
     }
 
     #[test]

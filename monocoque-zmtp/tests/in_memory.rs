@@ -391,6 +391,23 @@ fn push_sink_messages_fed_but_not_flushed_go_out_on_close() {
     });
 }
 
+/// As libzmq (EINVAL): `*` names every local interface, which a socket binds to but cannot
+/// connect to; the connect fails at once and leaves nothing behind.
+#[test]
+fn connect_to_every_interface_is_refused() {
+    run(|ctx| async move {
+        let mut push = PushSocket::new(&ctx);
+        match push.connect("tcp://*:5555").await {
+            Err(Error::Endpoint(e)) => assert!(e.to_string().contains("for bind"), "{e}"),
+            other => panic!("connect to tcp://*:5555: {other:?}"),
+        }
+        assert!(matches!(
+            push.try_send("no peer"),
+            Err(e) if matches!(e.error, Error::WouldBlock)
+        ));
+    });
+}
+
 #[test]
 fn pair_refuses_a_second_peer_and_monitor_reports_it() {
     run(|ctx| async move {

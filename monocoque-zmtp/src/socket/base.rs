@@ -217,6 +217,7 @@ impl SocketBase {
         inbound: Option<queue::Sender<Inbound>>,
     ) -> Result<()> {
         let requested = endpoint.to_endpoint()?;
+        requested.check_connectable()?;
         let transport = match &requested {
             Endpoint::Inproc(_) => None,
             _ if requested.is_wildcard() => {
