@@ -12,6 +12,7 @@
 //! * `bench`: builds the perf tools, then `cargo run --release -p monocoque-bench --bin compare -- <args>`
 //!   (throughput over tcp and ipc, latency, PUB/SUB fan-out, ROUTER <-> DEALERs, CURVE throughput
 //!   and handshakes; reports and SVG charts in `target/bench-report`).
+//! * `miri`: the tests of the code with `unsafe` in it under Miri (nightly toolchain).
 
 #![forbid(unsafe_code)]
 
@@ -44,7 +45,9 @@ commands:
                    ipc (64 B to 64 KiB), REQ/REP latency, PUB/SUB fan-out to 1, 10 and 100
                    subscribers and ROUTER <-> 100 DEALERs of libzmq, monocoque (tokio,
                    async-std, smol; for throughput and latency also tokio current-thread and
-                   smol single-thread), zmq.rs, omq (throughput) and a raw socket, then
+                   smol single-thread; batched rows with `remote_thr --batch`), zmq.rs,
+                   omq and monocoque-rs (eager and coalescing, tcp; throughput) and a raw
+                   socket, then
                    CURVE: PUSH/PULL throughput over tcp (64 B, 1 KiB, 64 KiB) and handshakes/s
                    of monocoque, omq (throughput) and a libzmq with CURVE loaded at run time
                    ($MONOCOQUE_BENCH_LIBZMQ, else pyzmq's bundled libzmq, else libzmq.so.5; the
@@ -60,6 +63,11 @@ commands:
                    libFuzzer without a sanitizer (RUSTC_BOOTSTRAP=1 on a stable
                    toolchain; needs `cargo install cargo-fuzz`); prints inputs run per
                    target and stops at the first crash (its input lands in fuzz/artifacts)
+  miri             the tests of the one module with `unsafe` code (monocoque-zmtp's receive
+                   buffer, engine::read_buffer) under Miri: `cargo +nightly miri test -p
+                   monocoque-zmtp --lib engine::read_buffer`, in target/miri (needs a nightly
+                   toolchain with the miri component: `rustup toolchain install nightly
+                   --component miri`)
   soak [--minutes N]
                    connection churn for N minutes per runtime (default 1): DEALERs
                    coming and going on a ROUTER, SUBs on a PUB, a PUSH reconnecting to a
@@ -103,6 +111,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&rest),
         Some("fuzz") => fuzz::fuzz(&workspace_root(), &cargo(), &rest),
         Some("soak") => soak(&rest),
+        Some("miri") => miri(),
         Some("matrix") => {
             print_matrix(&matrix_dir());
             ExitCode::SUCCESS
@@ -336,6 +345,23 @@ fn bench(args: &[OsString]) -> ExitCode {
             eprintln!("xtask: cannot run `{}`: {e}", describe(&cmd));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The tests of the code with `unsafe` in it, under Miri (its own target directory, so that
+/// it never shares one with a normal build).
+fn miri() -> ExitCode {
+    let mut cmd = Command::new("cargo");
+    cmd.args(["+nightly", "miri", "test", "-p", "monocoque-zmtp", "--lib"])
+        .arg("engine::read_buffer")
+        .env(
+            "CARGO_TARGET_DIR",
+            workspace_root().join("target").join("miri"),
+        );
+    if run(&mut cmd) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
