@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::security::{CurvePublicKey, CurveSecretKey, Password, Security};
+use crate::socket_type::SocketType;
 use bytes::Bytes;
 use std::time::Duration;
 
@@ -218,6 +219,36 @@ pub enum SocketOption {
     ZapEnforceDomain(bool),
 }
 
+impl SocketOption {
+    /// Checks that `socket_type` has this option, as libzmq does: the options of one pattern
+    /// (ZMQ_REQ_*, ZMQ_ROUTER_*, ZMQ_PROBE_ROUTER, ZMQ_XPUB_*) are refused with
+    /// [`Error::InvalidOption`] (libzmq: EINVAL) on every other socket type; all the others
+    /// apply to every type. As in libzmq, PUB takes XPUB's options and REQ DEALER's
+    /// ZMQ_PROBE_ROUTER (the one is built on the other).
+    pub fn check_applies_to(&self, socket_type: SocketType) -> Result<()> {
+        use SocketType::{Dealer, Pub, Req, Router, XPub};
+        let (option, types): (&'static str, &[SocketType]) = match self {
+            SocketOption::ReqRelaxed(_) => ("ZMQ_REQ_RELAXED", &[Req]),
+            SocketOption::ReqCorrelate(_) => ("ZMQ_REQ_CORRELATE", &[Req]),
+            SocketOption::RouterMandatory(_) => ("ZMQ_ROUTER_MANDATORY", &[Router]),
+            SocketOption::RouterHandover(_) => ("ZMQ_ROUTER_HANDOVER", &[Router]),
+            SocketOption::ProbeRouter(_) => ("ZMQ_PROBE_ROUTER", &[Router, Dealer, Req]),
+            SocketOption::XpubVerbose(_) => ("ZMQ_XPUB_VERBOSE", &[XPub, Pub]),
+            SocketOption::XpubWelcomeMsg(_) => ("ZMQ_XPUB_WELCOME_MSG", &[XPub, Pub]),
+            SocketOption::XpubManual(_) => ("ZMQ_XPUB_MANUAL", &[XPub, Pub]),
+            _ => return Ok(()),
+        };
+        if types.contains(&socket_type) {
+            Ok(())
+        } else {
+            Err(Error::InvalidOption {
+                option,
+                reason: "not an option of this socket type",
+            })
+        }
+    }
+}
+
 impl SocketOptions {
     /// Applies one option, checking its value the way libzmq does.
     pub fn set(&mut self, option: SocketOption) -> Result<()> {
@@ -285,6 +316,52 @@ impl SocketOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pattern_options_apply_only_to_their_socket_types() {
+        use SocketType::*;
+        let all = [
+            Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub,
+        ];
+        let only = |option: SocketOption, types: &[SocketType]| {
+            for t in all {
+                let got = option.check_applies_to(t);
+                assert_eq!(
+                    got.is_ok(),
+                    types.contains(&t),
+                    "{option:?} on {t:?}: {got:?}"
+                );
+            }
+        };
+        only(SocketOption::ReqRelaxed(true), &[Req]);
+        only(SocketOption::ReqCorrelate(true), &[Req]);
+        only(SocketOption::RouterMandatory(true), &[Router]);
+        only(SocketOption::RouterHandover(true), &[Router]);
+        only(SocketOption::ProbeRouter(true), &[Router, Dealer, Req]);
+        only(SocketOption::XpubVerbose(true), &[XPub, Pub]);
+        only(SocketOption::XpubManual(true), &[XPub, Pub]);
+        only(SocketOption::XpubWelcomeMsg(None), &[XPub, Pub]);
+        // The others are every type's, as in libzmq's options_t.
+        for option in [
+            SocketOption::Conflate(true),
+            SocketOption::Immediate(true),
+            SocketOption::InvertMatching(true),
+            SocketOption::SndHwm(1),
+        ] {
+            only(option, &all);
+        }
+        let err = SocketOption::ReqRelaxed(true).check_applies_to(Dealer);
+        assert!(
+            matches!(
+                err,
+                Err(Error::InvalidOption {
+                    option: "ZMQ_REQ_RELAXED",
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+    }
 
     #[test]
     fn defaults_match_libzmq() {

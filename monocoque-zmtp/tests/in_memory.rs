@@ -408,6 +408,39 @@ fn connect_to_every_interface_is_refused() {
     });
 }
 
+/// As libzmq (EINVAL): an option of another pattern is refused, and leaves the socket as it
+/// was; an option of the socket's own pattern is taken.
+#[test]
+fn options_of_another_pattern_are_refused() {
+    run(|ctx| async move {
+        let mut dealer = DealerSocket::new(&ctx);
+        for option in [
+            SocketOption::ReqRelaxed(true),
+            SocketOption::RouterMandatory(true),
+            SocketOption::XpubVerbose(true),
+        ] {
+            let got = dealer.set_option(option.clone());
+            assert!(
+                matches!(got, Err(Error::InvalidOption { .. })),
+                "{option:?}: {got:?}"
+            );
+        }
+        dealer.set_option(SocketOption::ProbeRouter(true)).unwrap();
+        let mut router = RouterSocket::new(&ctx);
+        router
+            .set_option(SocketOption::RouterMandatory(true))
+            .unwrap();
+        let mut req = ReqSocket::new(&ctx);
+        req.set_option(SocketOption::ReqRelaxed(true)).unwrap();
+        let mut publisher = PubSocket::new(&ctx);
+        publisher
+            .set_option(SocketOption::XpubVerbose(true))
+            .unwrap();
+        let mut sub = SubSocket::new(&ctx);
+        assert!(sub.set_option(SocketOption::XpubManual(true)).is_err());
+    });
+}
+
 #[test]
 fn pair_refuses_a_second_peer_and_monitor_reports_it() {
     run(|ctx| async move {

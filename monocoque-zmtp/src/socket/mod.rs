@@ -131,8 +131,12 @@ impl<K: Kind> Socket<K> {
     }
 
     /// Sets an option; it applies to endpoints bound or connected afterwards (HWMs, reconnect,
-    /// handshake) or at once (timeouts), as in libzmq.
+    /// handshake) or at once (timeouts), as in libzmq. An option of another socket type's
+    /// pattern (ZMQ_REQ_RELAXED on a DEALER, say) is refused with
+    /// [`Error::InvalidOption`](monocoque_core::Error::InvalidOption), as libzmq's EINVAL (see
+    /// [`SocketOption::check_applies_to`]).
     pub fn set_option(&mut self, option: SocketOption) -> Result<()> {
+        option.check_applies_to(K::TYPE)?;
         self.base.set_option(option)
     }
 
