@@ -29,6 +29,9 @@ pub struct SocketOptions {
     /// ZMQ_RECONNECT_IVL_MAX: the back-off ceiling; zero means no back-off (always
     /// `reconnect_ivl`). Default zero.
     pub reconnect_ivl_max: Duration,
+    /// ZMQ_RECONNECT_STOP: when a connecting endpoint stops reconnecting for good, a mask of
+    /// [`reconnect_stop`] flags. Default 0 (never).
+    pub reconnect_stop: u32,
     /// ZMQ_MAXMSGSIZE: largest inbound message in bytes; `None` is no limit (libzmq's -1, the
     /// default). A peer sending more is disconnected before the frame is allocated.
     pub maxmsgsize: Option<u64>,
@@ -106,6 +109,7 @@ impl Default for SocketOptions {
             routing_id: None,
             reconnect_ivl: Some(Duration::from_millis(100)),
             reconnect_ivl_max: Duration::ZERO,
+            reconnect_stop: 0,
             maxmsgsize: None,
             sndtimeo: None,
             rcvtimeo: None,
@@ -148,6 +152,9 @@ pub enum SocketOption {
     ReconnectIvl(Option<Duration>),
     /// ZMQ_RECONNECT_IVL_MAX (zero = no back-off).
     ReconnectIvlMax(Duration),
+    /// ZMQ_RECONNECT_STOP: a mask of [`reconnect_stop`] flags saying when a connecting
+    /// endpoint gives up reconnecting (libzmq's draft option, same values).
+    ReconnectStop(u32),
     /// ZMQ_MAXMSGSIZE (`None` = no limit).
     MaxMsgSize(Option<u64>),
     /// ZMQ_SNDTIMEO (`None` = forever).
@@ -219,6 +226,22 @@ pub enum SocketOption {
     ZapEnforceDomain(bool),
 }
 
+/// The flags of [`SocketOption::ReconnectStop`] (libzmq's `ZMQ_RECONNECT_STOP_*`, same values).
+/// When one applies, the connecting endpoint stops for good: the monitor reports
+/// `Closed` for it instead of `ConnectRetried`, and the messages queued for it are dropped with
+/// it, as libzmq terminates the pipe.
+pub mod reconnect_stop {
+    /// Stop when a connect attempt is refused (ECONNREFUSED: nothing listens there).
+    pub const CONN_REFUSED: u32 = 0x1;
+    /// Stop when a handshake fails (the connection was made, the ZMTP handshake was not).
+    pub const HANDSHAKE_FAILED: u32 = 0x2;
+    /// Stop reconnecting once `disconnect` was called: always so here (`disconnect` ends the
+    /// endpoint at once); accepted for code ported from libzmq.
+    pub const AFTER_DISCONNECT: u32 = 0x4;
+    /// Every flag.
+    pub const ALL: u32 = CONN_REFUSED | HANDSHAKE_FAILED | AFTER_DISCONNECT;
+}
+
 impl SocketOption {
     /// Checks that `socket_type` has this option, as libzmq does: the options of one pattern
     /// (ZMQ_REQ_*, ZMQ_ROUTER_*, ZMQ_PROBE_ROUTER, ZMQ_XPUB_*) are refused with
@@ -267,6 +290,15 @@ impl SocketOptions {
             }
             SocketOption::ReconnectIvl(v) => self.reconnect_ivl = v,
             SocketOption::ReconnectIvlMax(v) => self.reconnect_ivl_max = v,
+            SocketOption::ReconnectStop(mask) => {
+                if mask & !reconnect_stop::ALL != 0 {
+                    return Err(Error::InvalidOption {
+                        option: "ZMQ_RECONNECT_STOP",
+                        reason: "a mask of CONN_REFUSED (1), HANDSHAKE_FAILED (2) and AFTER_DISCONNECT (4)",
+                    });
+                }
+                self.reconnect_stop = mask;
+            }
             SocketOption::MaxMsgSize(v) => self.maxmsgsize = v,
             SocketOption::SndTimeo(v) => self.sndtimeo = v,
             SocketOption::RcvTimeo(v) => self.rcvtimeo = v,

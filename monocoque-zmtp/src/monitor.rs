@@ -101,9 +101,10 @@ pub enum SocketEvent {
         /// What ended it: `None` when this socket closed it.
         error: Option<ConnectionError>,
     },
-    /// A listener stopped (unbind or close) (ZMQ_EVENT_CLOSED).
+    /// A listener stopped (unbind or close), or a connecting endpoint stopped reconnecting
+    /// for good (ZMQ_RECONNECT_STOP) (ZMQ_EVENT_CLOSED).
     Closed {
-        /// The endpoint that was bound.
+        /// The endpoint that was bound, or connected to.
         endpoint: Endpoint,
     },
     /// A listener stopped, but releasing what it held failed (ZMQ_EVENT_CLOSE_FAILED): for

@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 pub use monocoque_core::endpoint::ToEndpoint;
+pub use monocoque_core::options::reconnect_stop;
 pub use monocoque_core::transport::Transport;
 pub use monocoque_core::{
     CurvePublicKey, CurveSecretKey, Endpoint, EndpointError, Error, KeyError, MechanismKind,

@@ -17,12 +17,14 @@ use bytes::Bytes;
 use futures::future::{Either, select};
 use monocoque_core::backoff::Backoff;
 use monocoque_core::metadata::{Metadata, PEER_ADDRESS};
+use monocoque_core::options::reconnect_stop;
 use monocoque_core::runtime::{RuntimeHandle, timeout};
 use monocoque_core::transport::{ConnectOptions, Connection, Listener, Transport};
 use monocoque_core::{
     CurvePublicKey, CurveSecretKey, Endpoint, Error, MechanismKind, Message, Password, Security,
     SocketOptions, SocketType,
 };
+use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -508,6 +510,12 @@ impl ConnectAttempt<'_> {
             });
             let delay = match select(Box::pin(attempt), Box::pin(self.stop(lingering))).await {
                 Either::Right(_) => return Ended::Stopped,
+                Either::Left((Err(error), _))
+                    if error.kind() == io::ErrorKind::ConnectionRefused
+                        && options.reconnect_stop & reconnect_stop::CONN_REFUSED != 0 =>
+                {
+                    return self.stop_for_good();
+                }
                 Either::Left((Err(error), _)) => {
                     let delay = backoff.next_delay();
                     params.emitter.emit(|| SocketEvent::ConnectRetried {
@@ -523,6 +531,11 @@ impl ConnectAttempt<'_> {
                         backoff.reset();
                         backoff.next_delay()
                     }
+                    Served::HandshakeFailed { .. }
+                        if options.reconnect_stop & reconnect_stop::HANDSHAKE_FAILED != 0 =>
+                    {
+                        return self.stop_for_good();
+                    }
                     Served::HandshakeFailed { io: true } => backoff.next_delay(),
                     Served::HandshakeFailed { io: false } => backoff.protocol_failure(),
                 },
@@ -536,6 +549,15 @@ impl ConnectAttempt<'_> {
                 return Ended::Stopped;
             }
         }
+    }
+
+    /// RECONNECT_STOP applied: the endpoint is over; the monitor says so as libzmq does
+    /// (ZMQ_EVENT_CLOSED), and the queue goes with it.
+    fn stop_for_good(&self) -> Ended {
+        self.params.emitter.emit(|| SocketEvent::Closed {
+            endpoint: self.endpoint.clone(),
+        });
+        Ended::GaveUp
     }
 
     /// Runs one connection: handshake, attach, move messages, detach. While `lingering` (the
