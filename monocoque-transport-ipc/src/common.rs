@@ -22,6 +22,58 @@ pub(crate) fn ipc_addr(endpoint: &Endpoint) -> io::Result<&IpcAddr> {
     }
 }
 
+/// The path a bind of `ipc://*` gets, as libzmq's: a socket file named `socket` in a fresh
+/// directory of its own under the temp directory (`$TMPDIR`, else `/tmp`), readable by this
+/// user only; the directory goes with the file when the listener closes.
+pub(crate) fn wildcard_path() -> io::Result<(PathBuf, WildcardDir)> {
+    use std::os::unix::fs::DirBuilderExt;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let base = std::env::temp_dir();
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    // A name taken already (another process, an earlier run) fails `create`: try the next.
+    for _ in 0..100 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = base.join(format!(
+            "monocoque-ipc-{}-{n}-{stamp:08x}",
+            std::process::id()
+        ));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok((dir.join("socket"), WildcardDir(dir))),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "ipc://*: no free directory name in the temp directory",
+    ))
+}
+
+/// The directory [`wildcard_path`] made; dropping it removes it (if empty), so that a bind
+/// that fails leaves nothing behind, and a closed listener's file takes it along.
+#[derive(Debug)]
+pub(crate) struct WildcardDir(PathBuf);
+
+impl Drop for WildcardDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// Where a bind of `path` goes: `path` itself, or for `*` a fresh path from
+/// [`wildcard_path`] with its directory (to remove after the socket file).
+pub(crate) fn bind_target(path: &Path) -> io::Result<(PathBuf, Option<WildcardDir>)> {
+    if path.as_os_str() == "*" {
+        let (path, dir) = wildcard_path()?;
+        Ok((path, Some(dir)))
+    } else {
+        Ok((path.to_owned(), None))
+    }
+}
+
 /// Makes way for a bind at `path`: nothing to do when it does not exist; a stale socket (its
 /// `probe` connect is refused) is removed; a live one, or a file that is not a socket, is
 /// `AddrInUse`.
@@ -78,11 +130,14 @@ pub(crate) struct SocketFile {
     path: PathBuf,
     dev: u64,
     ino: u64,
+    /// The directory made for it (`ipc://*`), removed after it.
+    dir: Option<WildcardDir>,
 }
 
 impl SocketFile {
-    /// Records the identity of the socket file just bound at `path`.
-    pub(crate) fn claim(path: &Path) -> io::Result<Self> {
+    /// Records the identity of the socket file just bound at `path`, in `dir` if the bind
+    /// made that directory for it.
+    pub(crate) fn claim(path: &Path, dir: Option<WildcardDir>) -> io::Result<Self> {
         // Absolute, so a later change of working directory cannot redirect the removal.
         let path = std::path::absolute(path)?;
         let metadata = std::fs::symlink_metadata(&path)?;
@@ -90,6 +145,7 @@ impl SocketFile {
             dev: metadata.dev(),
             ino: metadata.ino(),
             path,
+            dir,
         })
     }
 }
@@ -98,9 +154,12 @@ impl SocketFile {
     /// Removes the file if the path still names that very file (another listener's file, bound
     /// there since, is left alone). Fails as libzmq's `unlink` does when the file is gone
     /// already (`NotFound`), or cannot be removed.
-    pub(crate) fn remove(self) -> io::Result<()> {
+    pub(crate) fn remove(mut self) -> io::Result<()> {
         let result = self.remove_if_ours();
+        // The directory goes after the file (its guard's drop).
+        let dir = self.dir.take();
         std::mem::forget(self);
+        drop(dir);
         result
     }
 
@@ -117,6 +176,7 @@ impl Drop for SocketFile {
     fn drop(&mut self) {
         // Nothing useful to do if it fails (e.g. the directory became read-only): the next
         // bind treats the file as stale.
+        // The directory's guard, a field, drops after this: file first, then directory.
         let _ = self.remove_if_ours();
     }
 }

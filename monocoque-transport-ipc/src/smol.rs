@@ -21,16 +21,19 @@ impl IpcTransport {
     /// Binds `endpoint` and returns the concrete listener.
     pub(crate) async fn bind_ipc(&self, endpoint: &Endpoint) -> io::Result<SmolIpcListener> {
         match common::ipc_addr(endpoint)? {
-            IpcAddr::Path(path) => {
+            IpcAddr::Path(requested) => {
+                // `ipc://*`: a fresh path, reported as the bound endpoint.
+                let (path, dir) = common::bind_target(requested)?;
+                let path = path.as_path();
                 common::clear_stale_socket(path, || async {
                     reactor::connect_path(path).await.map(drop)
                 })
                 .await?;
                 let inner = reactor::bind_path(path)?;
-                let file = SocketFile::claim(path)?;
+                let file = SocketFile::claim(path, dir)?;
                 Ok(SmolIpcListener {
                     inner,
-                    local: endpoint.clone(),
+                    local: Endpoint::Ipc(IpcAddr::Path(path.to_owned())),
                     _file: Some(file),
                 })
             }

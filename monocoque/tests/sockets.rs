@@ -257,7 +257,33 @@ async fn split_dealer_sends_and_receives_at_once(ctx: Context) {
     let _tx = bounded(done_rx).await.unwrap();
 }
 
+/// `bind("ipc://*")`, as libzmq: a fresh path, returned as the bound endpoint, that a peer
+/// connects to; unbinding removes it (polled for, as the listener closes in the background).
+async fn ipc_wildcard_bind_reports_its_path(ctx: Context) {
+    let mut pull = PullSocket::new(&ctx);
+    let bound: Endpoint = pull.bind("ipc://*").await.unwrap();
+    let text = bound.to_string();
+    assert!(text.starts_with("ipc:///") && text != "ipc://*", "{text}");
+    let path = std::path::PathBuf::from(text.trim_start_matches("ipc://"));
+    assert!(path.exists(), "{}", path.display());
+    let mut push = PushSocket::new(&ctx);
+    push.connect(&bound).await.unwrap();
+    push.send("through *").await.unwrap();
+    assert_eq!(
+        bounded(pull.recv()).await.unwrap(),
+        Message::from("through *")
+    );
+    pull.unbind(&bound).unwrap();
+    bounded(async {
+        while path.exists() || path.parent().is_some_and(|d| d.exists()) {
+            sleep_ms(10).await;
+        }
+    })
+    .await;
+}
+
 on_all_runtimes!(
+    ipc_wildcard_bind_reports_its_path,
     try_send_without_peers_gives_the_message_back,
     push_waits_at_hwm_and_never_drops,
     round_robin_over_two_pullers,

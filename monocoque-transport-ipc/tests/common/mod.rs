@@ -44,6 +44,7 @@ macro_rules! ipc_suite {
             abstract_namespace
             bad_endpoints_are_invalid_input
             vectored_write_takes_every_slice
+            wildcard_binds_a_fresh_path_and_cleans_it_up
         );
     };
 }
@@ -302,4 +303,38 @@ pub async fn vectored_write_takes_every_slice(t: &dyn Transport) {
     let mut buf = [0u8; 12];
     server.stream.read_exact(&mut buf).await.unwrap();
     assert_eq!(&buf, b"headbodytail");
+}
+
+/// `ipc://*`, as libzmq: the bind makes a fresh path (a `socket` file in a new directory of
+/// its own under the temp directory) and reports it; connections reach it; closing removes the
+/// file and its directory. Two wildcard binds get two paths.
+pub async fn wildcard_binds_a_fresh_path_and_cleans_it_up(t: &dyn Transport) {
+    let wildcard = path_endpoint(std::path::Path::new("*"));
+    let mut listener = t.bind(&wildcard).await.unwrap();
+    let other = t.bind(&wildcard).await.unwrap();
+    let Endpoint::Ipc(IpcAddr::Path(path)) = listener.local_endpoint() else {
+        panic!("not a path: {}", listener.local_endpoint());
+    };
+    assert_ne!(path, std::path::Path::new("*"));
+    assert_ne!(listener.local_endpoint(), other.local_endpoint());
+    assert!(path.starts_with(std::env::temp_dir()), "{}", path.display());
+    let dir = path.parent().unwrap().to_owned();
+    assert!(path.exists() && dir.is_dir());
+    assert!(
+        !std::path::Path::new("*").exists(),
+        "a file named * was made"
+    );
+    let (mut server, mut client) = pair(t, listener.as_mut()).await;
+    exchange(&mut server, &mut client).await;
+    listener.close().unwrap();
+    assert!(!path.exists(), "socket file left behind");
+    assert!(!dir.exists(), "its directory left behind");
+    let Endpoint::Ipc(IpcAddr::Path(other_path)) = other.local_endpoint() else {
+        unreachable!()
+    };
+    drop(other);
+    assert!(
+        !other_path.parent().unwrap().exists(),
+        "directory left behind on drop"
+    );
 }
