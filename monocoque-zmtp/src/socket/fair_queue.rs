@@ -1,5 +1,6 @@
 //! The receive side PULL, DEALER, PAIR, ROUTER and XSUB share: every message from every peer,
-//! in arrival order, untouched (a ROUTER's come with the sender's routing id in front).
+//! one message from each peer in turn (fair queuing, as libzmq), each peer's in order, untouched
+//! (a ROUTER's come with the sender's routing id in front).
 
 use super::inbox::Inbox;
 use super::split::RecvHalf;
