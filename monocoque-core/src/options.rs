@@ -16,8 +16,7 @@ const MAX_HEARTBEAT_TTL: Duration = Duration::from_millis(6_553_599);
 pub struct SocketOptions {
     /// ZMQ_SNDHWM: messages queued per peer on the way out; 0 means no limit. Default 1000.
     pub sndhwm: usize,
-    /// ZMQ_RCVHWM: messages queued on the way in, per peer (each connection has its queue,
-    /// as libzmq's pipe); 0 means no limit. Default 1000.
+    /// ZMQ_RCVHWM: messages queued on the way in; 0 means no limit. Default 1000.
     pub rcvhwm: usize,
     /// ZMQ_LINGER: how long pending outgoing messages are kept after close.
     /// `None` waits for them forever (libzmq's -1, the default); `Some(ZERO)` drops them.

@@ -2,11 +2,11 @@
 //! disconnect), the peer table, the monitor, and the close that waits for LINGER.
 
 use super::connection::{ConnParams, Lifeline, MechanismConfig, accept_loop, connect_loop};
-use super::inbox::InboundPipes;
 use super::inproc::Connector;
 use super::peers::{EndpointKey, Peers};
 use crate::context::Context;
-use crate::link::{Shutdown, Stop};
+use crate::link::queue;
+use crate::link::{Inbound, Shutdown, Stop};
 use crate::monitor::{Emitter, Monitor, SocketEvent};
 use monocoque_core::endpoint::ToEndpoint;
 use monocoque_core::runtime::timeout;
@@ -106,9 +106,9 @@ impl SocketBase {
         self.socket_type() != SocketType::Pull
     }
 
-    /// What the connections of a new endpoint are made with; `inbound` is where they get
-    /// their inbound pipes (none for a type that never receives).
-    fn params(&self, inbound: Option<Arc<InboundPipes>>) -> Result<Arc<ConnParams>> {
+    /// What the connections of a new endpoint are made with; `inbound` is the socket's
+    /// inbound queue (none for a type that never receives).
+    fn params(&self, inbound: Option<queue::Sender<Inbound>>) -> Result<Arc<ConnParams>> {
         let lifeline = self.lifeline.clone().ok_or(Error::Closed)?;
         Ok(Arc::new(ConnParams {
             peers: self.peers.clone(),
@@ -144,7 +144,7 @@ impl SocketBase {
     pub async fn bind(
         &mut self,
         endpoint: impl ToEndpoint,
-        inbound: Option<Arc<InboundPipes>>,
+        inbound: Option<queue::Sender<Inbound>>,
     ) -> Result<Endpoint> {
         let requested = endpoint.to_endpoint()?;
         let params = self.params(inbound)?;
@@ -214,7 +214,7 @@ impl SocketBase {
     pub fn connect(
         &mut self,
         endpoint: impl ToEndpoint,
-        inbound: Option<Arc<InboundPipes>>,
+        inbound: Option<queue::Sender<Inbound>>,
     ) -> Result<()> {
         let requested = endpoint.to_endpoint()?;
         requested.check_connectable()?;

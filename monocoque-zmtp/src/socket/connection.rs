@@ -2,7 +2,6 @@
 //! per connected endpoint (reconnecting with back-off), and for each connection: handshake,
 //! attach to the peer table, run the engine over its [`Link`], detach.
 
-use super::inbox::InboundPipes;
 use super::peers::{Attach, Attached, EndpointKey, PeerTx, Peers};
 use crate::engine::{Authentication, Engine};
 use crate::error::ConnectionError;
@@ -136,7 +135,7 @@ pub(crate) struct ConnParams {
     /// The context's ZAP handler, for server mechanisms.
     pub zap: Option<Arc<dyn ZapHandler>>,
     /// Where received messages go (`None`: the socket type never receives).
-    pub inbound: Option<Arc<InboundPipes>>,
+    pub inbound: Option<queue::Sender<Inbound>>,
     pub emitter: Emitter,
     /// Whether the socket sends, i.e. each peer needs an outbound queue.
     pub sends: bool,
@@ -249,12 +248,10 @@ impl ConnParams {
     ) -> (Result<(), ConnectionError>, Vec<Outbound>) {
         self.greet(&mut engine, &attached);
         let publishes = matches!(self.socket_type(), SocketType::Pub | SocketType::XPub);
-        // This connection's own inbound pipe (libzmq's pipe per peer: its RCVHWM, its turn).
-        let inbound = self.inbound.as_ref().map(|pipes| pipes.open());
         let link = Link {
             peer,
             outbound,
-            inbound: inbound.clone(),
+            inbound: self.inbound.clone(),
             // A ROUTER hands every message on with the routing id it gave the peer in front.
             prefix: attached.routing_id,
             subscriptions: publishes,
@@ -264,7 +261,7 @@ impl ConnParams {
         };
         let mut run = engine.run_with(link, carried);
         let result = (&mut run).await;
-        if let (true, Some(inbound)) = (publishes, &inbound) {
+        if let (true, Some(inbound)) = (publishes, &self.inbound) {
             let _ = inbound.send(Inbound::Left(peer)).await;
         }
         let round_robin = matches!(self.socket_type(), SocketType::Push | SocketType::Dealer);

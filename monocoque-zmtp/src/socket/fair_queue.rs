@@ -1,6 +1,5 @@
 //! The receive side PULL, DEALER, PAIR, ROUTER and XSUB share: every message from every peer,
-//! one message from each peer in turn (fair queuing, as libzmq), each peer's in order, untouched
-//! (a ROUTER's come with the sender's routing id in front).
+//! in arrival order, untouched (a ROUTER's come with the sender's routing id in front).
 
 use super::inbox::Inbox;
 use super::split::RecvHalf;

@@ -245,8 +245,6 @@ struct Direction {
     /// What `from` sends first: probe, welcome message, subscriptions.
     greeting: Vec<Outbound>,
     to: Arc<ConnParams>,
-    /// This direction's inbound pipe into `to` (none when `to` never receives).
-    inbound: Option<queue::Sender<Inbound>>,
     /// `to`'s id for `from`.
     to_peer: PeerId,
     /// The routing id `to` gave `from` (ROUTER), put in front of every message.
@@ -290,7 +288,6 @@ impl Direction {
             queue: from.outbound.clone(),
             greeting,
             to: to.params.clone(),
-            inbound: to.params.inbound.as_ref().map(|pipes| pipes.open()),
             to_peer: to.peer,
             prefix: to_attached.routing_id.clone(),
             from_conn: from.conn.clone(),
@@ -329,7 +326,7 @@ impl Direction {
 
     /// Hands one item to `to`; false once `to` is gone.
     async fn deliver(&self, item: Outbound) -> bool {
-        let (Some(inbound), Some(item)) = (&self.inbound, self.convert(item)) else {
+        let (Some(inbound), Some(item)) = (&self.to.inbound, self.convert(item)) else {
             return true; // `to` never receives this: drop
         };
         inbound.send(item).await.is_ok()
@@ -379,7 +376,7 @@ impl Direction {
         self.from_conn.trigger(Stop::Close);
         self.to_conn.trigger(Stop::Close);
         if self.wants_subscriptions() {
-            if let Some(inbound) = &self.inbound {
+            if let Some(inbound) = &self.to.inbound {
                 let _ = inbound.send(Inbound::Left(self.to_peer)).await;
             }
         }

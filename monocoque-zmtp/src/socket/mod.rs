@@ -140,10 +140,10 @@ impl<K: Kind> Socket<K> {
         self.base.set_option(option)
     }
 
-    /// Where a new endpoint's connections get their inbound pipes (none for PUSH, which never
+    /// The socket's inbound queue for a new endpoint's connections (none for PUSH, which never
     /// receives).
-    fn inbound(&mut self) -> Option<std::sync::Arc<inbox::InboundPipes>> {
-        (K::TYPE != SocketType::Push).then(|| self.inbox.pipes(self.base.options()))
+    fn inbound(&mut self) -> Option<crate::link::queue::Sender<crate::link::Inbound>> {
+        (K::TYPE != SocketType::Push).then(|| self.inbox.sender(self.base.options()))
     }
 
     /// Listens on `endpoint` (`tcp://127.0.0.1:*` picks a port) and returns the endpoint
