@@ -274,9 +274,10 @@ impl ReadBuffer {
         spare.truncate(room);
         let mut left = std::mem::replace(&mut self.spare, spare);
         self.data = fresh;
-        // Keep a handle on a large allocation left behind (`left`, an empty or partial view of
-        // it, keeps it alive and can reclaim it whole once it is the last one); let go of it
-        // once frames are small again.
+        // Keep a handle on the allocation left behind (`left`, an empty or partial view of it,
+        // keeps it alive and can reclaim it whole once it is the last one) when it can serve a
+        // later allocation: two large ones, or two of about one size (see [`RECYCLE_MIN`]); a
+        // large one is let go of once frames are small again.
         let both_large = self.allocated >= RECYCLE_MIN && size >= RECYCLE_MIN;
         let alike = self.allocated / 2 <= size && size / 2 <= self.allocated;
         self.recycled = (self.allocated > 0 && self.whole_initialised && (both_large || alike))
